@@ -1,0 +1,238 @@
+//! The one engine behind every file connector: finding inputs, reading them in parallel,
+//! and writing staged, atomically published output. `parquet` and `local` are thin front
+//! ends over it.
+
+mod compression;
+mod config;
+mod format;
+mod naming;
+mod paths;
+mod reader;
+mod writer;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use hygge_runtime::contract::{
+    BatchReader, ConfigProblem, Connector, ConnectorConfig, ConnectorError, ConnectorResult, Home, HomeSpec,
+    ReadRequest, Store, StoreSpec,
+};
+
+pub use compression::parse_compression;
+pub use config::{FileHomeConfig, FileStoreConfig};
+pub use format::{Format, TextOptions};
+pub use naming::{DEFAULT_PATTERN, FilePattern};
+pub use paths::{entity_path, list_inputs};
+
+use format::ParquetEncoding;
+use reader::{FilesReader, ReadPlan};
+use writer::{FileStore, FileStoreSettings};
+
+/// The default Parquet row group size.
+pub const DEFAULT_ROW_GROUP_SIZE: usize = 1024 * 1024;
+
+/// A file connector: a name, and whether its format is fixed (`parquet`) or chosen by the
+/// `format` key (`local`).
+pub struct FileConnector {
+    /// The `type:` name.
+    pub name: &'static str,
+    /// One line for listings.
+    pub description: &'static str,
+    /// `Some` when the connector only speaks one format.
+    pub fixed_format: Option<Format>,
+}
+
+impl FileConnector {
+    fn format(&self, requested: Option<Format>) -> Result<Format, ConfigProblem> {
+        match (self.fixed_format, requested) {
+            (Some(fixed), Some(asked)) if fixed != asked => Err(ConfigProblem::key(
+                "format",
+                format!("`{}` only reads and writes {fixed:?}", self.name).to_lowercase(),
+            )
+            .hint("use `type: local` with `format: csv` or `format: ndjson`")),
+            (Some(fixed), _) => Ok(fixed),
+            (None, asked) => Ok(asked.unwrap_or_default()),
+        }
+    }
+}
+
+impl Connector for FileConnector {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn description(&self) -> &'static str {
+        self.description
+    }
+
+    fn home(&self, config: &ConnectorConfig<'_>) -> Option<Result<Arc<dyn HomeSpec>, ConfigProblem>> {
+        Some((|| {
+            let parsed: FileHomeConfig = config.parse()?;
+            let format = self.format(parsed.format)?;
+            if parsed.batch_size == Some(0) {
+                return Err(ConfigProblem::key("batch_size", "must be at least 1"));
+            }
+            if let Some(options) = &parsed.format_options
+                && !options.delimiter.is_ascii()
+            {
+                return Err(ConfigProblem::key("format_options.delimiter", "must be one ASCII character"));
+            }
+            Ok(Arc::new(FileHomeSpec {
+                type_name: self.name,
+                path: entity_path(config, &parsed.path)?,
+                format,
+                text: parsed.format_options.unwrap_or_default(),
+                batch_size: parsed.batch_size,
+            }) as Arc<dyn HomeSpec>)
+        })())
+    }
+
+    fn store(&self, config: &ConnectorConfig<'_>) -> Option<Result<Arc<dyn StoreSpec>, ConfigProblem>> {
+        Some((|| {
+            let parsed: FileStoreConfig = config.parse()?;
+            let format = self.format(parsed.format)?;
+            let compression = parse_compression(parsed.compression.as_deref().unwrap_or("snappy"), parsed.compression_level)?;
+            if format != Format::Parquet && (parsed.compression.is_some() || parsed.row_group_size.is_some()) {
+                return Err(ConfigProblem::key("compression", "applies to Parquet only").hint("remove it for csv/ndjson"));
+            }
+            for (key, value) in [("row_group_size", parsed.row_group_size), ("batch_size", parsed.batch_size)] {
+                if value == Some(0) {
+                    return Err(ConfigProblem::key(key, "must be at least 1"));
+                }
+            }
+            let delimiter = match parsed.format_options.as_ref().and_then(|o| o.delimiter) {
+                None => b',',
+                Some(c) => u8::try_from(c)
+                    .ok()
+                    .filter(u8::is_ascii)
+                    .ok_or_else(|| ConfigProblem::key("format_options.delimiter", "must be one ASCII character"))?,
+            };
+            let settings = FileStoreSettings {
+                destination: entity_path(config, &parsed.path)?,
+                format,
+                parquet: ParquetEncoding {
+                    compression,
+                    row_group_size: parsed.row_group_size.unwrap_or(DEFAULT_ROW_GROUP_SIZE),
+                },
+                delimiter,
+                batch_size: parsed.batch_size,
+                pattern: FilePattern::new(parsed.file_pattern.as_deref(), format.suffix())?,
+                partition_by: parsed.partition_by,
+            };
+            Ok(Arc::new(FileStoreSpec {
+                type_name: self.name,
+                settings: Arc::new(settings),
+            }) as Arc<dyn StoreSpec>)
+        })())
+    }
+}
+
+/// A validated file home.
+struct FileHomeSpec {
+    type_name: &'static str,
+    path: PathBuf,
+    format: Format,
+    text: TextOptions,
+    batch_size: Option<usize>,
+}
+
+impl HomeSpec for FileHomeSpec {
+    fn build(&self) -> Box<dyn Home> {
+        Box::new(FileHome {
+            path: self.path.clone(),
+            format: self.format,
+            text: self.text.clone(),
+        })
+    }
+
+    fn describe(&self) -> String {
+        match self.format {
+            Format::Parquet => format!("{} {}", self.type_name, self.path.display()),
+            other => format!("{} {} ({})", self.type_name, self.path.display(), format!("{other:?}").to_lowercase()),
+        }
+    }
+
+    fn batch_size(&self) -> Option<usize> {
+        self.batch_size
+    }
+
+    fn preflight(&self) -> Vec<String> {
+        match list_inputs(&self.path, self.format.extensions()) {
+            Ok(_) => Vec::new(),
+            Err(e) => vec![e],
+        }
+    }
+}
+
+/// A file home for one attempt.
+struct FileHome {
+    path: PathBuf,
+    format: Format,
+    text: TextOptions,
+}
+
+#[async_trait]
+impl Home for FileHome {
+    async fn open(self: Box<Self>, request: &ReadRequest) -> ConnectorResult<Box<dyn BatchReader>> {
+        let (path, format) = (self.path.clone(), self.format);
+        let files = tokio::task::spawn_blocking(move || list_inputs(&path, format.extensions()))
+            .await
+            .map_err(|e| ConnectorError::internal(format!("listing task failed: {e}")))?
+            .map_err(|e| ConnectorError::config(e).with_context("check the home `path`"))?;
+        let parallel_files = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).min(files.len());
+        let plan = ReadPlan {
+            format: self.format,
+            files,
+            text: self.text,
+            parallel_files,
+        };
+        Ok(Box::new(FilesReader::open(plan, request).await?))
+    }
+}
+
+/// A validated file store.
+struct FileStoreSpec {
+    type_name: &'static str,
+    settings: Arc<FileStoreSettings>,
+}
+
+impl StoreSpec for FileStoreSpec {
+    fn build(&self) -> Box<dyn Store> {
+        Box::new(FileStore::new(self.settings.clone()))
+    }
+
+    fn describe(&self) -> String {
+        let s = &self.settings;
+        let detail = match s.format {
+            Format::Parquet => codec_name(s.parquet.compression),
+            other => format!("{other:?}").to_lowercase(),
+        };
+        format!("{} {} ({detail})", self.type_name, s.destination.display())
+    }
+
+    fn preflight(&self) -> Vec<String> {
+        let existing = self.settings.destination.ancestors().find(|p| p.exists());
+        match existing {
+            Some(dir) if dir.metadata().map(|m| m.permissions().readonly()).unwrap_or(true) => {
+                vec![format!("{} is not writable", dir.display())]
+            }
+            Some(_) => Vec::new(),
+            None => vec![format!("no existing parent of {}", self.settings.destination.display())],
+        }
+    }
+}
+
+/// `zstd(3)`, `snappy`, … as users write them.
+fn codec_name(compression: parquet::basic::Compression) -> String {
+    use parquet::basic::Compression as C;
+    match compression {
+        C::UNCOMPRESSED => "none".into(),
+        C::SNAPPY => "snappy".into(),
+        C::LZ4 | C::LZ4_RAW => "lz4".into(),
+        C::ZSTD(level) => format!("zstd({})", level.compression_level()),
+        C::GZIP(level) => format!("gzip({})", level.compression_level()),
+        C::BROTLI(level) => format!("brotli({})", level.compression_level()),
+        other => other.to_string().to_lowercase(),
+    }
+}

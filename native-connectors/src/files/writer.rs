@@ -1,0 +1,250 @@
+//! A store that writes files of one format into a staged folder and publishes it on commit,
+//! optionally split into hive-style partition folders.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow_array::{RecordBatch, UInt32Array};
+use arrow_cast::display::{ArrayFormatter, FormatOptions};
+use arrow_schema::SchemaRef;
+use arrow_select::take::take_record_batch;
+use async_trait::async_trait;
+use hygge_runtime::contract::{ConnectorError, ConnectorResult, RunContext, RunType, Store, StoreWriter};
+use hygge_runtime::staging::StagedDir;
+
+use super::format::{FileWriter, Format, ParquetEncoding};
+use super::naming::{FilePattern, highest_sequence};
+
+/// Everything a file store needs, validated.
+#[derive(Debug, Clone)]
+pub struct FileStoreSettings {
+    /// The folder readers see.
+    pub destination: PathBuf,
+    /// The format written.
+    pub format: Format,
+    /// Parquet encoding.
+    pub parquet: ParquetEncoding,
+    /// CSV delimiter.
+    pub delimiter: u8,
+    /// Rows per batch handed to the encoder.
+    pub batch_size: Option<usize>,
+    /// File names.
+    pub pattern: FilePattern,
+    /// Columns whose values name sub-folders (`col=value/`).
+    pub partition_by: Vec<String>,
+}
+
+/// A [`Store`] writing files.
+pub struct FileStore {
+    settings: Arc<FileStoreSettings>,
+}
+
+impl FileStore {
+    /// A store for one attempt.
+    pub fn new(settings: Arc<FileStoreSettings>) -> Self {
+        FileStore { settings }
+    }
+}
+
+#[async_trait]
+impl Store for FileStore {
+    async fn open(self: Box<Self>, schema: SchemaRef, context: &RunContext) -> ConnectorResult<Box<dyn StoreWriter>> {
+        let settings = self.settings;
+        for column in &settings.partition_by {
+            if schema.index_of(column).is_err() {
+                return Err(ConnectorError::config(format!("partition_by column `{column}` is not in the data")));
+            }
+        }
+        let context = context.clone();
+        let state = blocking(move || Files::open(settings, schema, context)).await?;
+        Ok(Box::new(FileStoreWriter { state: Some(state) }))
+    }
+}
+
+/// Runs blocking file work off the async executor.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> ConnectorResult<T> + Send + 'static) -> ConnectorResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ConnectorError::internal(format!("file task failed: {e}")))?
+}
+
+/// The open files of one run.
+struct Files {
+    settings: Arc<FileStoreSettings>,
+    schema: SchemaRef,
+    context: RunContext,
+    staged: StagedDir,
+    writers: BTreeMap<String, FileWriter>,
+    next_sequence: u64,
+}
+
+impl Files {
+    fn open(settings: Arc<FileStoreSettings>, schema: SchemaRef, context: RunContext) -> ConnectorResult<Files> {
+        let staged = StagedDir::open(&settings.destination, &context.run_id, context.run_type)?;
+        let next_sequence = if context.run_type == RunType::Incremental && !settings.pattern.has_run_id() {
+            let existing = staged
+                .published_files()
+                .map_err(|e| ConnectorError::internal(format!("cannot list {}: {e}", settings.destination.display())))?;
+            highest_sequence(&existing) + 1
+        } else {
+            1
+        };
+        Ok(Files {
+            settings,
+            schema,
+            context,
+            staged,
+            writers: BTreeMap::new(),
+            next_sequence,
+        })
+    }
+
+    fn write(&mut self, batch: RecordBatch) -> ConnectorResult<()> {
+        if self.settings.partition_by.is_empty() {
+            return self.write_to(String::new(), &batch);
+        }
+        for (folder, rows) in partitions(&batch, &self.settings.partition_by)? {
+            let indices = UInt32Array::from(rows);
+            let part = take_record_batch(&batch, &indices)
+                .map_err(|e| ConnectorError::internal("cannot split a batch by partition").with_source(e))?;
+            self.write_to(folder, &part)?;
+        }
+        Ok(())
+    }
+
+    fn write_to(&mut self, folder: String, batch: &RecordBatch) -> ConnectorResult<()> {
+        if !self.writers.contains_key(&folder) {
+            let dir = self.staged.path().join(&folder);
+            std::fs::create_dir_all(&dir).map_err(|e| ConnectorError::internal(format!("cannot create {}: {e}", dir.display())))?;
+            let name = self.settings.pattern.render(self.next_sequence, &self.context.run_id, &self.context.entity, &self.context.flow);
+            self.next_sequence += 1;
+            let writer = FileWriter::create(self.settings.format, &dir.join(name), &self.schema, &self.settings.parquet, self.settings.delimiter)
+                .map_err(ConnectorError::internal)?;
+            self.writers.insert(folder.clone(), writer);
+        }
+        let writer = self.writers.get_mut(&folder).ok_or_else(|| ConnectorError::internal("writer vanished"))?;
+        writer.write(batch).map_err(|e| ConnectorError::data(format!("cannot encode a batch: {e}")))
+    }
+
+    fn commit(mut self) -> ConnectorResult<()> {
+        if self.writers.is_empty() {
+            // No rows: still publish one empty file, so the destination states the schema and
+            // a full drop really empties it.
+            let empty = RecordBatch::new_empty(self.schema.clone());
+            self.write_to(String::new(), &empty)?;
+        }
+        for (folder, writer) in std::mem::take(&mut self.writers) {
+            writer
+                .finish()
+                .map_err(|e| ConnectorError::internal(format!("cannot finish a file in `{folder}`: {e}")))?;
+        }
+        self.staged.commit()
+    }
+}
+
+/// Groups the rows of `batch` by the values of the partition columns, as `col=value/…`
+/// folders (hive style; nulls as `__HIVE_DEFAULT_PARTITION__`).
+fn partitions(batch: &RecordBatch, columns: &[String]) -> ConnectorResult<BTreeMap<String, Vec<u32>>> {
+    let options = FormatOptions::default();
+    let formatters = columns
+        .iter()
+        .map(|c| {
+            let array = batch.column_by_name(c).ok_or_else(|| ConnectorError::config(format!("partition column `{c}` is missing")))?;
+            ArrayFormatter::try_new(array.as_ref(), &options)
+                .map(|f| (c, array.clone(), f))
+                .map_err(|e| ConnectorError::config(format!("cannot partition by `{c}`: {e}")))
+        })
+        .collect::<ConnectorResult<Vec<_>>>()?;
+    let mut groups: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    for row in 0..batch.num_rows() {
+        let mut folder = String::new();
+        for (name, array, formatter) in &formatters {
+            let value = if array.is_null(row) {
+                "__HIVE_DEFAULT_PARTITION__".to_string()
+            } else {
+                escape(&formatter.value(row).to_string())
+            };
+            if !folder.is_empty() {
+                folder.push('/');
+            }
+            folder.push_str(&format!("{name}={value}"));
+        }
+        groups.entry(folder).or_default().push(row as u32);
+    }
+    Ok(groups)
+}
+
+/// Escapes characters that cannot stand in a folder name, as hive does (`%2F` for `/`).
+fn escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if c.is_control() || "/\\:*?\"<>|%=#".contains(c) || (out.is_empty() && c == '.') {
+            for byte in c.to_string().bytes() {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    if out.is_empty() { "__EMPTY__".to_string() } else { out }
+}
+
+/// The [`StoreWriter`] of a file store.
+struct FileStoreWriter {
+    state: Option<Files>,
+}
+
+impl FileStoreWriter {
+    fn take(&mut self) -> ConnectorResult<Files> {
+        self.state.take().ok_or_else(|| ConnectorError::internal("the store was used after a failed write"))
+    }
+}
+
+#[async_trait]
+impl StoreWriter for FileStoreWriter {
+    fn batch_size(&self) -> Option<usize> {
+        self.state.as_ref().and_then(|s| s.settings.batch_size)
+    }
+
+    async fn write(&mut self, batch: RecordBatch) -> ConnectorResult<()> {
+        let mut files = self.take()?;
+        let (files, result) = tokio::task::spawn_blocking(move || {
+            let result = files.write(batch);
+            (files, result)
+        })
+        .await
+        .map_err(|e| ConnectorError::internal(format!("file task failed: {e}")))?;
+        self.state = Some(files);
+        result
+    }
+
+    async fn commit(mut self: Box<Self>) -> ConnectorResult<()> {
+        let files = self.take()?;
+        blocking(move || files.commit()).await
+    }
+
+    async fn abort(mut self: Box<Self>) -> ConnectorResult<()> {
+        match self.state.take() {
+            Some(files) => blocking(move || {
+                drop(files.writers);
+                files.staged.abort()
+            })
+            .await,
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_values_are_escaped() {
+        assert_eq!(escape("2024-01-01"), "2024-01-01");
+        assert_eq!(escape("a/b"), "a%2Fb");
+        assert_eq!(escape(".."), "%2E.");
+        assert_eq!(escape(""), "__EMPTY__");
+    }
+}

@@ -1,0 +1,17 @@
+//! hygge's native connectors, in-process Rust for the throughput-critical paths.
+//!
+//! Each connector is a folder; [`CONNECTORS`] is the one list that registers them.
+
+pub mod files;
+pub mod local;
+pub mod parquet;
+
+use hygge_runtime::contract::{Connector, Registry};
+
+/// Every native connector. Adding one is its folder plus one line here.
+pub static CONNECTORS: &[&dyn Connector] = &[&parquet::PARQUET, &local::LOCAL];
+
+/// A registry of the native connectors.
+pub fn registry() -> Registry {
+    Registry::new(CONNECTORS)
+}

@@ -1,0 +1,133 @@
+//! The keys each file may hold and the typed form of the settings that merge by precedence.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_yaml::Value;
+
+use crate::contract::RunType;
+
+/// Keys of `hygge.yml`.
+pub(crate) const PROJECT_KEYS: &[&str] = &[
+    "name",
+    "flows_dir",
+    "connections",
+    "defaults",
+    "options",
+    "flows",
+    "journal",
+];
+
+/// Keys of `hygge.yml` `options`.
+pub(crate) const PROJECT_OPTION_KEYS: &[&str] = &["concurrency", "continue_on_error", "log_level"];
+
+/// Keys that may appear in a flow, in `defaults` and in an entity, merged by precedence.
+pub(crate) const SETTINGS_KEYS: &[&str] = &[
+    "home",
+    "store",
+    "run_type",
+    "load_type",
+    "full_drop",
+    "watermark",
+    "watermark_column",
+    "watermark_initial",
+    "journal",
+    "queue_size",
+    "timeout",
+    "columns",
+    "schema_overrides",
+    "options",
+    "batch_size",
+    "if_exists",
+    "parallel_workers",
+];
+
+/// Keys Python hygge accepted and silently ignored. Accepted so old projects run, with a
+/// warning so that nobody believes they do something.
+pub(crate) const IGNORED_LEGACY_KEYS: &[&str] = &["key_column", "source_config", "deletion_query_timeout"];
+
+/// Keys only a flow file has.
+pub(crate) const FLOW_ONLY_KEYS: &[&str] = &["name", "entities", "defaults"];
+
+/// Keys of a flow's or entity's `options` map.
+pub(crate) const OPTION_KEYS: &[&str] = &["batch_size", "queue_size", "timeout", "if_exists", "parallel_workers"];
+
+/// Settings that go to the store's own config when written at flow or entity level
+/// (Python hygge's behaviour), unless the store sets them itself.
+pub(crate) const STORE_LEVEL_KEYS: &[&str] = &["batch_size", "if_exists", "parallel_workers"];
+
+/// `hygge.yml` `options`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectOptions {
+    /// How many entity flows run at once.
+    pub concurrency: Option<usize>,
+    /// Keep starting flows after one failed.
+    #[serde(default)]
+    pub continue_on_error: bool,
+    /// `debug`, `info`, `warning`/`warn` or `error`.
+    pub log_level: Option<String>,
+}
+
+/// The settings of one layer (project defaults, flow, flow defaults, entity, command line),
+/// typed so that a wrong value is reported in the file that holds it.
+// Some fields are only parsed, so that a wrong type is reported in the file that holds it;
+// `normalize` moves their values into place before the merged settings are read.
+#[allow(dead_code)]
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct Settings {
+    pub home: Option<Value>,
+    pub store: Option<Value>,
+    #[serde(alias = "load_type")]
+    pub run_type: Option<RunType>,
+    pub full_drop: Option<bool>,
+    pub watermark: Option<WatermarkConfig>,
+    pub watermark_column: Option<String>,
+    pub watermark_initial: Option<Value>,
+    pub journal: Option<Value>,
+    pub queue_size: Option<usize>,
+    pub timeout: Option<u64>,
+    pub columns: Option<Vec<String>>,
+    pub schema_overrides: Option<BTreeMap<String, String>>,
+    pub options: Option<FlowOptions>,
+    pub batch_size: Option<usize>,
+    pub if_exists: Option<String>,
+    pub parallel_workers: Option<usize>,
+}
+
+/// A flow's or entity's `options` (Python hygge ignored these; hygge applies them).
+#[allow(dead_code)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FlowOptions {
+    pub batch_size: Option<usize>,
+    pub queue_size: Option<usize>,
+    pub timeout: Option<u64>,
+    pub if_exists: Option<String>,
+    pub parallel_workers: Option<usize>,
+}
+
+/// Incremental-load settings; parsed and validated now, used when state lands.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WatermarkConfig {
+    /// The key column(s) identifying a row.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub primary_key: Vec<String>,
+    /// The column whose maximum marks how far a load got.
+    pub watermark_column: Option<String>,
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(d)? {
+        None => Vec::new(),
+        Some(OneOrMany::One(s)) => vec![s],
+        Some(OneOrMany::Many(v)) => v,
+    })
+}

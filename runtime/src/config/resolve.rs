@@ -1,0 +1,278 @@
+//! Turns the layers of one entity into a [`ResolvedEntity`]: merge by precedence, template
+//! `{entity}`/`{flow}`, and hand the home and store configs to their connectors.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_yaml::{Mapping, Value};
+
+use super::diagnostics::{Diagnostic, did_you_mean};
+use super::layers::{Layer, deep_merge, normalize, origin, typed_settings};
+use super::model::{FLOW_ONLY_KEYS, IGNORED_LEGACY_KEYS, Settings, WatermarkConfig};
+use super::project::ResolvedEntity;
+use crate::contract::{
+    ConfigProblem, ConnectorConfig, DEFAULT_BATCH_SIZE, HomeSpec, ReadRequest, Registry, Role, RunType, StoreSpec,
+};
+
+/// The default number of batches buffered between home and store.
+pub const DEFAULT_QUEUE_SIZE: usize = 10;
+
+/// What resolution needs besides the layers.
+pub(crate) struct EntityContext<'a> {
+    pub flow: &'a str,
+    pub entity: &'a str,
+    pub project_dir: &'a Path,
+    pub has_entities: bool,
+    pub run_type_override: Option<RunType>,
+    pub connections: &'a BTreeMap<String, Value>,
+    pub registry: &'a Registry,
+}
+
+/// A validated home or store.
+enum Side {
+    Home(Arc<dyn HomeSpec>),
+    Store(Arc<dyn StoreSpec>),
+}
+
+/// Resolves one entity, or returns every problem found in its layers.
+pub(crate) fn resolve_entity(layers: Vec<Layer>, cx: &EntityContext<'_>) -> Result<ResolvedEntity, Vec<Diagnostic>> {
+    let mut problems = Vec::new();
+    for layer in &layers {
+        typed_settings(layer, FLOW_ONLY_KEYS, &mut problems);
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let layers: Vec<Layer> = layers.into_iter().map(normalize).collect();
+    let mut merged = Value::Mapping(Mapping::new());
+    for layer in &layers {
+        let mut value = layer.value.clone();
+        if let Some(map) = value.as_mapping_mut() {
+            for key in FLOW_ONLY_KEYS.iter().chain(IGNORED_LEGACY_KEYS) {
+                map.remove(*key);
+            }
+        }
+        deep_merge(&mut merged, &value);
+    }
+    let settings: Settings = match serde_yaml::from_value(merged) {
+        Ok(s) => s,
+        Err(e) => return Err(vec![Diagnostic::new(format!("settings do not merge: {e}"))]),
+    };
+
+    let run_type = cx
+        .run_type_override
+        .or(settings.run_type)
+        .or(settings.full_drop.map(|full| if full { RunType::FullDrop } else { RunType::Incremental }))
+        .unwrap_or_default();
+    let queue_size = settings.queue_size.unwrap_or(DEFAULT_QUEUE_SIZE);
+    if queue_size == 0 {
+        problems.push(problem_at(&layers, "queue_size", "must be at least 1"));
+    }
+    if settings.timeout == Some(0) {
+        problems.push(problem_at(&layers, "timeout", "must be a positive number of seconds"));
+    }
+    if settings.columns.as_ref().is_some_and(Vec::is_empty) {
+        problems.push(problem_at(&layers, "columns", "is empty; remove it to read every column"));
+    }
+    let watermark = resolve_watermark(&settings, &layers, &mut problems);
+
+    let home = resolve_side(Role::Home, settings.home.as_ref(), &layers, cx, &mut problems);
+    let store = resolve_side(Role::Store, settings.store.as_ref(), &layers, cx, &mut problems);
+    let (Some((Side::Home(home), home_type, home_config)), Some((Side::Store(store), store_type, store_config))) =
+        (home, store)
+    else {
+        return Err(problems);
+    };
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let request = ReadRequest::default()
+        .with_columns(settings.columns.clone())
+        .with_batch_size(home.batch_size().unwrap_or(DEFAULT_BATCH_SIZE));
+    Ok(ResolvedEntity {
+        flow: cx.flow.to_string(),
+        entity: cx.entity.to_string(),
+        home_type,
+        store_type,
+        home,
+        store,
+        home_config,
+        store_config,
+        run_type,
+        queue_size,
+        timeout: settings.timeout.map(Duration::from_secs),
+        request,
+        watermark,
+        schema_overrides: settings.schema_overrides.clone().unwrap_or_default(),
+    })
+}
+
+fn problem_at(layers: &[Layer], key: &str, message: &str) -> Diagnostic {
+    match origin(layers, key) {
+        Some(layer) => layer.problem(key, message),
+        None => Diagnostic::new(message.to_string()).key(key),
+    }
+}
+
+fn resolve_watermark(settings: &Settings, layers: &[Layer], problems: &mut Vec<Diagnostic>) -> Option<WatermarkConfig> {
+    let mut watermark = settings.watermark.clone();
+    if let Some(column) = &settings.watermark_column {
+        watermark.get_or_insert_with(Default::default).watermark_column = Some(column.clone());
+    }
+    if let Some(w) = &watermark {
+        match &w.watermark_column {
+            None => problems.push(problem_at(layers, "watermark", "needs `watermark_column`")),
+            Some(c) if c.trim().is_empty() => {
+                problems.push(problem_at(layers, "watermark.watermark_column", "is empty"))
+            }
+            _ => {}
+        }
+    }
+    watermark
+}
+
+fn resolve_side(
+    role: Role,
+    value: Option<&Value>,
+    layers: &[Layer],
+    cx: &EntityContext<'_>,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<(Side, String, Value)> {
+    let side = role.key();
+    let Some(Value::Mapping(map)) = value else {
+        let layer = layers.iter().rev().find(|l| l.source.is_some())?;
+        problems.push(
+            layer
+                .problem("", format!("flow `{}` has no `{side}`", cx.flow))
+                .hint(format!("add `{side}:` with a `type` and its settings to the flow")),
+        );
+        return None;
+    };
+    let mut map = map.clone();
+    let type_name = match map.remove("type") {
+        None => "parquet".to_string(),
+        Some(Value::String(s)) => s,
+        Some(_) => {
+            problems.push(problem_at(layers, &format!("{side}.type"), "must be a connector name"));
+            return None;
+        }
+    };
+    let Some(connector) = cx.registry.get(&type_name) else {
+        let hint = did_you_mean(&type_name, cx.registry.connectors().map(|c| c.name()));
+        problems.push(
+            problem_at(layers, &format!("{side}.type"), &format!("unknown connector type `{type_name}`"))
+                .hint(format!(
+                    "{}known types: {}",
+                    hint.map(|h| format!("{h} ")).unwrap_or_default(),
+                    cx.registry.names()
+                )),
+        );
+        return None;
+    };
+
+    let path_key = format!("{side}.path");
+    let entity_sets_path = layers.iter().any(|l| l.is_entity && l.get(&path_key).is_some());
+    if role == Role::Home && entity_sets_path {
+        join_entity_home_path(&mut map, layers, &path_key);
+    }
+    let path_names_entity = matches!(map.get("path"), Some(Value::String(p)) if p.contains("{entity}"));
+    if let Some(Value::String(name)) = map.get("connection")
+        && !cx.connections.contains_key(name)
+    {
+        let hint = did_you_mean(name, cx.connections.keys().map(String::as_str))
+            .unwrap_or_else(|| "define it under `connections:` in hygge.yml".to_string());
+        problems.push(problem_at(layers, &format!("{side}.connection"), &format!("unknown connection `{name}`")).hint(hint));
+    }
+    let mut value = Value::Mapping(map);
+    template(&mut value, cx.flow, cx.entity);
+
+    let config = ConnectorConfig {
+        value: &value,
+        role,
+        flow: cx.flow,
+        entity: cx.entity,
+        project_dir: cx.project_dir,
+        entity_sets_path,
+        path_names_entity,
+        has_entities: cx.has_entities,
+    };
+    let built = match role {
+        Role::Home => connector.home(&config).map(|r| r.map(Side::Home)),
+        Role::Store => connector.store(&config).map(|r| r.map(Side::Store)),
+    };
+    let mut resolved = value.clone();
+    if let Some(map) = resolved.as_mapping_mut() {
+        map.insert("type".into(), Value::String(type_name.clone()));
+    }
+    match built {
+        Some(Ok(spec)) => Some((spec, type_name, resolved)),
+        Some(Err(problem)) => {
+            problems.push(connector_problem(layers, side, &type_name, problem));
+            None
+        }
+        None => {
+            problems.push(problem_at(
+                layers,
+                &format!("{side}.type"),
+                &format!("connector `{type_name}` cannot be used as a {side}"),
+            ));
+            None
+        }
+    }
+}
+
+/// An entity's relative `home.path` is taken inside the flow's home path.
+fn join_entity_home_path(map: &mut Mapping, layers: &[Layer], path_key: &str) {
+    let flow_path = layers
+        .iter()
+        .rev()
+        .filter(|l| !l.is_entity)
+        .find_map(|l| l.get(path_key).and_then(Value::as_str));
+    if let (Some(flow_path), Some(Value::String(entity_path))) = (flow_path, map.get("path"))
+        && Path::new(entity_path).is_relative()
+    {
+        let joined = PathBuf::from(flow_path).join(entity_path);
+        map.insert("path".into(), Value::String(joined.to_string_lossy().into_owned()));
+    }
+}
+
+fn connector_problem(layers: &[Layer], side: &str, type_name: &str, problem: ConfigProblem) -> Diagnostic {
+    let key = match &problem.key {
+        Some(k) => format!("{side}.{k}"),
+        None => side.to_string(),
+    };
+    let written = origin(layers, &key).or_else(|| origin(layers, side));
+    let message = format!("{} ({type_name} {side})", problem.message);
+    let d = match written {
+        Some(layer) => layer.problem(&key, message),
+        None => Diagnostic::new(message).key(key),
+    };
+    d.maybe_hint(problem.hint)
+}
+
+/// Replaces `{entity}` and `{flow}` in every string; other braces are left alone.
+pub(crate) fn template(value: &mut Value, flow: &str, entity: &str) {
+    match value {
+        Value::String(s) if s.contains('{') => {
+            *s = s.replace("{entity}", entity).replace("{flow}", flow);
+        }
+        Value::Mapping(m) => m.iter_mut().for_each(|(_, v)| template(v, flow, entity)),
+        Value::Sequence(items) => items.iter_mut().for_each(|v| template(v, flow, entity)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templating_replaces_only_entity_and_flow() {
+        let mut v: Value = serde_yaml::from_str("path: out/{flow}/{entity}\npattern: '{sequence:020d}'").unwrap();
+        template(&mut v, "sales", "orders");
+        assert_eq!(v["path"], Value::String("out/sales/orders".into()));
+        assert_eq!(v["pattern"], Value::String("{sequence:020d}".into()));
+    }
+}

@@ -1,0 +1,97 @@
+//! The read side of the contract: a [`Home`] opens into a [`BatchReader`].
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use async_trait::async_trait;
+
+use super::ConnectorResult;
+
+/// The default number of rows per batch when neither the home nor the flow says otherwise.
+pub const DEFAULT_BATCH_SIZE: usize = 65_536;
+
+/// What the flow asks of a home: which columns, how many rows per batch, and (for
+/// incremental runs) which rows. Every home, native or Wasm, takes this one request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadRequest {
+    columns: Option<Vec<String>>,
+    batch_size: usize,
+    watermark: Option<WatermarkFilter>,
+}
+
+/// Rows to read in an incremental run: those whose `column` is greater than `after`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WatermarkFilter {
+    /// The column compared.
+    pub column: String,
+    /// The last value already loaded, rendered as text.
+    pub after: String,
+}
+
+impl Default for ReadRequest {
+    fn default() -> Self {
+        ReadRequest {
+            columns: None,
+            batch_size: DEFAULT_BATCH_SIZE,
+            watermark: None,
+        }
+    }
+}
+
+impl ReadRequest {
+    /// Restricts the read to these columns, in this order.
+    pub fn with_columns(mut self, columns: Option<Vec<String>>) -> Self {
+        self.columns = columns;
+        self
+    }
+
+    /// Sets the rows per batch (at least 1).
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
+    }
+
+    /// Restricts the read to rows past a watermark.
+    pub fn with_watermark(mut self, watermark: Option<WatermarkFilter>) -> Self {
+        self.watermark = watermark;
+        self
+    }
+
+    /// The requested columns, or `None` for all of them.
+    pub fn columns(&self) -> Option<&[String]> {
+        self.columns.as_deref()
+    }
+
+    /// The rows per batch.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    /// The watermark filter, if the run is incremental and one applies.
+    pub fn watermark(&self) -> Option<&WatermarkFilter> {
+        self.watermark.as_ref()
+    }
+}
+
+/// A source of data for one entity. Built fresh for every attempt of a flow.
+#[async_trait]
+pub trait Home: Send {
+    /// Opens the source: after this the schema is known and batches can be pulled.
+    ///
+    /// # Errors
+    /// A config error when the request names columns the source does not have, a data error
+    /// when the source cannot be read.
+    async fn open(self: Box<Self>, request: &ReadRequest) -> ConnectorResult<Box<dyn BatchReader>>;
+}
+
+/// An open home, yielding batches that all have [`BatchReader::schema`].
+#[async_trait]
+pub trait BatchReader: Send {
+    /// The schema of every batch this reader yields (after projection).
+    fn schema(&self) -> SchemaRef;
+
+    /// The next batch, or `None` at the end.
+    ///
+    /// # Cancellation
+    /// Dropping the reader between calls stops the read and releases its resources.
+    async fn next_batch(&mut self) -> ConnectorResult<Option<RecordBatch>>;
+}

@@ -1,0 +1,16 @@
+//! The connector contract: what every home and store, native or Wasm, implements.
+//!
+//! A [`Home`] opens into a [`BatchReader`] that yields Arrow batches; a [`Store`] opens into
+//! a [`StoreWriter`] that stages batches and ends in `commit` or `abort`. Errors are
+//! [`ConnectorError`]s whose [`ErrorKind`] drives retries. The [`Registry`] maps `type:`
+//! names to [`Connector`]s, which validate their own typed config.
+
+mod error;
+mod home;
+mod registry;
+mod store;
+
+pub use error::{ConnectorError, ConnectorResult, ErrorKind};
+pub use home::{BatchReader, DEFAULT_BATCH_SIZE, Home, ReadRequest, WatermarkFilter};
+pub use registry::{ConfigProblem, Connector, ConnectorConfig, HomeSpec, Registry, Role, StoreSpec};
+pub use store::{RunContext, RunType, Store, StoreWriter};

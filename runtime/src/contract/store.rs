@@ -1,0 +1,79 @@
+//! The write side of the contract: a [`Store`] opens into a [`StoreWriter`], which ends in
+//! exactly one of `commit` or `abort`.
+
+use std::fmt;
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::ConnectorResult;
+
+/// How a run treats data already at the destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunType {
+    /// The destination ends as exactly this run's data, swapped in atomically.
+    #[default]
+    FullDrop,
+    /// This run's data is added beside what is there; nothing is overwritten.
+    Incremental,
+}
+
+impl fmt::Display for RunType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RunType::FullDrop => "full_drop",
+            RunType::Incremental => "incremental",
+        })
+    }
+}
+
+/// What a store needs to know about the run it is part of.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    /// Unique for each `hygge go`, sortable by time; used in staging and file names.
+    pub run_id: String,
+    /// The flow's name.
+    pub flow: String,
+    /// The entity's name.
+    pub entity: String,
+    /// Full drop or incremental.
+    pub run_type: RunType,
+}
+
+/// A destination for one entity. Built fresh for every attempt of a flow.
+#[async_trait]
+pub trait Store: Send {
+    /// Prepares staging for a run that writes batches of `schema`. Cleans up stale staging
+    /// left by crashed runs.
+    ///
+    /// # Errors
+    /// A config error when the destination cannot be used, a connection error when it cannot
+    /// be reached.
+    async fn open(
+        self: Box<Self>,
+        schema: SchemaRef,
+        context: &RunContext,
+    ) -> ConnectorResult<Box<dyn StoreWriter>>;
+}
+
+/// An open store. Nothing it writes is visible until [`StoreWriter::commit`].
+#[async_trait]
+pub trait StoreWriter: Send {
+    /// The rows per batch this store wants; the flow re-chunks to it. `None`: any size.
+    fn batch_size(&self) -> Option<usize>;
+
+    /// Stages one batch.
+    async fn write(&mut self, batch: RecordBatch) -> ConnectorResult<()>;
+
+    /// Publishes everything written.
+    ///
+    /// # Atomicity
+    /// A reader sees the old data or the new, never a mix, whenever the process stops.
+    async fn commit(self: Box<Self>) -> ConnectorResult<()>;
+
+    /// Throws away everything written; the destination is left as it was.
+    async fn abort(self: Box<Self>) -> ConnectorResult<()>;
+}

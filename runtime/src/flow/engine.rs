@@ -1,0 +1,276 @@
+//! One entity flow: home → bounded channel → store, with retries, a timeout and an abort on
+//! every failure path.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow_array::RecordBatch;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant as TokioInstant;
+
+use super::rechunk::Rechunker;
+use crate::contract::{
+    BatchReader, ConnectorError, ConnectorResult, ErrorKind, HomeSpec, ReadRequest, RunContext, RunType, StoreSpec,
+    StoreWriter,
+};
+use crate::events::{EventSink, FlowErrorReport, FlowEvent, FlowReport, FlowStatus};
+
+/// Everything needed to run one entity flow.
+#[derive(Clone)]
+pub struct FlowJob {
+    /// The flow's name.
+    pub flow: String,
+    /// The entity's name.
+    pub entity: String,
+    /// Builds a fresh home for each attempt.
+    pub home: Arc<dyn HomeSpec>,
+    /// Builds a fresh store for each attempt.
+    pub store: Arc<dyn StoreSpec>,
+    /// What to read.
+    pub request: ReadRequest,
+    /// Full drop or incremental.
+    pub run_type: RunType,
+    /// Batches buffered between home and store (backpressure beyond that).
+    pub queue_size: usize,
+    /// Time allowed for all attempts together.
+    pub timeout: Option<Duration>,
+}
+
+impl FlowJob {
+    /// `flow.entity`.
+    pub fn name(&self) -> String {
+        format!("{}.{}", self.flow, self.entity)
+    }
+}
+
+/// How transient (connection) failures are retried.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    /// Delay before the second attempt; doubled for each one after.
+    pub base_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 3,
+            base_delay: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A failure with the stage it happened in.
+#[derive(Debug)]
+struct StageError {
+    stage: &'static str,
+    error: ConnectorError,
+}
+
+fn at(stage: &'static str) -> impl FnOnce(ConnectorError) -> StageError {
+    move |error| StageError { stage, error }
+}
+
+/// Runs one entity flow to its end and reports how it went. Never panics on connector
+/// failures: every error becomes a `Failed` report, after the store was aborted.
+pub async fn run_flow(job: &FlowJob, run_id: &str, retry: RetryPolicy, events: &dyn EventSink) -> FlowReport {
+    let started = Instant::now();
+    let deadline = job.timeout.map(|t| TokioInstant::now() + t);
+    let context = RunContext {
+        run_id: run_id.to_string(),
+        flow: job.flow.clone(),
+        entity: job.entity.clone(),
+        run_type: job.run_type,
+    };
+    events.emit(FlowEvent::Started { name: job.name() });
+    tracing::info!(home = %job.home.describe(), store = %job.store.describe(), run_type = %job.run_type, "flow started");
+    let mut attempt = 0;
+    let outcome = loop {
+        attempt += 1;
+        let result = run_attempt(job, &context, deadline, events).await;
+        match result {
+            Err(e) if e.error.kind().is_retryable() && attempt < retry.attempts.max(1) => {
+                let delay = retry.base_delay * 2u32.saturating_pow(attempt - 1);
+                if deadline.is_some_and(|d| TokioInstant::now() + delay >= d) {
+                    break Err(e);
+                }
+                tracing::warn!(attempt, delay_ms = delay.as_millis() as u64, error = %e.error, "transient failure; retrying");
+                events.emit(FlowEvent::Retrying {
+                    name: job.name(),
+                    attempt,
+                    delay,
+                    error: e.error.to_string(),
+                });
+                tokio::time::sleep(delay).await;
+            }
+            other => break other,
+        }
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let report = match outcome {
+        Ok(rows) => {
+            tracing::info!(rows, seconds, "flow committed");
+            FlowReport {
+                flow: job.flow.clone(),
+                entity: job.entity.clone(),
+                status: FlowStatus::Succeeded,
+                rows,
+                seconds,
+                attempts: attempt,
+                error: None,
+            }
+        }
+        Err(e) => {
+            let message = format!(
+                "flow `{}`, entity `{}`: {} failed: {}",
+                job.flow, job.entity, e.stage, e.error
+            );
+            tracing::error!(kind = %e.error.kind(), stage = e.stage, "{message}");
+            FlowReport {
+                flow: job.flow.clone(),
+                entity: job.entity.clone(),
+                status: FlowStatus::Failed,
+                rows: 0,
+                seconds,
+                attempts: attempt,
+                error: Some(FlowErrorReport {
+                    kind: e.error.kind(),
+                    stage: e.stage.to_string(),
+                    message,
+                }),
+            }
+        }
+    };
+    events.emit(FlowEvent::Finished(report.clone()));
+    report
+}
+
+/// Awaits `future` until the flow's deadline.
+async fn before<T>(
+    deadline: Option<TokioInstant>,
+    timeout: Option<Duration>,
+    future: impl Future<Output = Result<T, StageError>>,
+) -> Result<T, StageError> {
+    match deadline {
+        None => future.await,
+        Some(d) => tokio::time::timeout_at(d, future).await.unwrap_or_else(|_| {
+            let secs = timeout.map(|t| t.as_secs()).unwrap_or_default();
+            Err(StageError {
+                stage: "timeout",
+                error: ConnectorError::new(
+                    ErrorKind::Config,
+                    format!("the flow did not finish within its timeout of {secs} s; the store was aborted"),
+                )
+                .with_context("raise `timeout` in flow.yml or the entity, or remove it"),
+            })
+        }),
+    }
+}
+
+/// One attempt: open both sides, pump, then commit or abort.
+async fn run_attempt(
+    job: &FlowJob,
+    context: &RunContext,
+    deadline: Option<TokioInstant>,
+    events: &dyn EventSink,
+) -> Result<u64, StageError> {
+    let request = job.request.clone();
+    let reader = before(deadline, job.timeout, async {
+        job.home.build().open(&request).await.map_err(at("open home"))
+    })
+    .await?;
+    let schema = reader.schema();
+    let mut writer = before(deadline, job.timeout, async {
+        job.store.build().open(schema, context).await.map_err(at("open store"))
+    })
+    .await?;
+    let pumped = before(deadline, job.timeout, pump(job, reader, writer.as_mut(), events)).await;
+    match pumped {
+        Ok(rows) => {
+            writer.commit().await.map_err(at("commit"))?;
+            Ok(rows)
+        }
+        Err(e) => {
+            if let Err(abort_error) = writer.abort().await {
+                tracing::error!(error = %abort_error, "aborting the store failed as well");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Aborts the producer task when the pump stops early.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Moves batches from the reader to the writer through a channel of `queue_size` batches, so
+/// reading and writing overlap and memory stays bounded.
+async fn pump(
+    job: &FlowJob,
+    mut reader: Box<dyn BatchReader>,
+    writer: &mut dyn StoreWriter,
+    events: &dyn EventSink,
+) -> Result<u64, StageError> {
+    let schema = reader.schema();
+    let (tx, mut rx) = mpsc::channel::<ConnectorResult<RecordBatch>>(job.queue_size.max(1));
+    let producer = AbortOnDrop(tokio::spawn(async move {
+        loop {
+            let next = reader.next_batch().await;
+            let done = !matches!(next, Ok(Some(_)));
+            let item = match next {
+                Ok(Some(batch)) => Ok(batch),
+                Ok(None) => break,
+                Err(e) => Err(e),
+            };
+            if tx.send(item).await.is_err() || done {
+                break;
+            }
+        }
+    }));
+    let mut rechunker = Rechunker::new(schema.clone(), writer.batch_size());
+    let mut rows: u64 = 0;
+    while let Some(item) = rx.recv().await {
+        let batch = item.map_err(at("read"))?;
+        if batch.schema().fields() != schema.fields() {
+            return Err(StageError {
+                stage: "read",
+                error: ConnectorError::data(format!(
+                    "the home returned a batch whose schema differs from the one it announced (expected {:?}, got {:?})",
+                    field_names(&schema),
+                    field_names(&batch.schema())
+                )),
+            });
+        }
+        for chunk in rechunker.push(batch).map_err(at("write"))? {
+            rows += chunk.num_rows() as u64;
+            writer.write(chunk).await.map_err(at("write"))?;
+            events.emit(FlowEvent::BatchWritten { name: job.name(), rows });
+        }
+    }
+    if let Some(last) = rechunker.finish().map_err(at("write"))? {
+        rows += last.num_rows() as u64;
+        writer.write(last).await.map_err(at("write"))?;
+        events.emit(FlowEvent::BatchWritten { name: job.name(), rows });
+    }
+    // The channel closed, so the producer ended: normally, or by a panic that dropped its
+    // sender. A panic must not pass for the end of the data.
+    let mut producer = producer;
+    if let Err(join_error) = (&mut producer.0).await {
+        return Err(StageError {
+            stage: "read",
+            error: ConnectorError::internal(format!("the home stopped unexpectedly: {join_error}")),
+        });
+    }
+    Ok(rows)
+}
+
+fn field_names(schema: &arrow_schema::SchemaRef) -> Vec<String> {
+    schema.fields().iter().map(|f| format!("{}: {}", f.name(), f.data_type())).collect()
+}

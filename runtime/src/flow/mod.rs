@@ -1,0 +1,10 @@
+//! The flow engine: one entity flow from home to store, and re-chunking between them.
+
+mod engine;
+mod rechunk;
+
+pub use engine::{FlowJob, RetryPolicy, run_flow};
+pub use rechunk::Rechunker;
+
+#[cfg(test)]
+mod tests;

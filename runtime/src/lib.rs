@@ -1,0 +1,18 @@
+//! hygge's engine: everything between the YAML project and the connectors.
+//!
+//! - [`config`] loads a project (hygge.yml, flows, entities) into [`config::ResolvedEntity`]s,
+//!   reporting every problem at once.
+//! - [`contract`] is what every connector implements: [`contract::Home`] and
+//!   [`contract::Store`] over Arrow batches, with typed errors, plus the [`contract::Registry`].
+//! - [`flow`] runs one entity flow (home → bounded channel → store; retry, timeout, abort).
+//! - [`coordinator`] runs many under a concurrency limit and builds the [`coordinator::RunSummary`].
+//! - [`staging`] is the one implementation of staged, atomic publishing for file stores.
+//! - [`events`] are the typed events progress output is built from.
+
+pub mod config;
+pub mod contract;
+pub mod coordinator;
+pub mod events;
+pub mod flow;
+pub mod run_id;
+pub mod staging;

@@ -1,0 +1,5 @@
+//! Staged, atomic publishing, written once for every store that writes files.
+
+mod files;
+
+pub use files::{STAGING_PREFIX, StagedDir, io_error, is_hidden};

@@ -1,0 +1,89 @@
+//! `hygge debug`: the resolved project, secrets masked, plus environment checks.
+
+use anyhow::{Result, anyhow};
+use serde_yaml::Value;
+
+use super::{load, relative};
+
+/// Keys whose values are never printed.
+const SECRET_WORDS: &[&str] = &["password", "secret", "token", "credential", "api_key", "apikey"];
+
+/// Prints the project; `Ok(false)` when a check failed.
+pub fn run(project_dir: Option<&std::path::Path>) -> Result<bool> {
+    let project = load(project_dir, Vec::new(), None)?;
+    println!("project: {} ({})", project.name, project.file.display());
+    println!(
+        "options: concurrency={}, continue_on_error={}",
+        project.options.concurrency.map_or("default".to_string(), |c| c.to_string()),
+        project.options.continue_on_error
+    );
+    for (name, connection) in &project.connections {
+        println!("connection {name}: {}", inline(&masked(connection.clone())));
+    }
+    let mut failed = 0;
+    for flow in &project.flows {
+        println!("\nflow {}", flow.name);
+        for e in &flow.entities {
+            println!("  entity {}", e.entity);
+            println!("    run_type: {}  queue_size: {}  timeout: {}", e.run_type, e.queue_size,
+                e.timeout.map_or("none".to_string(), |t| format!("{}s", t.as_secs())));
+            if let Some(columns) = e.request.columns() {
+                println!("    columns: {}", columns.join(", "));
+            }
+            println!("    home:  {}", relative(&inline(&masked(e.home_config.clone())), &project.root));
+            println!("    store: {}", relative(&inline(&masked(e.store_config.clone())), &project.root));
+            for problem in e.home.preflight() {
+                failed += 1;
+                println!("    ✗ home: {}", relative(&problem, &project.root));
+            }
+            for problem in e.store.preflight() {
+                failed += 1;
+                println!("    ✗ store: {}", relative(&problem, &project.root));
+            }
+        }
+    }
+    for warning in &project.warnings {
+        println!("warning: {warning}");
+    }
+    if failed > 0 {
+        return Err(anyhow!("{failed} environment check(s) failed; see above"));
+    }
+    println!("\nok: configuration valid, every check passed");
+    Ok(true)
+}
+
+fn inline(value: &Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// The value with every secret-looking key's value replaced by `****`.
+pub fn masked(value: Value) -> Value {
+    match value {
+        Value::Mapping(map) => Value::Mapping(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let secret = k.as_str().is_some_and(|k| {
+                        let k = k.to_ascii_lowercase();
+                        SECRET_WORDS.iter().any(|w| k.contains(w))
+                    });
+                    (k, if secret { Value::String("****".into()) } else { masked(v) })
+                })
+                .collect(),
+        ),
+        Value::Sequence(items) => Value::Sequence(items.into_iter().map(masked).collect()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_masked_at_any_depth() {
+        let v: Value = serde_yaml::from_str("server: db\nauth: {user: sa, password: hunter2, client_secret: s}").unwrap();
+        let text = inline(&masked(v));
+        assert!(!text.contains("hunter2") && !text.contains("\"s\""), "{text}");
+        assert!(text.contains("sa") && text.contains("****"), "{text}");
+    }
+}

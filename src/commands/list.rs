@@ -1,0 +1,28 @@
+//! `hygge list flows | entities`.
+
+use anyhow::{Result, anyhow};
+
+use super::load;
+use crate::cli::{ListArgs, ListWhat};
+
+/// Prints the flows or entities, one per line.
+pub fn run(project_dir: Option<&std::path::Path>, args: ListArgs) -> Result<()> {
+    let project = load(project_dir, Vec::new(), None)?;
+    if let Some(flow) = &args.flow {
+        project.select(std::slice::from_ref(flow), &[]).map_err(|e| anyhow!("{e}"))?;
+    }
+    let flows = project.flows.iter().filter(|f| args.flow.as_ref().is_none_or(|n| n == &f.name));
+    match args.what {
+        ListWhat::Flows => {
+            for flow in flows {
+                println!("{} ({} entities)", flow.name, flow.entities.len());
+            }
+        }
+        ListWhat::Entities => {
+            for entity in flows.flat_map(|f| f.entities.iter()) {
+                println!("{}", entity.qualified_name());
+            }
+        }
+    }
+    Ok(())
+}

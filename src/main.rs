@@ -1,0 +1,45 @@
+//! The `hygge` command: parse arguments, call the runtime, render results.
+
+mod cli;
+mod commands;
+mod logging;
+mod render;
+mod sample;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let output = logging::init(cli.verbose, cli.quiet);
+    let project = cli.project.as_deref();
+    let result = match cli.command {
+        Command::Init(args) => commands::init::run(args).map(|()| true),
+        Command::List(args) => commands::list::run(project, args).map(|()| true),
+        Command::Debug => commands::debug::run(project),
+        Command::Go(args) => {
+            if let Some(level) = commands::project_log_level(project) {
+                output.set_project_level(Some(&level));
+            }
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| rt.block_on(commands::go::run(project, args, &output)))
+        }
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            if let Some(multi) = &output.progress {
+                let _ = multi.clear();
+            }
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
