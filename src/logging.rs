@@ -34,7 +34,9 @@ impl Output {
 }
 
 fn filter(level: &str) -> EnvFilter {
-    EnvFilter::new(format!("{level},hygge={level},hygge_runtime={level},hygge_native_connectors={level}"))
+    EnvFilter::new(format!(
+        "{level},hygge={level},hygge_runtime={level},hygge_native_connectors={level}"
+    ))
 }
 
 /// Sets up logging for `verbose`/`quiet` counts.
@@ -49,14 +51,21 @@ pub fn init(verbose: u8, quiet: u8) -> Output {
         (_, 1) => "warn",
         _ => "error",
     };
-    let (layer, reload) = reload::Layer::new(env.as_deref().map(EnvFilter::new).unwrap_or_else(|| filter(level)));
+    let (layer, reload) = reload::Layer::new(
+        env.as_deref()
+            .map(EnvFilter::new)
+            .unwrap_or_else(|| filter(level)),
+    );
     let progress = terminal.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
     let writer = ProgressAwareWriter(progress.clone());
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(writer)
         .with_ansi(terminal)
         .with_target(false);
-    let _ = tracing_subscriber::registry().with(layer).with(fmt).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(layer)
+        .with(fmt)
+        .try_init();
     Output {
         progress,
         level_from_cli: verbose > 0 || quiet > 0 || env.is_some(),

@@ -1,5 +1,7 @@
 //! `hygge init` then `hygge go`, reruns, incremental loads, selection, dry runs, discovery.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;
@@ -13,14 +15,26 @@ fn init_then_go_moves_every_row() {
     assert_eq!(count_rows(&dir.join("data/lake/orders")), 1000);
     // `columns` on the orders entity is applied by the home.
     let orders = read_dir_batches(&dir.join("data/lake/orders"));
-    let names: Vec<String> = orders[0].schema().fields().iter().map(|f| f.name().clone()).collect();
-    assert_eq!(names, ["order_id", "customer_id", "ordered_at", "amount", "status"]);
+    let names: Vec<String> = orders[0]
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(
+        names,
+        ["order_id", "customer_id", "ordered_at", "amount", "status"]
+    );
 }
 
 #[test]
 fn go_inside_the_project_finds_hygge_yml_walking_up() {
     let (_tmp, dir) = init_project();
-    let out = hygge().arg("go").current_dir(dir.join("flows/shop/entities")).output().unwrap();
+    let out = hygge()
+        .arg("go")
+        .current_dir(dir.join("flows/shop/entities"))
+        .output()
+        .unwrap();
     ok(out);
     assert_eq!(count_rows(&dir.join("data/lake/customers")), 200);
 }
@@ -59,8 +73,13 @@ fn incremental_runs_append_with_unique_file_names() {
 fn incremental_run_type_from_flow_yml_and_python_file_pattern_never_overwrite() {
     let (_tmp, dir) = init_project();
     let flow = dir.join("flows/shop/flow.yml");
-    let text = std::fs::read_to_string(&flow).unwrap().replace("run_type: full_drop", "run_type: incremental")
-        .replace("compression: zstd", "compression: zstd\n  file_pattern: \"{sequence:020d}.parquet\"");
+    let text = std::fs::read_to_string(&flow)
+        .unwrap()
+        .replace("run_type: full_drop", "run_type: incremental")
+        .replace(
+            "compression: zstd",
+            "compression: zstd\n  file_pattern: \"{sequence:020d}.parquet\"",
+        );
     std::fs::write(&flow, text).unwrap();
     ok(run(&dir, &["go"]));
     ok(run(&dir, &["go"]));
@@ -68,7 +87,13 @@ fn incremental_run_type_from_flow_yml_and_python_file_pattern_never_overwrite() 
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names, ["00000000000000000001.parquet", "00000000000000000002.parquet"]);
+    assert_eq!(
+        names,
+        [
+            "00000000000000000001.parquet",
+            "00000000000000000002.parquet"
+        ]
+    );
     assert_eq!(count_rows(&dir.join("data/lake/customers")), 400);
 }
 
@@ -79,16 +104,29 @@ fn flow_and_entity_filters_select_what_runs() {
     assert!(dir.join("data/lake/orders").exists());
     assert!(!dir.join("data/lake/customers").exists());
     let out = fails(run(&dir, &["go", "--flow", "shopp"]));
-    assert!(out.contains("unknown flow `shopp`") && out.contains("did you mean `shop`?") && out.contains("available: shop"), "{out}");
+    assert!(
+        out.contains("unknown flow `shopp`")
+            && out.contains("did you mean `shop`?")
+            && out.contains("available: shop"),
+        "{out}"
+    );
     let out = fails(run(&dir, &["go", "--entity", "shop.nope"]));
-    assert!(out.contains("shop.customers") && out.contains("shop.orders"), "{out}");
+    assert!(
+        out.contains("shop.customers") && out.contains("shop.orders"),
+        "{out}"
+    );
 }
 
 #[test]
 fn dry_run_validates_and_moves_nothing() {
     let (_tmp, dir) = init_project();
     let out = ok(run(&dir, &["go", "--dry-run"]));
-    assert!(out.contains("shop.customers: parquet data/source/customers -> parquet data/lake/customers (zstd(3))"), "{out}");
+    assert!(
+        out.contains(
+            "shop.customers: parquet data/source/customers -> parquet data/lake/customers (zstd(3))"
+        ),
+        "{out}"
+    );
     assert!(out.contains("[full_drop]"), "{out}");
     assert!(!dir.join("data/lake").exists());
 }
@@ -98,7 +136,8 @@ fn json_summary_is_machine_readable() {
     let (_tmp, dir) = init_project();
     let output = run(&dir, &["go", "--json"]);
     assert!(output.status.success(), "{}", text(&output));
-    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("stdout is JSON");
     let flows = summary["flows"].as_array().unwrap();
     assert_eq!(flows.len(), 2);
     let rows: u64 = flows.iter().map(|f| f["rows"].as_u64().unwrap()).sum();
@@ -111,11 +150,16 @@ fn var_overrides_and_dotenv_apply() {
     let (_tmp, dir) = init_project();
     write_files(&dir, &[(".env", "LAKE_DIR=data/from-dotenv\n")]);
     let flow = dir.join("flows/shop/flow.yml");
-    let text = std::fs::read_to_string(&flow).unwrap().replace("path: data/lake", "path: ${LAKE_DIR}");
+    let text = std::fs::read_to_string(&flow)
+        .unwrap()
+        .replace("path: data/lake", "path: ${LAKE_DIR}");
     std::fs::write(&flow, text).unwrap();
     ok(run(&dir, &["go"]));
     assert_eq!(count_rows(&dir.join("data/from-dotenv/customers")), 200);
-    ok(run(&dir, &["go", "--var", "flow.shop.store.path=data/from-var"]));
+    ok(run(
+        &dir,
+        &["go", "--var", "flow.shop.store.path=data/from-var"],
+    ));
     assert_eq!(count_rows(&dir.join("data/from-var/orders")), 1000);
 }
 
@@ -123,14 +167,25 @@ fn var_overrides_and_dotenv_apply() {
 fn list_and_debug_show_the_project() {
     let (_tmp, dir) = init_project();
     let out = ok(run(&dir, &["list", "entities"]));
-    assert_eq!(out.lines().collect::<Vec<_>>(), ["shop.customers", "shop.orders"]);
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["shop.customers", "shop.orders"]
+    );
     let out = ok(run(&dir, &["list", "flows"]));
     assert!(out.contains("shop (2 entities)"), "{out}");
     let out = ok(run(&dir, &["debug"]));
-    assert!(out.contains("entity orders") && out.contains("\"compression\":\"zstd\"") && out.contains("every check passed"), "{out}");
+    assert!(
+        out.contains("entity orders")
+            && out.contains("\"compression\":\"zstd\"")
+            && out.contains("every check passed"),
+        "{out}"
+    );
     std::fs::remove_dir_all(dir.join("data/source/orders")).unwrap();
     let out = fails(run(&dir, &["debug"]));
-    assert!(out.contains("✗ home") && out.contains("does not exist"), "{out}");
+    assert!(
+        out.contains("✗ home") && out.contains("does not exist"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -138,9 +193,17 @@ fn init_refuses_an_existing_folder_without_force() {
     let (_tmp, dir) = init_project();
     let before = snapshot(&dir);
     let out = fails(hygge().arg("init").arg(&dir).output().unwrap());
-    assert!(out.contains("already exists") && out.contains("--force"), "{out}");
+    assert!(
+        out.contains("already exists") && out.contains("--force"),
+        "{out}"
+    );
     assert_eq!(snapshot(&dir), before);
-    ok(hygge().arg("init").arg(&dir).arg("--force").output().unwrap());
+    ok(hygge()
+        .arg("init")
+        .arg(&dir)
+        .arg("--force")
+        .output()
+        .unwrap());
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! The committed quickstart sample is exactly what `hygge init` writes, and it runs.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::path::Path;
@@ -16,8 +18,14 @@ fn quickstart_is_what_init_writes() {
     expected.retain(|p, _| !p.starts_with("data/lake") && !p.to_string_lossy().contains(".hygge-"));
     let mut made = snapshot(&fresh);
     made.retain(|p, _| !p.to_string_lossy().contains(".hygge-"));
-    assert_eq!(expected.keys().collect::<Vec<_>>(), made.keys().collect::<Vec<_>>());
-    assert!(expected == made, "samples/quickstart differs from `hygge init quickstart`; regenerate it");
+    assert_eq!(
+        expected.keys().collect::<Vec<_>>(),
+        made.keys().collect::<Vec<_>>()
+    );
+    assert!(
+        expected == made,
+        "samples/quickstart differs from `hygge init quickstart`; regenerate it"
+    );
 }
 
 #[test]

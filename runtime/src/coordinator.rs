@@ -27,7 +27,10 @@ pub struct RunOptions {
 
 /// The default concurrency: the number of CPUs, at least 2.
 pub fn default_concurrency() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .max(2)
 }
 
 /// The outcome of a whole run.
@@ -55,7 +58,12 @@ impl RunSummary {
 
 /// Runs `jobs` and returns their reports. With `continue_on_error` off, a failure stops new
 /// flows from starting (they are reported as skipped) while running ones finish.
-pub async fn run_all(jobs: Vec<FlowJob>, run_id: &str, options: RunOptions, events: Arc<dyn EventSink>) -> RunSummary {
+pub async fn run_all(
+    jobs: Vec<FlowJob>,
+    run_id: &str,
+    options: RunOptions,
+    events: Arc<dyn EventSink>,
+) -> RunSummary {
     let started = Instant::now();
     let slots = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let stop = Arc::new(AtomicBool::new(false));

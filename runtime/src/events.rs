@@ -64,7 +64,11 @@ impl FlowReport {
 
     /// Rows per second, 0 when nothing ran.
     pub fn rows_per_second(&self) -> f64 {
-        if self.seconds > 0.0 { self.rows as f64 / self.seconds } else { 0.0 }
+        if self.seconds > 0.0 {
+            self.rows as f64 / self.seconds
+        } else {
+            0.0
+        }
     }
 }
 

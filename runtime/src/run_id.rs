@@ -6,7 +6,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A new run id such as `20261120T234100Z-3f9a1c`: UTC time, then random hex.
 pub fn new_run_id() -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let secs = now.as_secs();
     let (year, month, day) = civil_from_days((secs / 86_400) as i64);
     let rem = secs % 86_400;
@@ -52,7 +54,10 @@ mod tests {
         let a = new_run_id();
         let b = new_run_id();
         assert_ne!(a, b);
-        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'), "{a}");
+        assert!(
+            a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+            "{a}"
+        );
         assert_eq!(a.len(), "20261120T234100Z-3f9a1c".len());
     }
 }

@@ -6,7 +6,14 @@ use serde_yaml::Value;
 use super::{load, relative};
 
 /// Keys whose values are never printed.
-const SECRET_WORDS: &[&str] = &["password", "secret", "token", "credential", "api_key", "apikey"];
+const SECRET_WORDS: &[&str] = &[
+    "password",
+    "secret",
+    "token",
+    "credential",
+    "api_key",
+    "apikey",
+];
 
 /// Prints the project; `Ok(false)` when a check failed.
 pub fn run(project_dir: Option<&std::path::Path>) -> Result<bool> {
@@ -14,7 +21,10 @@ pub fn run(project_dir: Option<&std::path::Path>) -> Result<bool> {
     println!("project: {} ({})", project.name, project.file.display());
     println!(
         "options: concurrency={}, continue_on_error={}",
-        project.options.concurrency.map_or("default".to_string(), |c| c.to_string()),
+        project
+            .options
+            .concurrency
+            .map_or("default".to_string(), |c| c.to_string()),
         project.options.continue_on_error
     );
     for (name, connection) in &project.connections {
@@ -25,13 +35,24 @@ pub fn run(project_dir: Option<&std::path::Path>) -> Result<bool> {
         println!("\nflow {}", flow.name);
         for e in &flow.entities {
             println!("  entity {}", e.entity);
-            println!("    run_type: {}  queue_size: {}  timeout: {}", e.run_type, e.queue_size,
-                e.timeout.map_or("none".to_string(), |t| format!("{}s", t.as_secs())));
+            println!(
+                "    run_type: {}  queue_size: {}  timeout: {}",
+                e.run_type,
+                e.queue_size,
+                e.timeout
+                    .map_or("none".to_string(), |t| format!("{}s", t.as_secs()))
+            );
             if let Some(columns) = e.request.columns() {
                 println!("    columns: {}", columns.join(", "));
             }
-            println!("    home:  {}", relative(&inline(&masked(e.home_config.clone())), &project.root));
-            println!("    store: {}", relative(&inline(&masked(e.store_config.clone())), &project.root));
+            println!(
+                "    home:  {}",
+                relative(&inline(&masked(e.home_config.clone())), &project.root)
+            );
+            println!(
+                "    store: {}",
+                relative(&inline(&masked(e.store_config.clone())), &project.root)
+            );
             for problem in e.home.preflight() {
                 failed += 1;
                 println!("    ✗ home: {}", relative(&problem, &project.root));
@@ -66,7 +87,14 @@ pub fn masked(value: Value) -> Value {
                         let k = k.to_ascii_lowercase();
                         SECRET_WORDS.iter().any(|w| k.contains(w))
                     });
-                    (k, if secret { Value::String("****".into()) } else { masked(v) })
+                    (
+                        k,
+                        if secret {
+                            Value::String("****".into())
+                        } else {
+                            masked(v)
+                        },
+                    )
                 })
                 .collect(),
         ),
@@ -81,9 +109,15 @@ mod tests {
 
     #[test]
     fn secrets_are_masked_at_any_depth() {
-        let v: Value = serde_yaml::from_str("server: db\nauth: {user: sa, password: hunter2, client_secret: s}").unwrap();
+        let v: Value = serde_yaml::from_str(
+            "server: db\nauth: {user: sa, password: hunter2, client_secret: s}",
+        )
+        .unwrap();
         let text = inline(&masked(v));
-        assert!(!text.contains("hunter2") && !text.contains("\"s\""), "{text}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("\"s\""),
+            "{text}"
+        );
         assert!(text.contains("sa") && text.contains("****"), "{text}");
     }
 }

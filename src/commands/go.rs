@@ -16,16 +16,25 @@ use crate::logging::Output;
 use crate::render::{progress::LiveProgress, summary};
 
 /// Runs the flows; `Ok(false)` when any flow failed.
-pub async fn run(project_dir: Option<&std::path::Path>, args: GoArgs, output: &Output) -> Result<bool> {
+pub async fn run(
+    project_dir: Option<&std::path::Path>,
+    args: GoArgs,
+    output: &Output,
+) -> Result<bool> {
     let run_type = match (args.incremental, args.full_drop) {
         (true, _) => Some(RunType::Incremental),
         (_, true) => Some(RunType::FullDrop),
         _ => None,
     };
     let project = load(project_dir, args.vars.clone(), run_type)?;
-    let selected = project.select(&args.flow, &args.entity).map_err(|e| anyhow!("{e}"))?;
+    let selected = project
+        .select(&args.flow, &args.entity)
+        .map_err(|e| anyhow!("{e}"))?;
     if selected.is_empty() {
-        return Err(anyhow!("the project has no flows; add one under {}/", project.root.join("flows").display()));
+        return Err(anyhow!(
+            "the project has no flows; add one under {}/",
+            project.root.join("flows").display()
+        ));
     }
     if args.dry_run {
         for e in &selected {
@@ -37,7 +46,10 @@ pub async fn run(project_dir: Option<&std::path::Path>, args: GoArgs, output: &O
                 e.run_type
             );
         }
-        println!("dry run: {} entity flow(s) validated; no data moved", selected.len());
+        println!(
+            "dry run: {} entity flow(s) validated; no data moved",
+            selected.len()
+        );
         return Ok(true);
     }
     let concurrency = args
@@ -64,7 +76,9 @@ pub async fn run(project_dir: Option<&std::path::Path>, args: GoArgs, output: &O
         })
         .collect();
     let events: Arc<dyn EventSink> = match &output.progress {
-        Some(multi) if !args.json && std::io::stderr().is_terminal() => Arc::new(LiveProgress::new(multi.clone())),
+        Some(multi) if !args.json && std::io::stderr().is_terminal() => {
+            Arc::new(LiveProgress::new(multi.clone()))
+        }
         _ => Arc::new(NoEvents),
     };
     let run_id = new_run_id();

@@ -60,13 +60,21 @@ pub fn run(args: InitArgs) -> Result<()> {
     for (path, content) in project_files(&name, &args.flows_dir) {
         let full = root.join(&path);
         if let Some(parent) = full.parent() {
-            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
         }
-        std::fs::write(&full, content).with_context(|| format!("cannot write {}", full.display()))?;
+        std::fs::write(&full, content)
+            .with_context(|| format!("cannot write {}", full.display()))?;
         created.push(full);
     }
-    for (entity, batch) in [("customers", sample::customers()?), ("orders", sample::orders()?)] {
-        let path = root.join("data/source").join(entity).join(format!("{entity}.parquet"));
+    for (entity, batch) in [
+        ("customers", sample::customers()?),
+        ("orders", sample::orders()?),
+    ] {
+        let path = root
+            .join("data/source")
+            .join(entity)
+            .join(format!("{entity}.parquet"));
         sample::write_parquet(&path, &batch)?;
         created.push(path);
     }
@@ -74,6 +82,9 @@ pub fn run(args: InitArgs) -> Result<()> {
     for path in &created {
         println!("  {}", path.display());
     }
-    println!("\nnext steps:\n  cd {}\n  hygge go          # moves data/source/* to data/lake/*\n  hygge debug       # shows every entity's resolved config", root.display());
+    println!(
+        "\nnext steps:\n  cd {}\n  hygge go          # moves data/source/* to data/lake/*\n  hygge debug       # shows every entity's resolved config",
+        root.display()
+    );
     Ok(())
 }

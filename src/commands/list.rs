@@ -9,9 +9,14 @@ use crate::cli::{ListArgs, ListWhat};
 pub fn run(project_dir: Option<&std::path::Path>, args: ListArgs) -> Result<()> {
     let project = load(project_dir, Vec::new(), None)?;
     if let Some(flow) = &args.flow {
-        project.select(std::slice::from_ref(flow), &[]).map_err(|e| anyhow!("{e}"))?;
+        project
+            .select(std::slice::from_ref(flow), &[])
+            .map_err(|e| anyhow!("{e}"))?;
     }
-    let flows = project.flows.iter().filter(|f| args.flow.as_ref().is_none_or(|n| n == &f.name));
+    let flows = project
+        .flows
+        .iter()
+        .filter(|f| args.flow.as_ref().is_none_or(|n| n == &f.name));
     match args.what {
         ListWhat::Flows => {
             for flow in flows {

@@ -27,11 +27,16 @@ impl LiveProgress {
 
 impl EventSink for LiveProgress {
     fn emit(&self, event: FlowEvent) {
-        let Ok(mut bars) = self.bars.lock() else { return };
+        let Ok(mut bars) = self.bars.lock() else {
+            return;
+        };
         match event {
             FlowEvent::Started { name } => {
                 let bar = self.multi.add(ProgressBar::new_spinner());
-                bar.set_style(ProgressStyle::with_template("{spinner} {prefix:.bold} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+                bar.set_style(
+                    ProgressStyle::with_template("{spinner} {prefix:.bold} {msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
                 bar.set_prefix(name.clone());
                 bar.set_message("starting");
                 bar.enable_steady_tick(Duration::from_millis(120));
@@ -40,18 +45,34 @@ impl EventSink for LiveProgress {
             FlowEvent::BatchWritten { name, rows } => {
                 if let Some((bar, started)) = bars.get(&name) {
                     let rate = rows as f64 / started.elapsed().as_secs_f64().max(1e-3);
-                    bar.set_message(format!("{} rows  {} rows/s", group(rows), group(rate as u64)));
+                    bar.set_message(format!(
+                        "{} rows  {} rows/s",
+                        group(rows),
+                        group(rate as u64)
+                    ));
                 }
             }
-            FlowEvent::Retrying { name, attempt, delay, error } => {
+            FlowEvent::Retrying {
+                name,
+                attempt,
+                delay,
+                error,
+            } => {
                 if let Some((bar, _)) = bars.get(&name) {
-                    bar.set_message(format!("attempt {attempt} failed ({error}); retrying in {:.1}s", delay.as_secs_f64()));
+                    bar.set_message(format!(
+                        "attempt {attempt} failed ({error}); retrying in {:.1}s",
+                        delay.as_secs_f64()
+                    ));
                 }
             }
             FlowEvent::Finished(report) => {
                 if let Some((bar, _)) = bars.remove(&report.name()) {
                     let text = match report.status {
-                        FlowStatus::Succeeded => format!("done: {} rows in {:.2}s", group(report.rows), report.seconds),
+                        FlowStatus::Succeeded => format!(
+                            "done: {} rows in {:.2}s",
+                            group(report.rows),
+                            report.seconds
+                        ),
                         FlowStatus::Failed => "FAILED".to_string(),
                         FlowStatus::Skipped => "skipped".to_string(),
                     };

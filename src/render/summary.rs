@@ -25,8 +25,16 @@ pub fn table(summary: &RunSummary) -> String {
             group(f.rows_per_second() as u64),
         ]);
     }
-    let ok = summary.flows.iter().filter(|f| f.status == FlowStatus::Succeeded).count();
-    let rate = if summary.seconds > 0.0 { summary.total_rows() as f64 / summary.seconds } else { 0.0 };
+    let ok = summary
+        .flows
+        .iter()
+        .filter(|f| f.status == FlowStatus::Succeeded)
+        .count();
+    let rate = if summary.seconds > 0.0 {
+        summary.total_rows() as f64 / summary.seconds
+    } else {
+        0.0
+    };
     rows.push([
         "TOTAL".into(),
         format!("{} flows", summary.flows.len()),
@@ -35,7 +43,9 @@ pub fn table(summary: &RunSummary) -> String {
         format!("{:.2}", summary.seconds),
         group(rate as u64),
     ]);
-    let widths: Vec<usize> = (0..6).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..6)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
     let mut out = String::new();
     for (i, row) in rows.iter().enumerate() {
         if i == rows.len() - 1 {
@@ -44,18 +54,35 @@ pub fn table(summary: &RunSummary) -> String {
         let line: Vec<String> = row
             .iter()
             .enumerate()
-            .map(|(c, cell)| if c >= 3 { format!("{cell:>w$}", w = widths[c]) } else { format!("{cell:<w$}", w = widths[c]) })
+            .map(|(c, cell)| {
+                if c >= 3 {
+                    format!("{cell:>w$}", w = widths[c])
+                } else {
+                    format!("{cell:<w$}", w = widths[c])
+                }
+            })
             .collect();
         let _ = writeln!(out, "{}", line.join("  ").trim_end());
     }
-    for f in summary.flows.iter().filter(|f| f.status == FlowStatus::Failed) {
+    for f in summary
+        .flows
+        .iter()
+        .filter(|f| f.status == FlowStatus::Failed)
+    {
         if let Some(e) = &f.error {
             let _ = writeln!(out, "\nerror [{}]: {}", e.kind, e.message);
         }
     }
-    let skipped = summary.flows.iter().filter(|f| f.status == FlowStatus::Skipped).count();
+    let skipped = summary
+        .flows
+        .iter()
+        .filter(|f| f.status == FlowStatus::Skipped)
+        .count();
     if skipped > 0 {
-        let _ = writeln!(out, "\n{skipped} flow(s) skipped after a failure; set options.continue_on_error: true to run them anyway");
+        let _ = writeln!(
+            out,
+            "\n{skipped} flow(s) skipped after a failure; set options.continue_on_error: true to run them anyway"
+        );
     }
     out
 }
@@ -78,7 +105,7 @@ pub fn group(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -1,7 +1,7 @@
 //! Helpers for the end-to-end tests: run the real `hygge` binary, write projects, read
 //! back Parquet output.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -27,7 +27,11 @@ pub fn run(dir: &Path, args: &[&str]) -> Output {
 
 /// Stdout and stderr together, for messages.
 pub fn text(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 /// Asserts success and returns the text.
@@ -56,7 +60,12 @@ pub fn write_files(root: &Path, files: &[(&str, &str)]) {
 /// Writes `batch` as a Parquet file at `path`.
 pub fn write_parquet(path: &Path, batches: &[RecordBatch]) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let mut writer = parquet::arrow::ArrowWriter::try_new(File::create(path).unwrap(), batches[0].schema(), None).unwrap();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(
+        File::create(path).unwrap(),
+        batches[0].schema(),
+        None,
+    )
+    .unwrap();
     for b in batches {
         writer.write(b).unwrap();
     }
@@ -67,7 +76,9 @@ pub fn write_parquet(path: &Path, batches: &[RecordBatch]) {
 pub fn parquet_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(rd) = std::fs::read_dir(dir) else { return };
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             if name.starts_with('.') || name.starts_with('_') {
@@ -102,21 +113,29 @@ pub fn read_dir_batches(dir: &Path) -> Vec<RecordBatch> {
 
 /// Rows in the visible Parquet files under `dir`.
 pub fn count_rows(dir: &Path) -> usize {
-    read_dir_batches(dir).iter().map(RecordBatch::num_rows).sum()
+    read_dir_batches(dir)
+        .iter()
+        .map(RecordBatch::num_rows)
+        .sum()
 }
 
 /// Every file under `dir` (hidden ones too) with its bytes: to prove nothing changed.
 pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        let Ok(rd) = std::fs::read_dir(dir) else { return };
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
         for e in rd.flatten() {
             let p = e.path();
             if p.is_dir() {
                 out.insert(p.strip_prefix(root).unwrap().to_path_buf(), Vec::new());
                 walk(root, &p, out);
             } else {
-                out.insert(p.strip_prefix(root).unwrap().to_path_buf(), std::fs::read(&p).unwrap());
+                out.insert(
+                    p.strip_prefix(root).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                );
             }
         }
     }

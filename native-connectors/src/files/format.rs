@@ -6,9 +6,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
+use arrow_array::RecordBatchReader;
 use arrow_schema::{ArrowError, SchemaRef};
 use parquet::arrow::ArrowWriter;
-use arrow_array::RecordBatchReader;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
@@ -111,14 +111,22 @@ pub fn projection(schema: &SchemaRef, columns: &[String]) -> Result<Vec<usize>, 
         .map(|c| {
             schema.index_of(c).map_err(|_| {
                 let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-                format!("column `{c}` is not in the data; columns: {}", names.join(", "))
+                format!(
+                    "column `{c}` is not in the data; columns: {}",
+                    names.join(", ")
+                )
             })
         })
         .collect()
 }
 
-fn open_parquet(file: File, columns: Option<&[String]>, batch_size: usize) -> Result<(SchemaRef, BatchIter), String> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| format!("not a readable Parquet file: {e}"))?;
+fn open_parquet(
+    file: File,
+    columns: Option<&[String]>,
+    batch_size: usize,
+) -> Result<(SchemaRef, BatchIter), String> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| format!("not a readable Parquet file: {e}"))?;
     let file_schema = builder.schema().clone();
     let mut builder = builder.with_batch_size(batch_size);
     let mut reorder = None;
@@ -129,9 +137,16 @@ fn open_parquet(file: File, columns: Option<&[String]>, batch_size: usize) -> Re
         let mask = ProjectionMask::roots(builder.parquet_schema(), sorted.iter().copied());
         builder = builder.with_projection(mask);
         // The reader yields columns in file order; put them in the requested order.
-        reorder = Some(wanted.iter().map(|w| sorted.iter().position(|s| s == w).unwrap_or(0)).collect::<Vec<_>>());
+        reorder = Some(
+            wanted
+                .iter()
+                .map(|w| sorted.iter().position(|s| s == w).unwrap_or(0))
+                .collect::<Vec<_>>(),
+        );
     }
-    let reader = builder.build().map_err(|e| format!("cannot read Parquet: {e}"))?;
+    let reader = builder
+        .build()
+        .map_err(|e| format!("cannot read Parquet: {e}"))?;
     let schema = reader_schema(reader.schema(), reorder.as_deref())?;
     let iter = reader.map(move |b| match &reorder {
         Some(order) => b.and_then(|b| b.project(order)),
@@ -142,7 +157,10 @@ fn open_parquet(file: File, columns: Option<&[String]>, batch_size: usize) -> Re
 
 fn reader_schema(schema: SchemaRef, order: Option<&[usize]>) -> Result<SchemaRef, String> {
     match order {
-        Some(order) => schema.project(order).map(Arc::new).map_err(|e| e.to_string()),
+        Some(order) => schema
+            .project(order)
+            .map(Arc::new)
+            .map_err(|e| e.to_string()),
         None => Ok(schema),
     }
 }
@@ -154,8 +172,11 @@ fn open_csv(
     text: &TextOptions,
     schema_hint: Option<SchemaRef>,
 ) -> Result<(SchemaRef, BatchIter), String> {
-    let delimiter = u8::try_from(text.delimiter).map_err(|_| "the CSV delimiter must be one ASCII character".to_string())?;
-    let format = arrow_csv::reader::Format::default().with_header(text.has_header).with_delimiter(delimiter);
+    let delimiter = u8::try_from(text.delimiter)
+        .map_err(|_| "the CSV delimiter must be one ASCII character".to_string())?;
+    let format = arrow_csv::reader::Format::default()
+        .with_header(text.has_header)
+        .with_delimiter(delimiter);
     let full = match schema_hint {
         Some(s) => s,
         None => {
@@ -166,14 +187,18 @@ fn open_csv(
             Arc::new(schema)
         }
     };
-    let mut builder = arrow_csv::ReaderBuilder::new(full.clone()).with_format(format).with_batch_size(batch_size);
+    let mut builder = arrow_csv::ReaderBuilder::new(full.clone())
+        .with_format(format)
+        .with_batch_size(batch_size);
     let mut schema = full.clone();
     if let Some(columns) = columns {
         let wanted = projection(&full, columns)?;
         schema = Arc::new(full.project(&wanted).map_err(|e| e.to_string())?);
         builder = builder.with_projection(wanted);
     }
-    let reader = builder.build(BufReader::new(file)).map_err(|e| format!("cannot read CSV: {e}"))?;
+    let reader = builder
+        .build(BufReader::new(file))
+        .map_err(|e| format!("cannot read CSV: {e}"))?;
     Ok((schema, Box::new(reader)))
 }
 
@@ -188,8 +213,11 @@ fn open_ndjson(
     let full = match schema_hint {
         Some(s) => s,
         None => {
-            let (schema, _) = arrow_json::reader::infer_json_schema_from_seekable(&mut buffered, Some(text.infer_schema_length))
-                .map_err(|e| format!("cannot infer the NDJSON fields: {e}"))?;
+            let (schema, _) = arrow_json::reader::infer_json_schema_from_seekable(
+                &mut buffered,
+                Some(text.infer_schema_length),
+            )
+            .map_err(|e| format!("cannot infer the NDJSON fields: {e}"))?;
             Arc::new(schema)
         }
     };
@@ -202,7 +230,10 @@ fn open_ndjson(
         Some(columns) => {
             let wanted = projection(&full, columns)?;
             let schema = Arc::new(full.project(&wanted).map_err(|e| e.to_string())?);
-            Ok((schema, Box::new(reader.map(move |b| b.and_then(|b| b.project(&wanted))))))
+            Ok((
+                schema,
+                Box::new(reader.map(move |b| b.and_then(|b| b.project(&wanted)))),
+            ))
         }
     }
 }
@@ -235,16 +266,27 @@ impl FileWriter {
         parquet: &ParquetEncoding,
         delimiter: u8,
     ) -> Result<FileWriter, String> {
-        let file = BufWriter::with_capacity(1 << 20, File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?);
+        let file = BufWriter::with_capacity(
+            1 << 20,
+            File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?,
+        );
         Ok(match format {
             Format::Parquet => {
                 let props = WriterProperties::builder()
                     .set_compression(parquet.compression)
                     .set_max_row_group_row_count(Some(parquet.row_group_size))
                     .build();
-                FileWriter::Parquet(ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|e| e.to_string())?)
+                FileWriter::Parquet(
+                    ArrowWriter::try_new(file, schema.clone(), Some(props))
+                        .map_err(|e| e.to_string())?,
+                )
             }
-            Format::Csv => FileWriter::Csv(arrow_csv::WriterBuilder::new().with_header(true).with_delimiter(delimiter).build(file)),
+            Format::Csv => FileWriter::Csv(
+                arrow_csv::WriterBuilder::new()
+                    .with_header(true)
+                    .with_delimiter(delimiter)
+                    .build(file),
+            ),
             Format::Ndjson => FileWriter::Ndjson(arrow_json::LineDelimitedWriter::new(file)),
         })
     }

@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use hygge_runtime::contract::{
-    BatchReader, ConfigProblem, Connector, ConnectorConfig, ConnectorError, ConnectorResult, Home, HomeSpec,
-    ReadRequest, Store, StoreSpec,
+    BatchReader, ConfigProblem, Connector, ConnectorConfig, ConnectorError, ConnectorResult, Home,
+    HomeSpec, ReadRequest, Store, StoreSpec,
 };
 
 pub use compression::parse_compression;
@@ -66,7 +66,10 @@ impl Connector for FileConnector {
         self.description
     }
 
-    fn home(&self, config: &ConnectorConfig<'_>) -> Option<Result<Arc<dyn HomeSpec>, ConfigProblem>> {
+    fn home(
+        &self,
+        config: &ConnectorConfig<'_>,
+    ) -> Option<Result<Arc<dyn HomeSpec>, ConfigProblem>> {
         Some((|| {
             let parsed: FileHomeConfig = config.parse()?;
             let format = self.format(parsed.format)?;
@@ -76,7 +79,10 @@ impl Connector for FileConnector {
             if let Some(options) = &parsed.format_options
                 && !options.delimiter.is_ascii()
             {
-                return Err(ConfigProblem::key("format_options.delimiter", "must be one ASCII character"));
+                return Err(ConfigProblem::key(
+                    "format_options.delimiter",
+                    "must be one ASCII character",
+                ));
             }
             Ok(Arc::new(FileHomeSpec {
                 type_name: self.name,
@@ -88,25 +94,36 @@ impl Connector for FileConnector {
         })())
     }
 
-    fn store(&self, config: &ConnectorConfig<'_>) -> Option<Result<Arc<dyn StoreSpec>, ConfigProblem>> {
+    fn store(
+        &self,
+        config: &ConnectorConfig<'_>,
+    ) -> Option<Result<Arc<dyn StoreSpec>, ConfigProblem>> {
         Some((|| {
             let parsed: FileStoreConfig = config.parse()?;
             let format = self.format(parsed.format)?;
-            let compression = parse_compression(parsed.compression.as_deref().unwrap_or("snappy"), parsed.compression_level)?;
-            if format != Format::Parquet && (parsed.compression.is_some() || parsed.row_group_size.is_some()) {
-                return Err(ConfigProblem::key("compression", "applies to Parquet only").hint("remove it for csv/ndjson"));
+            let compression = parse_compression(
+                parsed.compression.as_deref().unwrap_or("snappy"),
+                parsed.compression_level,
+            )?;
+            if format != Format::Parquet
+                && (parsed.compression.is_some() || parsed.row_group_size.is_some())
+            {
+                return Err(ConfigProblem::key("compression", "applies to Parquet only")
+                    .hint("remove it for csv/ndjson"));
             }
-            for (key, value) in [("row_group_size", parsed.row_group_size), ("batch_size", parsed.batch_size)] {
+            for (key, value) in [
+                ("row_group_size", parsed.row_group_size),
+                ("batch_size", parsed.batch_size),
+            ] {
                 if value == Some(0) {
                     return Err(ConfigProblem::key(key, "must be at least 1"));
                 }
             }
             let delimiter = match parsed.format_options.as_ref().and_then(|o| o.delimiter) {
                 None => b',',
-                Some(c) => u8::try_from(c)
-                    .ok()
-                    .filter(u8::is_ascii)
-                    .ok_or_else(|| ConfigProblem::key("format_options.delimiter", "must be one ASCII character"))?,
+                Some(c) => u8::try_from(c).ok().filter(u8::is_ascii).ok_or_else(|| {
+                    ConfigProblem::key("format_options.delimiter", "must be one ASCII character")
+                })?,
             };
             let settings = FileStoreSettings {
                 destination: entity_path(config, &parsed.path)?,
@@ -149,7 +166,12 @@ impl HomeSpec for FileHomeSpec {
     fn describe(&self) -> String {
         match self.format {
             Format::Parquet => format!("{} {}", self.type_name, self.path.display()),
-            other => format!("{} {} ({})", self.type_name, self.path.display(), format!("{other:?}").to_lowercase()),
+            other => format!(
+                "{} {} ({})",
+                self.type_name,
+                self.path.display(),
+                format!("{other:?}").to_lowercase()
+            ),
         }
     }
 
@@ -180,7 +202,10 @@ impl Home for FileHome {
             .await
             .map_err(|e| ConnectorError::internal(format!("listing task failed: {e}")))?
             .map_err(|e| ConnectorError::config(e).with_context("check the home `path`"))?;
-        let parallel_files = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).min(files.len());
+        let parallel_files = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .min(files.len());
         let plan = ReadPlan {
             format: self.format,
             files,
@@ -214,11 +239,19 @@ impl StoreSpec for FileStoreSpec {
     fn preflight(&self) -> Vec<String> {
         let existing = self.settings.destination.ancestors().find(|p| p.exists());
         match existing {
-            Some(dir) if dir.metadata().map(|m| m.permissions().readonly()).unwrap_or(true) => {
+            Some(dir)
+                if dir
+                    .metadata()
+                    .map(|m| m.permissions().readonly())
+                    .unwrap_or(true) =>
+            {
                 vec![format!("{} is not writable", dir.display())]
             }
             Some(_) => Vec::new(),
-            None => vec![format!("no existing parent of {}", self.settings.destination.display())],
+            None => vec![format!(
+                "no existing parent of {}",
+                self.settings.destination.display()
+            )],
         }
     }
 }

@@ -20,25 +20,36 @@ impl FilePattern {
     /// path separators. The format's suffix is added when the pattern lacks it.
     pub fn new(pattern: Option<&str>, suffix: &'static str) -> Result<FilePattern, ConfigProblem> {
         let pattern = pattern.unwrap_or(DEFAULT_PATTERN).to_string();
-        let bad = |m: String| ConfigProblem::key("file_pattern", m).hint(format!("e.g. `{DEFAULT_PATTERN}`"));
+        let bad = |m: String| {
+            ConfigProblem::key("file_pattern", m).hint(format!("e.g. `{DEFAULT_PATTERN}`"))
+        };
         if pattern.contains(['/', '\\']) {
             return Err(bad("cannot contain path separators".into()));
         }
         let mut rest = pattern.as_str();
         while let Some(open) = rest.find('{') {
-            let close = rest[open..].find('}').ok_or_else(|| bad("has an unclosed `{`".into()))? + open;
+            let close = rest[open..]
+                .find('}')
+                .ok_or_else(|| bad("has an unclosed `{`".into()))?
+                + open;
             let inner = &rest[open + 1..close];
             let name = inner.split(':').next().unwrap_or_default();
             if !["sequence", "run_id", "name", "flow_name"].contains(&name) {
-                return Err(bad(format!("unknown placeholder `{{{inner}}}`; use sequence, run_id, name or flow_name")));
+                return Err(bad(format!(
+                    "unknown placeholder `{{{inner}}}`; use sequence, run_id, name or flow_name"
+                )));
             }
             if name == "sequence" && inner.contains(':') && zero_width(inner).is_none() {
-                return Err(bad(format!("`{{{inner}}}`: only a width like `{{sequence:020d}}` is supported")));
+                return Err(bad(format!(
+                    "`{{{inner}}}`: only a width like `{{sequence:020d}}` is supported"
+                )));
             }
             rest = &rest[close + 1..];
         }
         if !pattern.contains("{sequence") && !pattern.contains("{run_id}") {
-            return Err(bad("must contain {sequence} or {run_id}, or files would overwrite each other".into()));
+            return Err(bad(
+                "must contain {sequence} or {run_id}, or files would overwrite each other".into(),
+            ));
         }
         Ok(FilePattern { pattern, suffix })
     }
@@ -78,7 +89,13 @@ impl FilePattern {
 
 /// `sequence:020d` → 20.
 fn zero_width(inner: &str) -> Option<usize> {
-    inner.split_once(':')?.1.strip_prefix('0')?.strip_suffix('d')?.parse().ok()
+    inner
+        .split_once(':')?
+        .1
+        .strip_prefix('0')?
+        .strip_suffix('d')?
+        .parse()
+        .ok()
 }
 
 /// The highest number that is a whole file stem among `files` (Python hygge continued its
@@ -100,21 +117,34 @@ mod tests {
         let p = FilePattern::new(Some("{sequence:020d}"), ".parquet").unwrap();
         assert_eq!(p.render(7, "r", "e", "f"), "00000000000000000007.parquet");
         let p = FilePattern::new(None, ".csv").unwrap();
-        assert_eq!(p.render(1, "20261120T000000Z-abc", "e", "f"), "part-20261120T000000Z-abc-00001.csv");
-        let p = FilePattern::new(Some("{flow_name}_{name}_{sequence}.parquet"), ".parquet").unwrap();
+        assert_eq!(
+            p.render(1, "20261120T000000Z-abc", "e", "f"),
+            "part-20261120T000000Z-abc-00001.csv"
+        );
+        let p =
+            FilePattern::new(Some("{flow_name}_{name}_{sequence}.parquet"), ".parquet").unwrap();
         assert_eq!(p.render(3, "r", "users", "crm"), "crm_users_3.parquet");
     }
 
     #[test]
     fn rejects_patterns_that_would_overwrite_or_escape() {
-        for bad in ["static.parquet", "a/{sequence}", "{timestamp}_{sequence}", "{sequence:x}"] {
+        for bad in [
+            "static.parquet",
+            "a/{sequence}",
+            "{timestamp}_{sequence}",
+            "{sequence:x}",
+        ] {
             assert!(FilePattern::new(Some(bad), ".parquet").is_err(), "{bad}");
         }
     }
 
     #[test]
     fn highest_sequence_reads_numeric_stems() {
-        let files = vec!["00000000000000000002.parquet".into(), "p=1/00000000000000000009.parquet".into(), "x.parquet".into()];
+        let files = vec![
+            "00000000000000000002.parquet".into(),
+            "p=1/00000000000000000009.parquet".into(),
+            "x.parquet".into(),
+        ];
         assert_eq!(highest_sequence(&files), 9);
     }
 }

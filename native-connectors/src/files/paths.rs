@@ -54,12 +54,17 @@ pub fn list_inputs(path: &Path, extensions: &[&str]) -> Result<Vec<PathBuf>, Str
         return Err(format!("{} does not exist", path.display()));
     }
     let mut files = Vec::new();
-    walk(path, extensions, &mut files).map_err(|e| format!("cannot list {}: {e}", path.display()))?;
+    walk(path, extensions, &mut files)
+        .map_err(|e| format!("cannot list {}: {e}", path.display()))?;
     files.sort();
     if files.is_empty() {
         return Err(format!(
             "no {} files under {}",
-            extensions.iter().map(|e| format!(".{e}")).collect::<Vec<_>>().join("/"),
+            extensions
+                .iter()
+                .map(|e| format!(".{e}"))
+                .collect::<Vec<_>>()
+                .join("/"),
             path.display()
         ));
     }
@@ -89,7 +94,10 @@ fn walk(dir: &Path, extensions: &[&str], out: &mut Vec<PathBuf>) -> std::io::Res
 
 /// Whether a glob match passes through a hidden or staging folder below the pattern's root.
 fn has_hidden_component(found: &Path, pattern: &Path) -> bool {
-    let root: PathBuf = pattern.components().take_while(|c| !is_glob(Path::new(c.as_os_str()))).collect();
+    let root: PathBuf = pattern
+        .components()
+        .take_while(|c| !is_glob(Path::new(c.as_os_str())))
+        .collect();
     found
         .strip_prefix(&root)
         .unwrap_or(found)
@@ -110,11 +118,22 @@ mod tests {
     #[test]
     fn folders_are_read_recursively_sorted_skipping_hidden_and_staging() {
         let dir = tempfile::tempdir().unwrap();
-        for f in ["b.parquet", "a/c.parquet", "a/d.csv", ".hidden/e.parquet", "_tmp/f.parquet", ".hygge-staging.x.1/g.parquet", "_SUCCESS"] {
+        for f in [
+            "b.parquet",
+            "a/c.parquet",
+            "a/d.csv",
+            ".hidden/e.parquet",
+            "_tmp/f.parquet",
+            ".hygge-staging.x.1/g.parquet",
+            "_SUCCESS",
+        ] {
             touch(dir.path(), f);
         }
         let found = list_inputs(dir.path(), &["parquet"]).unwrap();
-        let rel: Vec<String> = found.iter().map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string()).collect();
+        let rel: Vec<String> = found
+            .iter()
+            .map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string())
+            .collect();
         assert_eq!(rel, ["a/c.parquet", "b.parquet"]);
     }
 
@@ -126,14 +145,22 @@ mod tests {
         }
         let found = list_inputs(&dir.path().join("*/*.csv"), &["csv"]).unwrap();
         assert_eq!(found.len(), 3);
-        assert_eq!(list_inputs(&dir.path().join("x/1.csv"), &["csv"]).unwrap().len(), 1);
+        assert_eq!(
+            list_inputs(&dir.path().join("x/1.csv"), &["csv"])
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     #[test]
     fn missing_and_empty_inputs_are_errors_naming_the_path() {
         let dir = tempfile::tempdir().unwrap();
         let err = list_inputs(&dir.path().join("nope"), &["parquet"]).unwrap_err();
-        assert!(err.contains("nope") && err.contains("does not exist"), "{err}");
+        assert!(
+            err.contains("nope") && err.contains("does not exist"),
+            "{err}"
+        );
         let err = list_inputs(dir.path(), &["parquet"]).unwrap_err();
         assert!(err.contains("no .parquet files"), "{err}");
     }

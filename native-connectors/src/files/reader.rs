@@ -49,14 +49,29 @@ impl FilesReader {
     pub async fn open(plan: ReadPlan, request: &ReadRequest) -> ConnectorResult<FilesReader> {
         let plan = Arc::new(plan);
         let first = plan.files[0].clone();
-        let (p, columns, batch_size) = (plan.clone(), request.columns().map(<[String]>::to_vec), request.batch_size());
+        let (p, columns, batch_size) = (
+            plan.clone(),
+            request.columns().map(<[String]>::to_vec),
+            request.batch_size(),
+        );
         let (schema, text_schema) = tokio::task::spawn_blocking(move || {
-            let (schema, _) = open_file(p.format, &first, columns.as_deref(), batch_size, &p.text, None)
-                .map_err(|e| file_error(&first, &e))?;
+            let (schema, _) = open_file(
+                p.format,
+                &first,
+                columns.as_deref(),
+                batch_size,
+                &p.text,
+                None,
+            )
+            .map_err(|e| file_error(&first, &e))?;
             // Text formats infer their schema from the first file; later files use it too.
             let full = match p.format {
                 Format::Parquet => None,
-                _ => Some(open_file(p.format, &first, None, batch_size, &p.text, None).map_err(|e| file_error(&first, &e))?.0),
+                _ => Some(
+                    open_file(p.format, &first, None, batch_size, &p.text, None)
+                        .map_err(|e| file_error(&first, &e))?
+                        .0,
+                ),
             };
             Ok::<_, ConnectorError>((schema, full))
         })
@@ -74,15 +89,31 @@ impl FilesReader {
 
     /// Starts decoding files until `parallel_files` are in flight.
     fn read_ahead(&mut self) {
-        while self.reading.len() < self.plan.parallel_files.max(1) && self.next_file < self.plan.files.len() {
+        while self.reading.len() < self.plan.parallel_files.max(1)
+            && self.next_file < self.plan.files.len()
+        {
             let path = self.plan.files[self.next_file].clone();
             self.next_file += 1;
             let (tx, rx) = mpsc::channel(BATCHES_AHEAD_PER_FILE);
-            let (plan, schema, hint) = (self.plan.clone(), self.schema.clone(), self.text_schema.clone());
-            let (columns, batch_size) = (self.request.columns().map(<[String]>::to_vec), self.request.batch_size());
+            let (plan, schema, hint) = (
+                self.plan.clone(),
+                self.schema.clone(),
+                self.text_schema.clone(),
+            );
+            let (columns, batch_size) = (
+                self.request.columns().map(<[String]>::to_vec),
+                self.request.batch_size(),
+            );
             let file = path.clone();
             tokio::task::spawn_blocking(move || {
-                let iter = match open_file(plan.format, &file, columns.as_deref(), batch_size, &plan.text, hint) {
+                let iter = match open_file(
+                    plan.format,
+                    &file,
+                    columns.as_deref(),
+                    batch_size,
+                    &plan.text,
+                    hint,
+                ) {
                     Ok((file_schema, iter)) if file_schema.fields() == schema.fields() => iter,
                     Ok((file_schema, _)) => {
                         let _ = tx.blocking_send(Err(ConnectorError::data(format!(
@@ -135,12 +166,17 @@ impl BatchReader for FilesReader {
 }
 
 fn names(schema: &SchemaRef) -> Vec<String> {
-    schema.fields().iter().map(|f| format!("{}: {}", f.name(), f.data_type())).collect()
+    schema
+        .fields()
+        .iter()
+        .map(|f| format!("{}: {}", f.name(), f.data_type()))
+        .collect()
 }
 
 fn file_error(path: &std::path::Path, message: &str) -> ConnectorError {
     if message.starts_with("column `") {
-        ConnectorError::config(format!("{}: {message}", path.display())).with_context("check `columns`")
+        ConnectorError::config(format!("{}: {message}", path.display()))
+            .with_context("check `columns`")
     } else {
         ConnectorError::data(format!("{}: {message}", path.display()))
     }

@@ -10,7 +10,9 @@ use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::SchemaRef;
 use arrow_select::take::take_record_batch;
 use async_trait::async_trait;
-use hygge_runtime::contract::{ConnectorError, ConnectorResult, RunContext, RunType, Store, StoreWriter};
+use hygge_runtime::contract::{
+    ConnectorError, ConnectorResult, RunContext, RunType, Store, StoreWriter,
+};
 use hygge_runtime::staging::StagedDir;
 
 use super::format::{FileWriter, Format, ParquetEncoding};
@@ -49,11 +51,17 @@ impl FileStore {
 
 #[async_trait]
 impl Store for FileStore {
-    async fn open(self: Box<Self>, schema: SchemaRef, context: &RunContext) -> ConnectorResult<Box<dyn StoreWriter>> {
+    async fn open(
+        self: Box<Self>,
+        schema: SchemaRef,
+        context: &RunContext,
+    ) -> ConnectorResult<Box<dyn StoreWriter>> {
         let settings = self.settings;
         for column in &settings.partition_by {
             if schema.index_of(column).is_err() {
-                return Err(ConnectorError::config(format!("partition_by column `{column}` is not in the data")));
+                return Err(ConnectorError::config(format!(
+                    "partition_by column `{column}` is not in the data"
+                )));
             }
         }
         let context = context.clone();
@@ -63,7 +71,9 @@ impl Store for FileStore {
 }
 
 /// Runs blocking file work off the async executor.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> ConnectorResult<T> + Send + 'static) -> ConnectorResult<T> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> ConnectorResult<T> + Send + 'static,
+) -> ConnectorResult<T> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ConnectorError::internal(format!("file task failed: {e}")))?
@@ -80,16 +90,24 @@ struct Files {
 }
 
 impl Files {
-    fn open(settings: Arc<FileStoreSettings>, schema: SchemaRef, context: RunContext) -> ConnectorResult<Files> {
+    fn open(
+        settings: Arc<FileStoreSettings>,
+        schema: SchemaRef,
+        context: RunContext,
+    ) -> ConnectorResult<Files> {
         let staged = StagedDir::open(&settings.destination, &context.run_id, context.run_type)?;
-        let next_sequence = if context.run_type == RunType::Incremental && !settings.pattern.has_run_id() {
-            let existing = staged
-                .published_files()
-                .map_err(|e| ConnectorError::internal(format!("cannot list {}: {e}", settings.destination.display())))?;
-            highest_sequence(&existing) + 1
-        } else {
-            1
-        };
+        let next_sequence =
+            if context.run_type == RunType::Incremental && !settings.pattern.has_run_id() {
+                let existing = staged.published_files().map_err(|e| {
+                    ConnectorError::internal(format!(
+                        "cannot list {}: {e}",
+                        settings.destination.display()
+                    ))
+                })?;
+                highest_sequence(&existing) + 1
+            } else {
+                1
+            };
         Ok(Files {
             settings,
             schema,
@@ -106,8 +124,9 @@ impl Files {
         }
         for (folder, rows) in partitions(&batch, &self.settings.partition_by)? {
             let indices = UInt32Array::from(rows);
-            let part = take_record_batch(&batch, &indices)
-                .map_err(|e| ConnectorError::internal("cannot split a batch by partition").with_source(e))?;
+            let part = take_record_batch(&batch, &indices).map_err(|e| {
+                ConnectorError::internal("cannot split a batch by partition").with_source(e)
+            })?;
             self.write_to(folder, &part)?;
         }
         Ok(())
@@ -116,15 +135,33 @@ impl Files {
     fn write_to(&mut self, folder: String, batch: &RecordBatch) -> ConnectorResult<()> {
         if !self.writers.contains_key(&folder) {
             let dir = self.staged.path().join(&folder);
-            std::fs::create_dir_all(&dir).map_err(|e| ConnectorError::internal(format!("cannot create {}: {e}", dir.display())))?;
-            let name = self.settings.pattern.render(self.next_sequence, &self.context.run_id, &self.context.entity, &self.context.flow);
+            std::fs::create_dir_all(&dir).map_err(|e| {
+                ConnectorError::internal(format!("cannot create {}: {e}", dir.display()))
+            })?;
+            let name = self.settings.pattern.render(
+                self.next_sequence,
+                &self.context.run_id,
+                &self.context.entity,
+                &self.context.flow,
+            );
             self.next_sequence += 1;
-            let writer = FileWriter::create(self.settings.format, &dir.join(name), &self.schema, &self.settings.parquet, self.settings.delimiter)
-                .map_err(ConnectorError::internal)?;
+            let writer = FileWriter::create(
+                self.settings.format,
+                &dir.join(name),
+                &self.schema,
+                &self.settings.parquet,
+                self.settings.delimiter,
+            )
+            .map_err(ConnectorError::internal)?;
             self.writers.insert(folder.clone(), writer);
         }
-        let writer = self.writers.get_mut(&folder).ok_or_else(|| ConnectorError::internal("writer vanished"))?;
-        writer.write(batch).map_err(|e| ConnectorError::data(format!("cannot encode a batch: {e}")))
+        let writer = self
+            .writers
+            .get_mut(&folder)
+            .ok_or_else(|| ConnectorError::internal("writer vanished"))?;
+        writer
+            .write(batch)
+            .map_err(|e| ConnectorError::data(format!("cannot encode a batch: {e}")))
     }
 
     fn commit(mut self) -> ConnectorResult<()> {
@@ -135,9 +172,9 @@ impl Files {
             self.write_to(String::new(), &empty)?;
         }
         for (folder, writer) in std::mem::take(&mut self.writers) {
-            writer
-                .finish()
-                .map_err(|e| ConnectorError::internal(format!("cannot finish a file in `{folder}`: {e}")))?;
+            writer.finish().map_err(|e| {
+                ConnectorError::internal(format!("cannot finish a file in `{folder}`: {e}"))
+            })?;
         }
         self.staged.commit()
     }
@@ -145,12 +182,17 @@ impl Files {
 
 /// Groups the rows of `batch` by the values of the partition columns, as `col=value/…`
 /// folders (hive style; nulls as `__HIVE_DEFAULT_PARTITION__`).
-fn partitions(batch: &RecordBatch, columns: &[String]) -> ConnectorResult<BTreeMap<String, Vec<u32>>> {
+fn partitions(
+    batch: &RecordBatch,
+    columns: &[String],
+) -> ConnectorResult<BTreeMap<String, Vec<u32>>> {
     let options = FormatOptions::default();
     let formatters = columns
         .iter()
         .map(|c| {
-            let array = batch.column_by_name(c).ok_or_else(|| ConnectorError::config(format!("partition column `{c}` is missing")))?;
+            let array = batch.column_by_name(c).ok_or_else(|| {
+                ConnectorError::config(format!("partition column `{c}` is missing"))
+            })?;
             ArrayFormatter::try_new(array.as_ref(), &options)
                 .map(|f| (c, array.clone(), f))
                 .map_err(|e| ConnectorError::config(format!("cannot partition by `{c}`: {e}")))
@@ -187,7 +229,11 @@ fn escape(value: &str) -> String {
             out.push(c);
         }
     }
-    if out.is_empty() { "__EMPTY__".to_string() } else { out }
+    if out.is_empty() {
+        "__EMPTY__".to_string()
+    } else {
+        out
+    }
 }
 
 /// The [`StoreWriter`] of a file store.
@@ -197,7 +243,9 @@ struct FileStoreWriter {
 
 impl FileStoreWriter {
     fn take(&mut self) -> ConnectorResult<Files> {
-        self.state.take().ok_or_else(|| ConnectorError::internal("the store was used after a failed write"))
+        self.state
+            .take()
+            .ok_or_else(|| ConnectorError::internal("the store was used after a failed write"))
     }
 }
 
@@ -226,11 +274,13 @@ impl StoreWriter for FileStoreWriter {
 
     async fn abort(mut self: Box<Self>) -> ConnectorResult<()> {
         match self.state.take() {
-            Some(files) => blocking(move || {
-                drop(files.writers);
-                files.staged.abort()
-            })
-            .await,
+            Some(files) => {
+                blocking(move || {
+                    drop(files.writers);
+                    files.staged.abort()
+                })
+                .await
+            }
             None => Ok(()),
         }
     }

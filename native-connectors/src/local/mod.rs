@@ -9,4 +9,3 @@ pub static LOCAL: FileConnector = FileConnector {
     description: "local files: parquet, csv or ndjson (`format`)",
     fixed_format: None,
 };
-

@@ -22,14 +22,12 @@ pub fn find_project_file(explicit: Option<&Path>, start: &Path) -> Result<PathBu
         if candidate.is_file() {
             return Ok(candidate);
         }
-        return Err(Diagnostic::new(format!(
-            "no {PROJECT_FILE} at {}",
-            candidate.display()
-        ))
-        .hint(format!(
-            "check --project, or create a project with `hygge init {}`",
-            given.display()
-        )));
+        return Err(
+            Diagnostic::new(format!("no {PROJECT_FILE} at {}", candidate.display())).hint(format!(
+                "check --project, or create a project with `hygge init {}`",
+                given.display()
+            )),
+        );
     }
     let mut searched = Vec::new();
     for dir in start.ancestors() {
@@ -80,7 +78,10 @@ mod tests {
         std::fs::create_dir_all(&deep).unwrap();
         let err = find_project_file(None, &deep).unwrap_err().to_string();
         assert!(err.contains(&deep.display().to_string()), "{err}");
-        assert!(err.contains(&dir.path().join("a").display().to_string()), "{err}");
+        assert!(
+            err.contains(&dir.path().join("a").display().to_string()),
+            "{err}"
+        );
         assert!(err.contains("hygge init"), "{err}");
     }
 }

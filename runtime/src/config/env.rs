@@ -66,7 +66,13 @@ impl Environment {
         self.walk(value, source, base.to_string(), problems);
     }
 
-    fn walk(&self, value: &mut Value, source: &SourceFile, key: String, problems: &mut Vec<Diagnostic>) {
+    fn walk(
+        &self,
+        value: &mut Value,
+        source: &SourceFile,
+        key: String,
+        problems: &mut Vec<Diagnostic>,
+    ) {
         match value {
             Value::String(text) if text.contains("${") => match self.expand(text) {
                 Ok(expanded) => {
@@ -125,7 +131,9 @@ impl Environment {
                 (Some(v), _) => out.push_str(&v),
                 (None, Some(d)) => out.push_str(d),
                 (None, None) => {
-                    return Err(format!("environment variable `{name}` is not set and has no default"));
+                    return Err(format!(
+                        "environment variable `{name}` is not set and has no default"
+                    ));
                 }
             }
             rest = &after[end + 1..];
@@ -169,7 +177,10 @@ mod tests {
     fn expands_variables_and_defaults() {
         let e = env();
         assert_eq!(e.expand("u=${HYGGE_TEST_USER}").unwrap(), "u=ada");
-        assert_eq!(e.expand("${HYGGE_TEST_NOPE_X:-fallback}/x").unwrap(), "fallback/x");
+        assert_eq!(
+            e.expand("${HYGGE_TEST_NOPE_X:-fallback}/x").unwrap(),
+            "fallback/x"
+        );
         assert_eq!(e.expand("${HYGGE_TEST_NOPE_X:-}").unwrap(), "");
         assert_eq!(e.expand("plain").unwrap(), "plain");
     }
@@ -192,8 +203,11 @@ mod tests {
 
     #[test]
     fn whole_references_keep_number_types() {
-        let (source, mut value) =
-            SourceFile::parse(Path::new("hygge.yml"), "port: ${HYGGE_TEST_PORT}\nname: db-${HYGGE_TEST_PORT}\n").unwrap();
+        let (source, mut value) = SourceFile::parse(
+            Path::new("hygge.yml"),
+            "port: ${HYGGE_TEST_PORT}\nname: db-${HYGGE_TEST_PORT}\n",
+        )
+        .unwrap();
         let mut problems = Vec::new();
         env().interpolate(&mut value, &source, "", &mut problems);
         assert!(problems.is_empty());

@@ -73,7 +73,11 @@ pub(crate) fn check_keys(
     };
     for key in map.keys() {
         let name = key_name(key);
-        let dotted = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+        let dotted = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}.{name}")
+        };
         if allowed.iter().any(|list| list.contains(&name.as_str())) {
             continue;
         }
@@ -94,7 +98,11 @@ pub(crate) fn check_keys(
 }
 
 /// The typed settings of one layer; type errors are reported where they are written.
-pub(crate) fn typed_settings(layer: &Layer, skip: &[&str], problems: &mut Vec<Diagnostic>) -> Option<Settings> {
+pub(crate) fn typed_settings(
+    layer: &Layer,
+    skip: &[&str],
+    problems: &mut Vec<Diagnostic>,
+) -> Option<Settings> {
     let mut value = layer.value.clone();
     if let Some(map) = value.as_mapping_mut() {
         for key in skip.iter().chain(IGNORED_LEGACY_KEYS) {
@@ -188,19 +196,29 @@ mod tests {
 
     #[test]
     fn mappings_merge_deeply_and_scalars_replace() {
-        let mut base: Value = serde_yaml::from_str("home: {type: parquet, path: a, opts: {x: 1, y: 2}}\nqueue_size: 5").unwrap();
-        let over: Value = serde_yaml::from_str("home: {path: b, opts: {y: 3}}\nqueue_size: 7").unwrap();
+        let mut base: Value = serde_yaml::from_str(
+            "home: {type: parquet, path: a, opts: {x: 1, y: 2}}\nqueue_size: 5",
+        )
+        .unwrap();
+        let over: Value =
+            serde_yaml::from_str("home: {path: b, opts: {y: 3}}\nqueue_size: 7").unwrap();
         deep_merge(&mut base, &over);
-        let expected: Value =
-            serde_yaml::from_str("home: {type: parquet, path: b, opts: {x: 1, y: 3}}\nqueue_size: 7").unwrap();
+        let expected: Value = serde_yaml::from_str(
+            "home: {type: parquet, path: b, opts: {x: 1, y: 3}}\nqueue_size: 7",
+        )
+        .unwrap();
         assert_eq!(base, expected);
     }
 
     #[test]
     fn normalize_moves_options_and_store_level_keys() {
-        let l = normalize(layer("store: out\nbatch_size: 10\noptions: {queue_size: 3, if_exists: append}"));
-        let expected: Value =
-            serde_yaml::from_str("store: {path: out, batch_size: 10, if_exists: append}\nqueue_size: 3").unwrap();
+        let l = normalize(layer(
+            "store: out\nbatch_size: 10\noptions: {queue_size: 3, if_exists: append}",
+        ));
+        let expected: Value = serde_yaml::from_str(
+            "store: {path: out, batch_size: 10, if_exists: append}\nqueue_size: 3",
+        )
+        .unwrap();
         assert_eq!(l.value, expected);
     }
 
@@ -214,18 +232,38 @@ mod tests {
     fn unknown_keys_are_reported_with_a_suggestion_and_legacy_keys_warn() {
         let l = layer("hme: x\nkey_column: id\nqueue_size: 3");
         let (mut problems, mut warnings) = (Vec::new(), Vec::new());
-        check_keys(&l, "", &[super::super::model::SETTINGS_KEYS], &mut problems, &mut warnings);
+        check_keys(
+            &l,
+            "",
+            &[super::super::model::SETTINGS_KEYS],
+            &mut problems,
+            &mut warnings,
+        );
         assert_eq!(problems.len(), 1);
-        assert!(problems[0].to_string().contains("did you mean `home`?"), "{}", problems[0]);
+        assert!(
+            problems[0].to_string().contains("did you mean `home`?"),
+            "{}",
+            problems[0]
+        );
         assert_eq!(warnings.len(), 1);
         assert!(warnings[0].to_string().contains("key_column"));
     }
 
     #[test]
     fn origin_is_the_highest_layer_writing_the_key() {
-        let layers = vec![layer("home: {path: a}"), layer("queue_size: 1"), layer("home: {path: b}")];
-        assert!(std::ptr::eq(origin(&layers, "home.path").unwrap(), &layers[2]));
-        assert!(std::ptr::eq(origin(&layers, "queue_size").unwrap(), &layers[1]));
+        let layers = vec![
+            layer("home: {path: a}"),
+            layer("queue_size: 1"),
+            layer("home: {path: b}"),
+        ];
+        assert!(std::ptr::eq(
+            origin(&layers, "home.path").unwrap(),
+            &layers[2]
+        ));
+        assert!(std::ptr::eq(
+            origin(&layers, "queue_size").unwrap(),
+            &layers[1]
+        ));
         assert!(origin(&layers, "timeout").is_none());
     }
 }

@@ -11,7 +11,9 @@ use super::diagnostics::{Diagnostic, Diagnostics, Location};
 use super::discover::find_project_file;
 use super::env::{Environment, key_name};
 use super::layers::{Layer, check_keys, deep_merge};
-use super::model::{FLOW_ONLY_KEYS, PROJECT_KEYS, PROJECT_OPTION_KEYS, ProjectOptions, SETTINGS_KEYS};
+use super::model::{
+    FLOW_ONLY_KEYS, PROJECT_KEYS, PROJECT_OPTION_KEYS, ProjectOptions, SETTINGS_KEYS,
+};
 use super::project::{Flow, Project};
 use super::resolve::{EntityContext, resolve_entity};
 use super::source::SourceFile;
@@ -61,10 +63,19 @@ pub fn load_project(registry: &Registry, options: &LoadOptions) -> Result<Projec
         is_entity: false,
     };
     check_keys(&top, "", &[PROJECT_KEYS], &mut problems, &mut warnings);
-    check_keys(&top, "options", &[PROJECT_OPTION_KEYS], &mut problems, &mut warnings);
+    check_keys(
+        &top,
+        "options",
+        &[PROJECT_OPTION_KEYS],
+        &mut problems,
+        &mut warnings,
+    );
 
     let name = match top.get("name") {
-        None => root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        None => root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         Some(Value::String(s)) => s.clone(),
         Some(_) => {
             problems.push(top.problem("name", "must be a string"));
@@ -82,11 +93,20 @@ pub fn load_project(registry: &Registry, options: &LoadOptions) -> Result<Projec
     let project_options = parse_options(&top, &mut problems);
     let connections = parse_connections(&top, &mut problems);
     if top.get("journal").is_some() {
-        warnings.push(top.problem("journal", "is accepted but not used yet: watermark state is not implemented"));
+        warnings.push(top.problem(
+            "journal",
+            "is accepted but not used yet: watermark state is not implemented",
+        ));
     }
 
     let defaults = sub_layer(&top, "defaults", false, &mut problems);
-    check_keys(&defaults, "", &[SETTINGS_KEYS], &mut problems, &mut warnings);
+    check_keys(
+        &defaults,
+        "",
+        &[SETTINGS_KEYS],
+        &mut problems,
+        &mut warnings,
+    );
 
     let flow_sources = collect_flows(&root.join(&flows_dir), &top, &env, &mut problems);
     let flow_names: Vec<String> = flow_sources.iter().map(|f| f.name.clone()).collect();
@@ -94,26 +114,51 @@ pub fn load_project(registry: &Registry, options: &LoadOptions) -> Result<Projec
 
     let mut flows = Vec::new();
     for flow in flow_sources {
-        check_keys(&flow.layer, "", &[SETTINGS_KEYS, FLOW_ONLY_KEYS], &mut problems, &mut warnings);
+        check_keys(
+            &flow.layer,
+            "",
+            &[SETTINGS_KEYS, FLOW_ONLY_KEYS],
+            &mut problems,
+            &mut warnings,
+        );
         if let Some(Value::String(declared)) = flow.layer.get("name")
             && declared != &flow.name
         {
             warnings.push(flow.layer.problem(
                 "name",
-                format!("is `{declared}` but the flow is named `{}` after its directory", flow.name),
+                format!(
+                    "is `{declared}` but the flow is named `{}` after its directory",
+                    flow.name
+                ),
             ));
         }
         let flow_defaults = sub_layer(&flow.layer, "defaults", false, &mut problems);
-        check_keys(&flow_defaults, "", &[SETTINGS_KEYS], &mut problems, &mut warnings);
+        check_keys(
+            &flow_defaults,
+            "",
+            &[SETTINGS_KEYS],
+            &mut problems,
+            &mut warnings,
+        );
         let entities = collect_entities(&flow, &env, &mut problems, &mut warnings);
         let has_entities = !entities.is_empty();
-        let entities = if has_entities { entities } else { vec![(flow.name.clone(), None)] };
+        let entities = if has_entities {
+            entities
+        } else {
+            vec![(flow.name.clone(), None)]
+        };
 
         let mut resolved = Vec::new();
         for (entity_name, entity_layer) in entities {
             let mut layers = vec![defaults.clone(), flow.layer.clone(), flow_defaults.clone()];
             if let Some(layer) = entity_layer {
-                check_keys(&layer, "", &[SETTINGS_KEYS, &["name"]], &mut problems, &mut warnings);
+                check_keys(
+                    &layer,
+                    "",
+                    &[SETTINGS_KEYS, &["name"]],
+                    &mut problems,
+                    &mut warnings,
+                );
                 layers.push(layer);
             }
             if let Some(value) = overrides.get(&flow.name) {
@@ -147,7 +192,9 @@ pub fn load_project(registry: &Registry, options: &LoadOptions) -> Result<Projec
     }
 
     let mut diagnostics = Diagnostics::default();
-    dedup(problems).into_iter().for_each(|p| diagnostics.push(p));
+    dedup(problems)
+        .into_iter()
+        .for_each(|p| diagnostics.push(p));
     diagnostics.into_result(Project {
         name,
         root,
@@ -180,7 +227,11 @@ fn sub_layer(parent: &Layer, key: &str, is_entity: bool, problems: &mut Vec<Diag
             Value::Mapping(Mapping::new())
         }
     };
-    let base = if parent.base.is_empty() { key.to_string() } else { format!("{}.{key}", parent.base) };
+    let base = if parent.base.is_empty() {
+        key.to_string()
+    } else {
+        format!("{}.{key}", parent.base)
+    };
     Layer {
         source: parent.source.clone(),
         base,
@@ -205,9 +256,13 @@ fn parse_options(top: &Layer, problems: &mut Vec<Diagnostic>) -> ProjectOptions 
         problems.push(top.problem("options.concurrency", "must be at least 1"));
     }
     if let Some(level) = &options.log_level
-        && !["debug", "info", "warn", "warning", "error", "trace"].contains(&level.to_ascii_lowercase().as_str())
+        && !["debug", "info", "warn", "warning", "error", "trace"]
+            .contains(&level.to_ascii_lowercase().as_str())
     {
-        problems.push(top.problem("options.log_level", format!("unknown level `{level}`")).hint("use debug, info, warning or error"));
+        problems.push(
+            top.problem("options.log_level", format!("unknown level `{level}`"))
+                .hint("use debug, info, warning or error"),
+        );
     }
     options
 }
@@ -218,7 +273,10 @@ fn parse_connections(top: &Layer, problems: &mut Vec<Diagnostic>) -> BTreeMap<St
         return connections;
     };
     let Some(map) = value.as_mapping() else {
-        problems.push(top.problem("connections", "must be a mapping of connection names to settings"));
+        problems.push(top.problem(
+            "connections",
+            "must be a mapping of connection names to settings",
+        ));
         return connections;
     };
     for (key, value) in map {
@@ -226,14 +284,22 @@ fn parse_connections(top: &Layer, problems: &mut Vec<Diagnostic>) -> BTreeMap<St
         let at = format!("connections.{name}");
         match value.get("type") {
             Some(Value::String(_)) => {}
-            Some(_) => problems.push(top.problem(&format!("{at}.type"), "must be a connector name")),
-            None => problems.push(top.problem(&at, "has no `type`").hint("add e.g. `type: mssql`")),
+            Some(_) => {
+                problems.push(top.problem(&format!("{at}.type"), "must be a connector name"))
+            }
+            None => problems.push(
+                top.problem(&at, "has no `type`")
+                    .hint("add e.g. `type: mssql`"),
+            ),
         }
         for numeric in ["pool_size", "timeout", "port"] {
             if let Some(v) = value.get(numeric)
                 && v.as_u64().is_none_or(|n| n == 0)
             {
-                problems.push(top.problem(&format!("{at}.{numeric}"), "must be a positive whole number"));
+                problems.push(top.problem(
+                    &format!("{at}.{numeric}"),
+                    "must be a positive whole number",
+                ));
             }
         }
         connections.insert(name, value.clone());
@@ -242,19 +308,39 @@ fn parse_connections(top: &Layer, problems: &mut Vec<Diagnostic>) -> BTreeMap<St
 }
 
 /// Flows from `<flows_dir>/<name>/flow.yml` and from hygge.yml `flows:`, sorted by name.
-fn collect_flows(flows_dir: &Path, top: &Layer, env: &Environment, problems: &mut Vec<Diagnostic>) -> Vec<FlowSource> {
+fn collect_flows(
+    flows_dir: &Path,
+    top: &Layer,
+    env: &Environment,
+    problems: &mut Vec<Diagnostic>,
+) -> Vec<FlowSource> {
     let mut flows: Vec<FlowSource> = Vec::new();
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(flows_dir)
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_dir())
+                .collect()
+        })
         .unwrap_or_default();
     dirs.sort();
     for dir in dirs {
-        let Some(file) = ["flow.yml", "flow.yaml"].iter().map(|f| dir.join(f)).find(|p| p.is_file()) else {
+        let Some(file) = ["flow.yml", "flow.yaml"]
+            .iter()
+            .map(|f| dir.join(f))
+            .find(|p| p.is_file())
+        else {
             continue;
         };
-        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         match read_layer(&file, env, false, problems) {
-            Some(layer) => flows.push(FlowSource { name, layer, dir: Some(dir) }),
+            Some(layer) => flows.push(FlowSource {
+                name,
+                layer,
+                dir: Some(dir),
+            }),
             None => continue,
         }
     }
@@ -266,8 +352,11 @@ fn collect_flows(flows_dir: &Path, top: &Layer, env: &Environment, problems: &mu
                     let name = key_name(key);
                     if flows.iter().any(|f| f.name == name) {
                         problems.push(
-                            top.problem(&format!("flows.{name}"), format!("flow `{name}` is also defined in a folder"))
-                                .hint("define each flow once: inline in hygge.yml or as a folder"),
+                            top.problem(
+                                &format!("flows.{name}"),
+                                format!("flow `{name}` is also defined in a folder"),
+                            )
+                            .hint("define each flow once: inline in hygge.yml or as a folder"),
                         );
                         continue;
                     }
@@ -291,7 +380,10 @@ fn collect_flows(flows_dir: &Path, top: &Layer, env: &Environment, problems: &mu
     }
     for flow in &flows {
         if let Err(why) = check_name(&flow.name) {
-            problems.push(flow.layer.problem("", format!("flow name `{}` {why}", flow.name)));
+            problems.push(
+                flow.layer
+                    .problem("", format!("flow name `{}` {why}", flow.name)),
+            );
         }
     }
     flows.sort_by(|a, b| a.name.cmp(&b.name));
@@ -299,7 +391,12 @@ fn collect_flows(flows_dir: &Path, top: &Layer, env: &Environment, problems: &mu
 }
 
 /// Reads, interpolates and wraps one file as a layer.
-fn read_layer(file: &Path, env: &Environment, is_entity: bool, problems: &mut Vec<Diagnostic>) -> Option<Layer> {
+fn read_layer(
+    file: &Path,
+    env: &Environment,
+    is_entity: bool,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<Layer> {
     let (source, mut value) = match SourceFile::read(file) {
         Ok(parsed) => parsed,
         Err(d) => {
@@ -308,7 +405,8 @@ fn read_layer(file: &Path, env: &Environment, is_entity: bool, problems: &mut Ve
         }
     };
     if !value.is_mapping() {
-        problems.push(Diagnostic::new("must be a mapping of keys to values").at(Location::file(file)));
+        problems
+            .push(Diagnostic::new("must be a mapping of keys to values").at(Location::file(file)));
         return None;
     }
     env.interpolate(&mut value, &source, "", problems);
@@ -329,18 +427,27 @@ fn collect_entities(
     warnings: &mut Vec<Diagnostic>,
 ) -> Vec<(String, Option<Layer>)> {
     let mut entities: Vec<(String, Option<Layer>)> = Vec::new();
-    let folder = flow.dir.as_ref().map(|d| d.join("entities")).filter(|d| d.is_dir());
+    let folder = flow
+        .dir
+        .as_ref()
+        .map(|d| d.join("entities"))
+        .filter(|d| d.is_dir());
     if let Some(folder) = &folder {
         let mut files: Vec<PathBuf> = std::fs::read_dir(folder)
             .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
             .unwrap_or_default();
-        files.retain(|p| p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")));
+        files.retain(|p| {
+            p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml"))
+        });
         files.sort();
         for file in files {
             let Some(layer) = read_layer(&file, env, true, problems) else {
                 continue;
             };
-            let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let stem = file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let name = match layer.get("name") {
                 None => stem,
                 Some(Value::String(n)) => n.clone(),
@@ -355,15 +462,25 @@ fn collect_entities(
         if flow.layer.get("entities").is_some() {
             warnings.push(flow.layer.problem(
                 "entities",
-                format!("is ignored: the entities/ folder ({}) wins over the inline list", folder.display()),
+                format!(
+                    "is ignored: the entities/ folder ({}) wins over the inline list",
+                    folder.display()
+                ),
             ));
         }
     } else if let Some(list) = flow.layer.get("entities") {
         match list.as_sequence() {
-            None => problems.push(flow.layer.problem("entities", "must be a list of names or mappings")),
+            None => problems.push(
+                flow.layer
+                    .problem("entities", "must be a list of names or mappings"),
+            ),
             Some(items) => {
                 for (i, item) in items.iter().enumerate() {
-                    let base = format!("{}{}entities.{i}", flow.layer.base, if flow.layer.base.is_empty() { "" } else { "." });
+                    let base = format!(
+                        "{}{}entities.{i}",
+                        flow.layer.base,
+                        if flow.layer.base.is_empty() { "" } else { "." }
+                    );
                     let layer = |value: Value| Layer {
                         source: flow.layer.source.clone(),
                         base: base.clone(),
@@ -373,14 +490,19 @@ fn collect_entities(
                     match item {
                         Value::String(name) => entities.push((name.clone(), None)),
                         Value::Mapping(m) => match m.get("name") {
-                            Some(Value::String(name)) => entities.push((name.clone(), Some(layer(item.clone())))),
+                            Some(Value::String(name)) => {
+                                entities.push((name.clone(), Some(layer(item.clone()))))
+                            }
                             _ => problems.push(
                                 flow.layer
                                     .problem(&format!("entities.{i}"), "needs a `name`")
                                     .hint("write `- name: my_entity`"),
                             ),
                         },
-                        _ => problems.push(flow.layer.problem(&format!("entities.{i}"), "must be a name or a mapping")),
+                        _ => problems.push(
+                            flow.layer
+                                .problem(&format!("entities.{i}"), "must be a name or a mapping"),
+                        ),
                     }
                 }
             }
@@ -396,7 +518,10 @@ fn collect_entities(
             problems.push(at(format!("entity name `{name}` {why}")));
         }
         if seen.contains(&name.as_str()) {
-            problems.push(at(format!("entity `{name}` is defined twice in flow `{}`", flow.name)));
+            problems.push(at(format!(
+                "entity `{name}` is defined twice in flow `{}`",
+                flow.name
+            )));
         }
         seen.push(name);
     }
@@ -415,9 +540,14 @@ fn check_name(name: &str) -> Result<(), &'static str> {
 }
 
 /// Parses `--var flow.<flow>.<dotted.key>=value` into one override mapping per flow.
-fn parse_vars(vars: &[String], flows: &[String], problems: &mut Vec<Diagnostic>) -> BTreeMap<String, Value> {
+fn parse_vars(
+    vars: &[String],
+    flows: &[String],
+    problems: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, Value> {
     let mut overrides: BTreeMap<String, Value> = BTreeMap::new();
-    let form = "write --var flow.<flow>.<key>=<value>, e.g. --var flow.sales.store.compression=zstd";
+    let form =
+        "write --var flow.<flow>.<key>=<value>, e.g. --var flow.sales.store.compression=zstd";
     for var in vars {
         let bad = |msg: String| Diagnostic::new(msg).key(format!("--var {var}")).hint(form);
         let Some((key, raw)) = var.split_once('=') else {
@@ -433,7 +563,10 @@ fn parse_vars(vars: &[String], flows: &[String], problems: &mut Vec<Diagnostic>)
             .filter(|f| rest.starts_with(&format!("{f}.")))
             .max_by_key(|f| f.len());
         let Some(flow) = flow else {
-            problems.push(bad(format!("names no known flow; flows: {}", flows.join(", "))));
+            problems.push(bad(format!(
+                "names no known flow; flows: {}",
+                flows.join(", ")
+            )));
             continue;
         };
         let dotted = &rest[flow.len() + 1..];
@@ -441,13 +574,19 @@ fn parse_vars(vars: &[String], flows: &[String], problems: &mut Vec<Diagnostic>)
             problems.push(bad("has an empty key segment".into()));
             continue;
         }
-        let value = serde_yaml::from_str::<Value>(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
+        let value =
+            serde_yaml::from_str::<Value>(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
         let nested = dotted.rsplit('.').fold(value, |inner, segment| {
             let mut m = Mapping::new();
             m.insert(Value::String(segment.to_string()), inner);
             Value::Mapping(m)
         });
-        deep_merge(overrides.entry(flow.clone()).or_insert_with(|| Value::Mapping(Mapping::new())), &nested);
+        deep_merge(
+            overrides
+                .entry(flow.clone())
+                .or_insert_with(|| Value::Mapping(Mapping::new())),
+            &nested,
+        );
     }
     overrides
 }

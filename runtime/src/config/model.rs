@@ -44,13 +44,20 @@ pub(crate) const SETTINGS_KEYS: &[&str] = &[
 
 /// Keys Python hygge accepted and silently ignored. Accepted so old projects run, with a
 /// warning so that nobody believes they do something.
-pub(crate) const IGNORED_LEGACY_KEYS: &[&str] = &["key_column", "source_config", "deletion_query_timeout"];
+pub(crate) const IGNORED_LEGACY_KEYS: &[&str] =
+    &["key_column", "source_config", "deletion_query_timeout"];
 
 /// Keys only a flow file has.
 pub(crate) const FLOW_ONLY_KEYS: &[&str] = &["name", "entities", "defaults"];
 
 /// Keys of a flow's or entity's `options` map.
-pub(crate) const OPTION_KEYS: &[&str] = &["batch_size", "queue_size", "timeout", "if_exists", "parallel_workers"];
+pub(crate) const OPTION_KEYS: &[&str] = &[
+    "batch_size",
+    "queue_size",
+    "timeout",
+    "if_exists",
+    "parallel_workers",
+];
 
 /// Settings that go to the store's own config when written at flow or entity level
 /// (Python hygge's behaviour), unless the store sets them itself.

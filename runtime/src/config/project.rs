@@ -109,13 +109,24 @@ impl Project {
     ///
     /// # Errors
     /// An unknown flow or entity, with the available ones listed.
-    pub fn select(&self, flows: &[String], entities: &[String]) -> Result<Vec<&ResolvedEntity>, SelectionError> {
+    pub fn select(
+        &self,
+        flows: &[String],
+        entities: &[String],
+    ) -> Result<Vec<&ResolvedEntity>, SelectionError> {
         for name in flows {
             if !self.flows.iter().any(|f| &f.name == name) {
-                return Err(self.unknown("flow", name, self.flows.iter().map(|f| f.name.clone()).collect()));
+                return Err(self.unknown(
+                    "flow",
+                    name,
+                    self.flows.iter().map(|f| f.name.clone()).collect(),
+                ));
             }
         }
-        let all: Vec<String> = self.entities().map(ResolvedEntity::qualified_name).collect();
+        let all: Vec<String> = self
+            .entities()
+            .map(ResolvedEntity::qualified_name)
+            .collect();
         for name in entities {
             if !all.contains(name) {
                 return Err(self.unknown("entity", name, all.clone()));
@@ -139,7 +150,11 @@ impl Project {
         } else {
             available.join(", ")
         };
-        let form = if what == "entity" { " (write entities as flow.entity)" } else { "" };
+        let form = if what == "entity" {
+            " (write entities as flow.entity)"
+        } else {
+            ""
+        };
         SelectionError {
             message: format!("unknown {what} `{name}`{hint}; available: {listed}{form}"),
         }

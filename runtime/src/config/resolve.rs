@@ -13,7 +13,8 @@ use super::layers::{Layer, deep_merge, normalize, origin, typed_settings};
 use super::model::{FLOW_ONLY_KEYS, IGNORED_LEGACY_KEYS, Settings, WatermarkConfig};
 use super::project::ResolvedEntity;
 use crate::contract::{
-    ConfigProblem, ConnectorConfig, DEFAULT_BATCH_SIZE, HomeSpec, ReadRequest, Registry, Role, RunType, StoreSpec,
+    ConfigProblem, ConnectorConfig, DEFAULT_BATCH_SIZE, HomeSpec, ReadRequest, Registry, Role,
+    RunType, StoreSpec,
 };
 
 /// The default number of batches buffered between home and store.
@@ -37,7 +38,10 @@ enum Side {
 }
 
 /// Resolves one entity, or returns every problem found in its layers.
-pub(crate) fn resolve_entity(layers: Vec<Layer>, cx: &EntityContext<'_>) -> Result<ResolvedEntity, Vec<Diagnostic>> {
+pub(crate) fn resolve_entity(
+    layers: Vec<Layer>,
+    cx: &EntityContext<'_>,
+) -> Result<ResolvedEntity, Vec<Diagnostic>> {
     let mut problems = Vec::new();
     for layer in &layers {
         typed_settings(layer, FLOW_ONLY_KEYS, &mut problems);
@@ -64,24 +68,52 @@ pub(crate) fn resolve_entity(layers: Vec<Layer>, cx: &EntityContext<'_>) -> Resu
     let run_type = cx
         .run_type_override
         .or(settings.run_type)
-        .or(settings.full_drop.map(|full| if full { RunType::FullDrop } else { RunType::Incremental }))
+        .or(settings.full_drop.map(|full| {
+            if full {
+                RunType::FullDrop
+            } else {
+                RunType::Incremental
+            }
+        }))
         .unwrap_or_default();
     let queue_size = settings.queue_size.unwrap_or(DEFAULT_QUEUE_SIZE);
     if queue_size == 0 {
         problems.push(problem_at(&layers, "queue_size", "must be at least 1"));
     }
     if settings.timeout == Some(0) {
-        problems.push(problem_at(&layers, "timeout", "must be a positive number of seconds"));
+        problems.push(problem_at(
+            &layers,
+            "timeout",
+            "must be a positive number of seconds",
+        ));
     }
     if settings.columns.as_ref().is_some_and(Vec::is_empty) {
-        problems.push(problem_at(&layers, "columns", "is empty; remove it to read every column"));
+        problems.push(problem_at(
+            &layers,
+            "columns",
+            "is empty; remove it to read every column",
+        ));
     }
     let watermark = resolve_watermark(&settings, &layers, &mut problems);
 
-    let home = resolve_side(Role::Home, settings.home.as_ref(), &layers, cx, &mut problems);
-    let store = resolve_side(Role::Store, settings.store.as_ref(), &layers, cx, &mut problems);
-    let (Some((Side::Home(home), home_type, home_config)), Some((Side::Store(store), store_type, store_config))) =
-        (home, store)
+    let home = resolve_side(
+        Role::Home,
+        settings.home.as_ref(),
+        &layers,
+        cx,
+        &mut problems,
+    );
+    let store = resolve_side(
+        Role::Store,
+        settings.store.as_ref(),
+        &layers,
+        cx,
+        &mut problems,
+    );
+    let (
+        Some((Side::Home(home), home_type, home_config)),
+        Some((Side::Store(store), store_type, store_config)),
+    ) = (home, store)
     else {
         return Err(problems);
     };
@@ -116,10 +148,16 @@ fn problem_at(layers: &[Layer], key: &str, message: &str) -> Diagnostic {
     }
 }
 
-fn resolve_watermark(settings: &Settings, layers: &[Layer], problems: &mut Vec<Diagnostic>) -> Option<WatermarkConfig> {
+fn resolve_watermark(
+    settings: &Settings,
+    layers: &[Layer],
+    problems: &mut Vec<Diagnostic>,
+) -> Option<WatermarkConfig> {
     let mut watermark = settings.watermark.clone();
     if let Some(column) = &settings.watermark_column {
-        watermark.get_or_insert_with(Default::default).watermark_column = Some(column.clone());
+        watermark
+            .get_or_insert_with(Default::default)
+            .watermark_column = Some(column.clone());
     }
     if let Some(w) = &watermark {
         match &w.watermark_column {
@@ -146,7 +184,9 @@ fn resolve_side(
         problems.push(
             layer
                 .problem("", format!("flow `{}` has no `{side}`", cx.flow))
-                .hint(format!("add `{side}:` with a `type` and its settings to the flow")),
+                .hint(format!(
+                    "add `{side}:` with a `type` and its settings to the flow"
+                )),
         );
         return None;
     };
@@ -155,35 +195,53 @@ fn resolve_side(
         None => "parquet".to_string(),
         Some(Value::String(s)) => s,
         Some(_) => {
-            problems.push(problem_at(layers, &format!("{side}.type"), "must be a connector name"));
+            problems.push(problem_at(
+                layers,
+                &format!("{side}.type"),
+                "must be a connector name",
+            ));
             return None;
         }
     };
     let Some(connector) = cx.registry.get(&type_name) else {
         let hint = did_you_mean(&type_name, cx.registry.connectors().map(|c| c.name()));
         problems.push(
-            problem_at(layers, &format!("{side}.type"), &format!("unknown connector type `{type_name}`"))
-                .hint(format!(
-                    "{}known types: {}",
-                    hint.map(|h| format!("{h} ")).unwrap_or_default(),
-                    cx.registry.names()
-                )),
+            problem_at(
+                layers,
+                &format!("{side}.type"),
+                &format!("unknown connector type `{type_name}`"),
+            )
+            .hint(format!(
+                "{}known types: {}",
+                hint.map(|h| format!("{h} ")).unwrap_or_default(),
+                cx.registry.names()
+            )),
         );
         return None;
     };
 
     let path_key = format!("{side}.path");
-    let entity_sets_path = layers.iter().any(|l| l.is_entity && l.get(&path_key).is_some());
+    let entity_sets_path = layers
+        .iter()
+        .any(|l| l.is_entity && l.get(&path_key).is_some());
     if role == Role::Home && entity_sets_path {
         join_entity_home_path(&mut map, layers, &path_key);
     }
-    let path_names_entity = matches!(map.get("path"), Some(Value::String(p)) if p.contains("{entity}"));
+    let path_names_entity =
+        matches!(map.get("path"), Some(Value::String(p)) if p.contains("{entity}"));
     if let Some(Value::String(name)) = map.get("connection")
         && !cx.connections.contains_key(name)
     {
         let hint = did_you_mean(name, cx.connections.keys().map(String::as_str))
             .unwrap_or_else(|| "define it under `connections:` in hygge.yml".to_string());
-        problems.push(problem_at(layers, &format!("{side}.connection"), &format!("unknown connection `{name}`")).hint(hint));
+        problems.push(
+            problem_at(
+                layers,
+                &format!("{side}.connection"),
+                &format!("unknown connection `{name}`"),
+            )
+            .hint(hint),
+        );
     }
     let mut value = Value::Mapping(map);
     template(&mut value, cx.flow, cx.entity);
@@ -234,11 +292,19 @@ fn join_entity_home_path(map: &mut Mapping, layers: &[Layer], path_key: &str) {
         && Path::new(entity_path).is_relative()
     {
         let joined = PathBuf::from(flow_path).join(entity_path);
-        map.insert("path".into(), Value::String(joined.to_string_lossy().into_owned()));
+        map.insert(
+            "path".into(),
+            Value::String(joined.to_string_lossy().into_owned()),
+        );
     }
 }
 
-fn connector_problem(layers: &[Layer], side: &str, type_name: &str, problem: ConfigProblem) -> Diagnostic {
+fn connector_problem(
+    layers: &[Layer],
+    side: &str,
+    type_name: &str,
+    problem: ConfigProblem,
+) -> Diagnostic {
     let key = match &problem.key {
         Some(k) => format!("{side}.{k}"),
         None => side.to_string(),
@@ -270,7 +336,8 @@ mod tests {
 
     #[test]
     fn templating_replaces_only_entity_and_flow() {
-        let mut v: Value = serde_yaml::from_str("path: out/{flow}/{entity}\npattern: '{sequence:020d}'").unwrap();
+        let mut v: Value =
+            serde_yaml::from_str("path: out/{flow}/{entity}\npattern: '{sequence:020d}'").unwrap();
         template(&mut v, "sales", "orders");
         assert_eq!(v["path"], Value::String("out/sales/orders".into()));
         assert_eq!(v["pattern"], Value::String("{sequence:020d}".into()));

@@ -75,8 +75,13 @@ impl SourceFile {
 /// Walks the YAML events and records the position of every mapping key and sequence item.
 fn key_positions(text: &str) -> HashMap<String, (usize, usize)> {
     enum Frame {
-        Mapping { expecting_key: bool, key: Option<String> },
-        Sequence { index: usize },
+        Mapping {
+            expecting_key: bool,
+            key: Option<String>,
+        },
+        Sequence {
+            index: usize,
+        },
     }
     let mut positions = HashMap::new();
     let mut stack: Vec<Frame> = Vec::new();
@@ -176,7 +181,10 @@ mod tests {
         let (source, _) = SourceFile::parse(Path::new("flow.yml"), TEXT).unwrap();
         assert_eq!(source.locate("name").to_string(), "flow.yml:1:1");
         assert_eq!(source.locate("home.path").to_string(), "flow.yml:4:3");
-        assert_eq!(source.locate("entities.1.columns").to_string(), "flow.yml:8:5");
+        assert_eq!(
+            source.locate("entities.1.columns").to_string(),
+            "flow.yml:8:5"
+        );
         assert_eq!(source.locate("entities.0").to_string(), "flow.yml:6:5");
     }
 

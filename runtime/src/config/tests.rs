@@ -45,13 +45,21 @@ impl Connector for Echo {
     fn description(&self) -> &'static str {
         "echo"
     }
-    fn home(&self, config: &ConnectorConfig<'_>) -> Option<Result<Arc<dyn HomeSpec>, ConfigProblem>> {
+    fn home(
+        &self,
+        config: &ConnectorConfig<'_>,
+    ) -> Option<Result<Arc<dyn HomeSpec>, ConfigProblem>> {
         if config.value.get("fail").is_some() {
-            return Some(Err(ConfigProblem::key("fail", "was asked to fail").hint("remove it")));
+            return Some(Err(
+                ConfigProblem::key("fail", "was asked to fail").hint("remove it")
+            ));
         }
         Some(Ok(Arc::new(EchoSpec(echo(config)))))
     }
-    fn store(&self, config: &ConnectorConfig<'_>) -> Option<Result<Arc<dyn StoreSpec>, ConfigProblem>> {
+    fn store(
+        &self,
+        config: &ConnectorConfig<'_>,
+    ) -> Option<Result<Arc<dyn StoreSpec>, ConfigProblem>> {
         Some(Ok(Arc::new(EchoSpec(echo(config)))))
     }
 }
@@ -79,7 +87,9 @@ fn load(dir: &Path, vars: &[&str]) -> Result<Project, Diagnostics> {
 }
 
 fn entity<'a>(p: &'a Project, name: &str) -> &'a ResolvedEntity {
-    p.entities().find(|e| e.qualified_name() == name).unwrap_or_else(|| panic!("no {name}"))
+    p.entities()
+        .find(|e| e.qualified_name() == name)
+        .unwrap_or_else(|| panic!("no {name}"))
 }
 
 fn get<'a>(v: &'a Value, key: &str) -> &'a Value {
@@ -89,9 +99,18 @@ fn get<'a>(v: &'a Value, key: &str) -> &'a Value {
 #[test]
 fn precedence_is_entity_then_flow_defaults_then_flow_then_project_defaults() {
     let dir = project(&[
-        ("hygge.yml", "defaults:\n  queue_size: 1\n  timeout: 11\n  store: {compression: gzip, level: 1, path: p}\n"),
-        ("flows/f/flow.yml", "home: src\nstore: {path: out, level: 2}\nqueue_size: 2\ndefaults:\n  queue_size: 3\n  store: {level: 3}\n"),
-        ("flows/f/entities/a.yml", "queue_size: 4\nstore: {level: 4}\n"),
+        (
+            "hygge.yml",
+            "defaults:\n  queue_size: 1\n  timeout: 11\n  store: {compression: gzip, level: 1, path: p}\n",
+        ),
+        (
+            "flows/f/flow.yml",
+            "home: src\nstore: {path: out, level: 2}\nqueue_size: 2\ndefaults:\n  queue_size: 3\n  store: {level: 3}\n",
+        ),
+        (
+            "flows/f/entities/a.yml",
+            "queue_size: 4\nstore: {level: 4}\n",
+        ),
         ("flows/f/entities/b.yml", "name: b\n"),
     ]);
     let p = load(dir.path(), &[]).unwrap();
@@ -118,13 +137,19 @@ fn entity_name_defaults_to_the_file_stem_and_flow_to_its_folder() {
     let names: Vec<String> = p.entities().map(ResolvedEntity::qualified_name).collect();
     assert_eq!(names, ["sales.customers", "sales.orders"]);
     assert_eq!(p.name, dir.path().file_name().unwrap().to_string_lossy());
-    assert_eq!(entity(&p, "sales.orders").request.columns(), Some(&["id".to_string()][..]));
+    assert_eq!(
+        entity(&p, "sales.orders").request.columns(),
+        Some(&["id".to_string()][..])
+    );
 }
 
 #[test]
 fn inline_flows_merge_with_folder_flows_and_duplicates_are_errors() {
     let dir = project(&[
-        ("hygge.yml", "flows:\n  inline:\n    home: a\n    store: b\n    entities: [x, {name: y, queue_size: 9}]\n"),
+        (
+            "hygge.yml",
+            "flows:\n  inline:\n    home: a\n    store: b\n    entities: [x, {name: y, queue_size: 9}]\n",
+        ),
         ("flows/folder/flow.yml", "home: a\nstore: b\n"),
     ]);
     let p = load(dir.path(), &[]).unwrap();
@@ -134,31 +159,49 @@ fn inline_flows_merge_with_folder_flows_and_duplicates_are_errors() {
     assert_eq!(entity(&p, "folder.folder").entity, "folder");
 
     let dir = project(&[
-        ("hygge.yml", "flows:\n  folder:\n    home: a\n    store: b\n"),
+        (
+            "hygge.yml",
+            "flows:\n  folder:\n    home: a\n    store: b\n",
+        ),
         ("flows/folder/flow.yml", "home: a\nstore: b\n"),
     ]);
     let err = load(dir.path(), &[]).unwrap_err().to_string();
-    assert!(err.contains("also defined in a folder") && err.contains("hygge.yml:2:3"), "{err}");
+    assert!(
+        err.contains("also defined in a folder") && err.contains("hygge.yml:2:3"),
+        "{err}"
+    );
 }
 
 #[test]
 fn the_entities_folder_wins_over_an_inline_list_with_a_warning() {
     let dir = project(&[
         ("hygge.yml", ""),
-        ("flows/f/flow.yml", "home: a\nstore: b\nentities: [inline_one]\n"),
+        (
+            "flows/f/flow.yml",
+            "home: a\nstore: b\nentities: [inline_one]\n",
+        ),
         ("flows/f/entities/from_file.yml", ""),
     ]);
     let p = load(dir.path(), &[]).unwrap();
     let names: Vec<String> = p.entities().map(ResolvedEntity::qualified_name).collect();
     assert_eq!(names, ["f.from_file"]);
-    assert!(p.warnings.iter().any(|w| w.to_string().contains("entities/ folder")), "{:?}", p.warnings);
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.to_string().contains("entities/ folder")),
+        "{:?}",
+        p.warnings
+    );
 }
 
 #[test]
 fn templating_and_entity_paths() {
     let dir = project(&[
         ("hygge.yml", ""),
-        ("flows/f/flow.yml", "home: {path: 'src/{flow}'}\nstore: {path: 'out/{entity}/data'}\n"),
+        (
+            "flows/f/flow.yml",
+            "home: {path: 'src/{flow}'}\nstore: {path: 'out/{entity}/data'}\n",
+        ),
         ("flows/f/entities/a.yml", ""),
         ("flows/f/entities/b.yml", "home: {path: special}\n"),
     ]);
@@ -169,7 +212,10 @@ fn templating_and_entity_paths() {
     assert_eq!(a.store.describe(), "sets_path=false names_entity=true");
     assert_eq!(a.home.describe(), "sets_path=false names_entity=false");
     let b = entity(&p, "f.b");
-    assert_eq!(get(&b.home_config, "path"), &Value::from("src/{flow}/special".replace("{flow}", "f")));
+    assert_eq!(
+        get(&b.home_config, "path"),
+        &Value::from("src/{flow}/special".replace("{flow}", "f"))
+    );
     assert_eq!(b.home.describe(), "sets_path=true names_entity=false");
 }
 
@@ -180,12 +226,28 @@ fn var_overrides_win_and_are_typed() {
         ("flows/f/flow.yml", "home: a\nstore: b\n"),
         ("flows/f/entities/e.yml", "queue_size: 4\n"),
     ]);
-    let p = load(dir.path(), &["flow.f.queue_size=7", "flow.f.store.compression=zstd"]).unwrap();
+    let p = load(
+        dir.path(),
+        &["flow.f.queue_size=7", "flow.f.store.compression=zstd"],
+    )
+    .unwrap();
     let e = entity(&p, "f.e");
     assert_eq!(e.queue_size, 7);
     assert_eq!(get(&e.store_config, "compression"), &Value::from("zstd"));
-    let err = load(dir.path(), &["flow.nope.queue_size=1", "queue_size=1", "flow.f.queue_sise=2"]).unwrap_err().to_string();
-    assert!(err.contains("names no known flow") && err.contains("must start with `flow.`"), "{err}");
+    let err = load(
+        dir.path(),
+        &[
+            "flow.nope.queue_size=1",
+            "queue_size=1",
+            "flow.f.queue_sise=2",
+        ],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("names no known flow") && err.contains("must start with `flow.`"),
+        "{err}"
+    );
     assert!(err.contains("did you mean `queue_size`?"), "{err}");
 }
 
@@ -198,8 +260,15 @@ fn run_type_aliases() {
         ("full_drop: true", RunType::FullDrop),
         ("", RunType::FullDrop),
     ] {
-        let dir = project(&[("hygge.yml", ""), ("flows/f/flow.yml", &format!("home: a\nstore: b\n{yaml}\n"))]);
-        assert_eq!(entity(&load(dir.path(), &[]).unwrap(), "f.f").run_type, expected, "{yaml}");
+        let dir = project(&[
+            ("hygge.yml", ""),
+            ("flows/f/flow.yml", &format!("home: a\nstore: b\n{yaml}\n")),
+        ]);
+        assert_eq!(
+            entity(&load(dir.path(), &[]).unwrap(), "f.f").run_type,
+            expected,
+            "{yaml}"
+        );
     }
 }
 
@@ -207,24 +276,44 @@ fn run_type_aliases() {
 fn watermark_is_parsed_and_validated() {
     let dir = project(&[
         ("hygge.yml", ""),
-        ("flows/f/flow.yml", "home: a\nstore: b\nwatermark: {primary_key: id, watermark_column: updated_at}\n"),
+        (
+            "flows/f/flow.yml",
+            "home: a\nstore: b\nwatermark: {primary_key: id, watermark_column: updated_at}\n",
+        ),
     ]);
-    let w = entity(&load(dir.path(), &[]).unwrap(), "f.f").watermark.clone().unwrap();
+    let w = entity(&load(dir.path(), &[]).unwrap(), "f.f")
+        .watermark
+        .clone()
+        .unwrap();
     assert_eq!(w.primary_key, ["id"]);
     assert_eq!(w.watermark_column.as_deref(), Some("updated_at"));
-    let dir = project(&[("hygge.yml", ""), ("flows/f/flow.yml", "home: a\nstore: b\nwatermark: {primary_key: id, column: x}\n")]);
+    let dir = project(&[
+        ("hygge.yml", ""),
+        (
+            "flows/f/flow.yml",
+            "home: a\nstore: b\nwatermark: {primary_key: id, column: x}\n",
+        ),
+    ]);
     let err = load(dir.path(), &[]).unwrap_err().to_string();
-    assert!(err.contains("unknown field `column`") && err.contains("flow.yml:3:"), "{err}");
+    assert!(
+        err.contains("unknown field `column`") && err.contains("flow.yml:3:"),
+        "{err}"
+    );
 }
 
 #[test]
 fn options_and_store_level_keys_are_applied_not_ignored() {
     let dir = project(&[
         ("hygge.yml", ""),
-        ("flows/f/flow.yml", "home: a\nstore: b\nbatch_size: 500\noptions: {queue_size: 5}\n"),
+        (
+            "flows/f/flow.yml",
+            "home: a\nstore: b\nbatch_size: 500\noptions: {queue_size: 5}\n",
+        ),
         ("flows/f/entities/e.yml", "options: {batch_size: 100000}\n"),
     ]);
-    let e = entity(&load(dir.path(), &[]).unwrap(), "f.e").store_config.clone();
+    let e = entity(&load(dir.path(), &[]).unwrap(), "f.e")
+        .store_config
+        .clone();
     assert_eq!(get(&e, "batch_size"), &Value::from(100_000));
     let p = load(dir.path(), &[]).unwrap();
     assert_eq!(entity(&p, "f.e").queue_size, 5);
@@ -238,30 +327,56 @@ fn connector_problems_point_at_the_file_that_wrote_the_key() {
         ("flows/f/entities/e.yml", "home:\n  fail: true\n"),
     ]);
     let err = load(dir.path(), &[]).unwrap_err().to_string();
-    assert!(err.contains("entities/e.yml:2:3") && err.contains("`home.fail`") && err.contains("remove it"), "{err}");
+    assert!(
+        err.contains("entities/e.yml:2:3")
+            && err.contains("`home.fail`")
+            && err.contains("remove it"),
+        "{err}"
+    );
 }
 
 #[test]
 fn connections_are_validated_and_references_checked() {
     let dir = project(&[
-        ("hygge.yml", "connections:\n  warehouse: {type: mssql, server: x, pool_size: 0}\n  broken: {server: y}\n"),
-        ("flows/f/flow.yml", "home: {path: a, connection: warehose}\nstore: b\n"),
+        (
+            "hygge.yml",
+            "connections:\n  warehouse: {type: mssql, server: x, pool_size: 0}\n  broken: {server: y}\n",
+        ),
+        (
+            "flows/f/flow.yml",
+            "home: {path: a, connection: warehose}\nstore: b\n",
+        ),
     ]);
     let err = load(dir.path(), &[]).unwrap_err().to_string();
-    assert!(err.contains("pool_size") && err.contains("has no `type`"), "{err}");
-    assert!(err.contains("unknown connection `warehose`") && err.contains("did you mean `warehouse`?"), "{err}");
+    assert!(
+        err.contains("pool_size") && err.contains("has no `type`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("unknown connection `warehose`") && err.contains("did you mean `warehouse`?"),
+        "{err}"
+    );
 }
 
 #[test]
 fn legacy_python_keys_are_accepted_with_a_warning() {
     let dir = project(&[
         ("hygge.yml", "options: {log_level: INFO}\n"),
-        ("flows/f/flow.yml", "name: f\nhome: a\nstore: b\ndefaults: {key_column: id, batch_size: 10000}\n"),
-        ("flows/f/entities/users.yml", "name: users\nsource_config: {where: x}\n"),
+        (
+            "flows/f/flow.yml",
+            "name: f\nhome: a\nstore: b\ndefaults: {key_column: id, batch_size: 10000}\n",
+        ),
+        (
+            "flows/f/entities/users.yml",
+            "name: users\nsource_config: {where: x}\n",
+        ),
     ]);
     let p = load(dir.path(), &[]).unwrap();
     assert_eq!(p.warnings.len(), 2, "{:?}", p.warnings);
-    assert_eq!(get(&entity(&p, "f.users").store_config, "batch_size"), &Value::from(10_000));
+    assert_eq!(
+        get(&entity(&p, "f.users").store_config, "batch_size"),
+        &Value::from(10_000)
+    );
 }
 
 #[test]
@@ -275,17 +390,29 @@ fn a_flow_without_home_or_store_is_an_error() {
 fn selection_by_flow_and_entity() {
     let dir = project(&[
         ("hygge.yml", ""),
-        ("flows/a/flow.yml", "home: x\nstore: y\nentities: [one, two]\n"),
+        (
+            "flows/a/flow.yml",
+            "home: x\nstore: y\nentities: [one, two]\n",
+        ),
         ("flows/b/flow.yml", "home: x\nstore: y\nentities: [three]\n"),
     ]);
     let p = load(dir.path(), &[]).unwrap();
     let names = |flows: &[&str], entities: &[&str]| -> Vec<String> {
         let f: Vec<String> = flows.iter().map(|s| s.to_string()).collect();
         let e: Vec<String> = entities.iter().map(|s| s.to_string()).collect();
-        p.select(&f, &e).unwrap().iter().map(|e| e.qualified_name()).collect()
+        p.select(&f, &e)
+            .unwrap()
+            .iter()
+            .map(|e| e.qualified_name())
+            .collect()
     };
     assert_eq!(names(&[], &[]), ["a.one", "a.two", "b.three"]);
     assert_eq!(names(&["b"], &[]), ["b.three"]);
     assert_eq!(names(&[], &["a.two"]), ["a.two"]);
-    assert!(p.select(&[], &["a.four".into()]).unwrap_err().to_string().contains("a.one, a.two, b.three"));
+    assert!(
+        p.select(&[], &["a.four".into()])
+            .unwrap_err()
+            .to_string()
+            .contains("a.one, a.two, b.three")
+    );
 }

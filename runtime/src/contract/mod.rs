@@ -12,5 +12,7 @@ mod store;
 
 pub use error::{ConnectorError, ConnectorResult, ErrorKind};
 pub use home::{BatchReader, DEFAULT_BATCH_SIZE, Home, ReadRequest, WatermarkFilter};
-pub use registry::{ConfigProblem, Connector, ConnectorConfig, HomeSpec, Registry, Role, StoreSpec};
+pub use registry::{
+    ConfigProblem, Connector, ConnectorConfig, HomeSpec, Registry, Role, StoreSpec,
+};
 pub use store::{RunContext, RunType, Store, StoreWriter};

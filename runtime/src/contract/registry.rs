@@ -22,13 +22,19 @@ pub trait Connector: Send + Sync {
     fn description(&self) -> &'static str;
 
     /// A validated home, or `None` when this connector cannot be a home.
-    fn home(&self, config: &ConnectorConfig<'_>) -> Option<Result<Arc<dyn HomeSpec>, ConfigProblem>> {
+    fn home(
+        &self,
+        config: &ConnectorConfig<'_>,
+    ) -> Option<Result<Arc<dyn HomeSpec>, ConfigProblem>> {
         let _ = config;
         None
     }
 
     /// A validated store, or `None` when this connector cannot be a store.
-    fn store(&self, config: &ConnectorConfig<'_>) -> Option<Result<Arc<dyn StoreSpec>, ConfigProblem>> {
+    fn store(
+        &self,
+        config: &ConnectorConfig<'_>,
+    ) -> Option<Result<Arc<dyn StoreSpec>, ConfigProblem>> {
         let _ = config;
         None
     }
@@ -162,8 +168,9 @@ impl ConfigProblem {
             && let Some((field, expected)) = rest.split_once('`')
         {
             let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-            let hint = did_you_mean(field, candidates.iter().copied())
-                .or_else(|| (!candidates.is_empty()).then(|| format!("known keys: {}", candidates.join(", "))));
+            let hint = did_you_mean(field, candidates.iter().copied()).or_else(|| {
+                (!candidates.is_empty()).then(|| format!("known keys: {}", candidates.join(", ")))
+            });
             return ConfigProblem {
                 key: Some(join(field)),
                 message: "unknown key".to_string(),

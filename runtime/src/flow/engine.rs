@@ -11,8 +11,8 @@ use tokio::time::Instant as TokioInstant;
 
 use super::rechunk::Rechunker;
 use crate::contract::{
-    BatchReader, ConnectorError, ConnectorResult, ErrorKind, HomeSpec, ReadRequest, RunContext, RunType, StoreSpec,
-    StoreWriter,
+    BatchReader, ConnectorError, ConnectorResult, ErrorKind, HomeSpec, ReadRequest, RunContext,
+    RunType, StoreSpec, StoreWriter,
 };
 use crate::events::{EventSink, FlowErrorReport, FlowEvent, FlowReport, FlowStatus};
 
@@ -75,7 +75,12 @@ fn at(stage: &'static str) -> impl FnOnce(ConnectorError) -> StageError {
 
 /// Runs one entity flow to its end and reports how it went. Never panics on connector
 /// failures: every error becomes a `Failed` report, after the store was aborted.
-pub async fn run_flow(job: &FlowJob, run_id: &str, retry: RetryPolicy, events: &dyn EventSink) -> FlowReport {
+pub async fn run_flow(
+    job: &FlowJob,
+    run_id: &str,
+    retry: RetryPolicy,
+    events: &dyn EventSink,
+) -> FlowReport {
     let started = Instant::now();
     let deadline = job.timeout.map(|t| TokioInstant::now() + t);
     let context = RunContext {
@@ -178,15 +183,28 @@ async fn run_attempt(
 ) -> Result<u64, StageError> {
     let request = job.request.clone();
     let reader = before(deadline, job.timeout, async {
-        job.home.build().open(&request).await.map_err(at("open home"))
+        job.home
+            .build()
+            .open(&request)
+            .await
+            .map_err(at("open home"))
     })
     .await?;
     let schema = reader.schema();
     let mut writer = before(deadline, job.timeout, async {
-        job.store.build().open(schema, context).await.map_err(at("open store"))
+        job.store
+            .build()
+            .open(schema, context)
+            .await
+            .map_err(at("open store"))
     })
     .await?;
-    let pumped = before(deadline, job.timeout, pump(job, reader, writer.as_mut(), events)).await;
+    let pumped = before(
+        deadline,
+        job.timeout,
+        pump(job, reader, writer.as_mut(), events),
+    )
+    .await;
     match pumped {
         Ok(rows) => {
             writer.commit().await.map_err(at("commit"))?;
@@ -251,13 +269,19 @@ async fn pump(
         for chunk in rechunker.push(batch).map_err(at("write"))? {
             rows += chunk.num_rows() as u64;
             writer.write(chunk).await.map_err(at("write"))?;
-            events.emit(FlowEvent::BatchWritten { name: job.name(), rows });
+            events.emit(FlowEvent::BatchWritten {
+                name: job.name(),
+                rows,
+            });
         }
     }
     if let Some(last) = rechunker.finish().map_err(at("write"))? {
         rows += last.num_rows() as u64;
         writer.write(last).await.map_err(at("write"))?;
-        events.emit(FlowEvent::BatchWritten { name: job.name(), rows });
+        events.emit(FlowEvent::BatchWritten {
+            name: job.name(),
+            rows,
+        });
     }
     // The channel closed, so the producer ended: normally, or by a panic that dropped its
     // sender. A panic must not pass for the end of the data.
@@ -272,5 +296,9 @@ async fn pump(
 }
 
 fn field_names(schema: &arrow_schema::SchemaRef) -> Vec<String> {
-    schema.fields().iter().map(|f| format!("{}: {}", f.name(), f.data_type())).collect()
+    schema
+        .fields()
+        .iter()
+        .map(|f| format!("{}: {}", f.name(), f.data_type()))
+        .collect()
 }

@@ -31,7 +31,11 @@ impl Rechunker {
     /// Adds a batch; returns the batches now ready.
     pub fn push(&mut self, batch: RecordBatch) -> ConnectorResult<Vec<RecordBatch>> {
         let Some(size) = self.size else {
-            return Ok(if batch.num_rows() > 0 { vec![batch] } else { vec![] });
+            return Ok(if batch.num_rows() > 0 {
+                vec![batch]
+            } else {
+                vec![]
+            });
         };
         if batch.num_rows() == 0 {
             return Ok(vec![]);
@@ -58,13 +62,16 @@ impl Rechunker {
         let mut parts = Vec::new();
         let mut needed = rows;
         while needed > 0 {
-            let Some(front) = self.pending.pop_front() else { break };
+            let Some(front) = self.pending.pop_front() else {
+                break;
+            };
             if front.num_rows() <= needed {
                 needed -= front.num_rows();
                 parts.push(front);
             } else {
                 parts.push(front.slice(0, needed));
-                self.pending.push_front(front.slice(needed, front.num_rows() - needed));
+                self.pending
+                    .push_front(front.slice(needed, front.num_rows() - needed));
                 needed = 0;
             }
         }
@@ -87,7 +94,11 @@ mod tests {
     use super::*;
 
     fn batch(schema: &SchemaRef, from: i64, n: i64) -> RecordBatch {
-        RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from_iter_values(from..from + n))]).unwrap()
+        RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(Int64Array::from_iter_values(from..from + n))],
+        )
+        .unwrap()
     }
 
     #[test]

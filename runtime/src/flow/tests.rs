@@ -74,7 +74,9 @@ impl BatchReader for FakeReader {
         self.1 += 1;
         match self.0 {
             HomeBehaviour::Batches(count, rows) => Ok((self.1 <= count).then(|| batch(rows))),
-            HomeBehaviour::FailAfter(count) if self.1 > count => Err(ConnectorError::data("bad row")),
+            HomeBehaviour::FailAfter(count) if self.1 > count => {
+                Err(ConnectorError::data("bad row"))
+            }
             HomeBehaviour::FailAfter(_) => Ok(Some(batch(10))),
             HomeBehaviour::Hang => {
                 tokio::time::sleep(Duration::from_secs(3600)).await;
@@ -82,7 +84,9 @@ impl BatchReader for FakeReader {
             }
             HomeBehaviour::WrongSchema => {
                 let other = Arc::new(Schema::new(vec![Field::new("w", DataType::Int64, false)]));
-                Ok(Some(RecordBatch::try_new(other, vec![Arc::new(Int64Array::from(vec![1]))]).unwrap()))
+                Ok(Some(
+                    RecordBatch::try_new(other, vec![Arc::new(Int64Array::from(vec![1]))]).unwrap(),
+                ))
             }
             HomeBehaviour::Panic => panic!("home bug"),
             HomeBehaviour::FailOpen(_) => unreachable!("open failed"),
@@ -108,7 +112,11 @@ struct FakeStore(Arc<Mutex<Journal>>, Option<usize>, bool);
 
 impl StoreSpec for FakeStoreSpec {
     fn build(&self) -> Box<dyn Store> {
-        Box::new(FakeStore(self.journal.clone(), self.batch_size, self.fail_write))
+        Box::new(FakeStore(
+            self.journal.clone(),
+            self.batch_size,
+            self.fail_write,
+        ))
     }
     fn describe(&self) -> String {
         "fake".into()
@@ -117,7 +125,11 @@ impl StoreSpec for FakeStoreSpec {
 
 #[async_trait]
 impl Store for FakeStore {
-    async fn open(self: Box<Self>, _: SchemaRef, _: &RunContext) -> ConnectorResult<Box<dyn StoreWriter>> {
+    async fn open(
+        self: Box<Self>,
+        _: SchemaRef,
+        _: &RunContext,
+    ) -> ConnectorResult<Box<dyn StoreWriter>> {
         Ok(self)
     }
 }
@@ -131,7 +143,11 @@ impl StoreWriter for FakeStore {
         if self.2 {
             return Err(ConnectorError::data("disk says no"));
         }
-        self.0.lock().unwrap().written_batches.push(batch.num_rows());
+        self.0
+            .lock()
+            .unwrap()
+            .written_batches
+            .push(batch.num_rows());
         Ok(())
     }
     async fn commit(self: Box<Self>) -> ConnectorResult<()> {
@@ -150,23 +166,43 @@ struct Setup {
     opens: Arc<AtomicU32>,
 }
 
-fn setup(behaviour: HomeBehaviour, transient_failures: u32, batch_size: Option<usize>, fail_write: bool) -> Setup {
+fn setup(
+    behaviour: HomeBehaviour,
+    transient_failures: u32,
+    batch_size: Option<usize>,
+    fail_write: bool,
+) -> Setup {
     let journal = Arc::new(Mutex::new(Journal::default()));
     let opens = Arc::new(AtomicU32::new(0));
     let job = FlowJob {
         flow: "f".into(),
         entity: "e".into(),
-        home: Arc::new(FakeHomeSpec { behaviour, opens: opens.clone(), transient_failures }),
-        store: Arc::new(FakeStoreSpec { journal: journal.clone(), batch_size, fail_write }),
+        home: Arc::new(FakeHomeSpec {
+            behaviour,
+            opens: opens.clone(),
+            transient_failures,
+        }),
+        store: Arc::new(FakeStoreSpec {
+            journal: journal.clone(),
+            batch_size,
+            fail_write,
+        }),
         request: ReadRequest::default(),
         run_type: RunType::FullDrop,
         queue_size: 2,
         timeout: None,
     };
-    Setup { job, journal, opens }
+    Setup {
+        job,
+        journal,
+        opens,
+    }
 }
 
-const FAST_RETRY: RetryPolicy = RetryPolicy { attempts: 3, base_delay: Duration::from_millis(10) };
+const FAST_RETRY: RetryPolicy = RetryPolicy {
+    attempts: 3,
+    base_delay: Duration::from_millis(10),
+};
 
 #[tokio::test]
 async fn rows_are_counted_rechunked_and_committed() {
@@ -196,12 +232,21 @@ async fn retries_stop_after_three_attempts() {
     assert_eq!(report.attempts, 3);
     let error = report.error.unwrap();
     assert_eq!(error.kind, ErrorKind::Connection);
-    assert!(error.message.contains("flow `f`, entity `e`") && error.message.contains("network blip"), "{}", error.message);
+    assert!(
+        error.message.contains("flow `f`, entity `e`") && error.message.contains("network blip"),
+        "{}",
+        error.message
+    );
 }
 
 #[tokio::test]
 async fn other_errors_are_not_retried() {
-    for kind in [ErrorKind::Config, ErrorKind::Auth, ErrorKind::Data, ErrorKind::Internal] {
+    for kind in [
+        ErrorKind::Config,
+        ErrorKind::Auth,
+        ErrorKind::Data,
+        ErrorKind::Internal,
+    ] {
         let s = setup(HomeBehaviour::FailOpen(kind), 0, None, false);
         let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents).await;
         assert_eq!(report.attempts, 1, "{kind}");
@@ -234,7 +279,11 @@ async fn the_timeout_aborts_the_store() {
     let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents).await;
     let error = report.error.unwrap();
     assert_eq!(error.stage, "timeout");
-    assert!(error.message.contains("timeout of 5 s"), "{}", error.message);
+    assert!(
+        error.message.contains("timeout of 5 s"),
+        "{}",
+        error.message
+    );
     let j = s.journal.lock().unwrap();
     assert_eq!((j.committed, j.aborted), (0, 1));
 }
@@ -245,7 +294,11 @@ async fn a_batch_with_another_schema_fails_the_flow() {
     let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents).await;
     let error = report.error.unwrap();
     assert_eq!(error.kind, ErrorKind::Data);
-    assert!(error.message.contains("differs from the one it announced"), "{}", error.message);
+    assert!(
+        error.message.contains("differs from the one it announced"),
+        "{}",
+        error.message
+    );
     assert_eq!(s.journal.lock().unwrap().aborted, 1);
 }
 

@@ -35,9 +35,9 @@ pub fn is_hidden(name: &str) -> bool {
 /// An I/O error as a connector error: permissions and missing paths are the user's to fix.
 pub fn io_error(error: io::Error, what: impl Into<String>) -> ConnectorError {
     let kind = match error.kind() {
-        io::ErrorKind::PermissionDenied | io::ErrorKind::NotFound | io::ErrorKind::ReadOnlyFilesystem => {
-            ErrorKind::Config
-        }
+        io::ErrorKind::PermissionDenied
+        | io::ErrorKind::NotFound
+        | io::ErrorKind::ReadOnlyFilesystem => ErrorKind::Config,
         _ => ErrorKind::Internal,
     };
     ConnectorError::new(kind, what).with_source(error)
@@ -60,17 +60,30 @@ impl StagedDir {
     /// # Errors
     /// A connection error (retried) when another run holds the destination; a config error
     /// when the destination cannot be created or is not a folder.
-    pub fn open(destination: &Path, run_id: &str, run_type: RunType) -> Result<StagedDir, ConnectorError> {
+    pub fn open(
+        destination: &Path,
+        run_id: &str,
+        run_type: RunType,
+    ) -> Result<StagedDir, ConnectorError> {
         let (parent, name) = split(destination)?;
-        fs::create_dir_all(&parent)
-            .map_err(|e| io_error(e, format!("cannot create the store folder {}", parent.display())))?;
+        fs::create_dir_all(&parent).map_err(|e| {
+            io_error(
+                e,
+                format!("cannot create the store folder {}", parent.display()),
+            )
+        })?;
         let lock_path = parent.join(format!("{LOCK_PREFIX}{name}"));
         let lock = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&lock_path)
-            .map_err(|e| io_error(e, format!("cannot create the lock file {}", lock_path.display())))?;
+            .map_err(|e| {
+                io_error(
+                    e,
+                    format!("cannot create the lock file {}", lock_path.display()),
+                )
+            })?;
         if let Err(e) = flock(&lock, FlockOperation::NonBlockingLockExclusive) {
             return Err(if e == rustix::io::Errno::WOULDBLOCK {
                 ConnectorError::connection(format!(
@@ -89,8 +102,12 @@ impl StagedDir {
             )));
         }
         let staging = parent.join(format!("{STAGING_PREFIX}{name}.{run_id}"));
-        fs::create_dir(&staging)
-            .map_err(|e| io_error(e, format!("cannot create the staging folder {}", staging.display())))?;
+        fs::create_dir(&staging).map_err(|e| {
+            io_error(
+                e,
+                format!("cannot create the staging folder {}", staging.display()),
+            )
+        })?;
         Ok(StagedDir {
             destination: destination.to_path_buf(),
             staging,
@@ -126,11 +143,21 @@ impl StagedDir {
     /// One exchange of two folders: a reader sees the old set or the new one. With
     /// `incremental`, the old files are hard-linked into the new set first.
     pub fn commit(mut self) -> Result<(), ConnectorError> {
-        sync_tree(&self.staging)
-            .map_err(|e| io_error(e, format!("cannot flush staged files in {}", self.staging.display())))?;
+        sync_tree(&self.staging).map_err(|e| {
+            io_error(
+                e,
+                format!("cannot flush staged files in {}", self.staging.display()),
+            )
+        })?;
         if self.run_type == RunType::Incremental && self.destination.is_dir() {
             link_into(&self.destination, &self.staging, Path::new("")).map_err(|e| {
-                io_error(e, format!("cannot carry the existing files of {} into the new set", self.destination.display()))
+                io_error(
+                    e,
+                    format!(
+                        "cannot carry the existing files of {} into the new set",
+                        self.destination.display()
+                    ),
+                )
             })?;
         }
         self.publish()?;
@@ -141,16 +168,30 @@ impl StagedDir {
     /// Removes the staged files; the destination is untouched.
     pub fn abort(mut self) -> Result<(), ConnectorError> {
         self.finished = true;
-        remove_dir_if_exists(&self.staging)
-            .map_err(|e| io_error(e, format!("cannot remove the staging folder {}", self.staging.display())))
+        remove_dir_if_exists(&self.staging).map_err(|e| {
+            io_error(
+                e,
+                format!(
+                    "cannot remove the staging folder {}",
+                    self.staging.display()
+                ),
+            )
+        })
     }
 
     fn publish(&self) -> Result<(), ConnectorError> {
-        let fail = |e: io::Error| io_error(e, format!("cannot publish {}", self.destination.display()));
+        let fail =
+            |e: io::Error| io_error(e, format!("cannot publish {}", self.destination.display()));
         if !self.destination.exists() {
             fs::rename(&self.staging, &self.destination).map_err(fail)?;
         } else {
-            match renameat_with(rustix::fs::CWD, &self.staging, rustix::fs::CWD, &self.destination, RenameFlags::EXCHANGE) {
+            match renameat_with(
+                rustix::fs::CWD,
+                &self.staging,
+                rustix::fs::CWD,
+                &self.destination,
+                RenameFlags::EXCHANGE,
+            ) {
                 Ok(()) => {}
                 Err(e)
                     if e == rustix::io::Errno::INVAL
@@ -200,7 +241,12 @@ fn split(destination: &Path) -> Result<(PathBuf, String), ConnectorError> {
     let name = destination
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| ConnectorError::config(format!("the destination {} has no folder name", destination.display())))?;
+        .ok_or_else(|| {
+            ConnectorError::config(format!(
+                "the destination {} has no folder name",
+                destination.display()
+            ))
+        })?;
     let parent = destination
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -214,7 +260,8 @@ fn split(destination: &Path) -> Result<(PathBuf, String), ConnectorError> {
 /// folder: publish it.
 fn recover_and_clean(parent: &Path, name: &str, destination: &Path) -> Result<(), ConnectorError> {
     let prefix = format!("{STAGING_PREFIX}{name}.");
-    let entries = fs::read_dir(parent).map_err(|e| io_error(e, format!("cannot list {}", parent.display())))?;
+    let entries = fs::read_dir(parent)
+        .map_err(|e| io_error(e, format!("cannot list {}", parent.display())))?;
     let mut stale: Vec<PathBuf> = entries
         .filter_map(|e| e.ok())
         .filter(|e| {
@@ -231,8 +278,15 @@ fn recover_and_clean(parent: &Path, name: &str, destination: &Path) -> Result<()
         let is_old = path.to_string_lossy().ends_with(OLD_SUFFIX);
         if !is_old && !destination.exists() && old_path(path).exists() {
             tracing::warn!(destination = %destination.display(), "finishing a publish interrupted by a crash");
-            fs::rename(path, destination)
-                .map_err(|e| io_error(e, format!("cannot finish the interrupted publish of {}", destination.display())))?;
+            fs::rename(path, destination).map_err(|e| {
+                io_error(
+                    e,
+                    format!(
+                        "cannot finish the interrupted publish of {}",
+                        destination.display()
+                    ),
+                )
+            })?;
         }
     }
     for path in stale {
@@ -334,9 +388,13 @@ mod tests {
     fn full_drop_replaces_the_whole_set() {
         let root = tempfile::tempdir().unwrap();
         let dest = root.path().join("users");
-        stage(&dest, "r1", RunType::FullDrop, &["a", "b"]).commit().unwrap();
+        stage(&dest, "r1", RunType::FullDrop, &["a", "b"])
+            .commit()
+            .unwrap();
         assert_eq!(names(&dest), ["a", "b"]);
-        stage(&dest, "r2", RunType::FullDrop, &["c"]).commit().unwrap();
+        stage(&dest, "r2", RunType::FullDrop, &["c"])
+            .commit()
+            .unwrap();
         assert_eq!(names(&dest), ["c"]);
         assert_eq!(names(root.path()), [".hygge-lock.users", "users"]);
     }
@@ -345,7 +403,9 @@ mod tests {
     fn incremental_keeps_existing_files_and_adds_new_ones() {
         let root = tempfile::tempdir().unwrap();
         let dest = root.path().join("users");
-        stage(&dest, "r1", RunType::Incremental, &["a"]).commit().unwrap();
+        stage(&dest, "r1", RunType::Incremental, &["a"])
+            .commit()
+            .unwrap();
         let staged = StagedDir::open(&dest, "r2", RunType::Incremental).unwrap();
         fs::create_dir(staged.path().join("p=1")).unwrap();
         fs::write(staged.path().join("p=1/b"), "b").unwrap();
@@ -360,8 +420,12 @@ mod tests {
     fn incremental_refuses_to_overwrite() {
         let root = tempfile::tempdir().unwrap();
         let dest = root.path().join("users");
-        stage(&dest, "r1", RunType::Incremental, &["a"]).commit().unwrap();
-        let err = stage(&dest, "r2", RunType::Incremental, &["a"]).commit().unwrap_err();
+        stage(&dest, "r1", RunType::Incremental, &["a"])
+            .commit()
+            .unwrap();
+        let err = stage(&dest, "r2", RunType::Incremental, &["a"])
+            .commit()
+            .unwrap_err();
         assert!(err.to_string().contains("would overwrite"), "{err}");
         assert_eq!(fs::read_to_string(dest.join("a")).unwrap(), "a");
     }
@@ -370,8 +434,12 @@ mod tests {
     fn abort_leaves_the_destination_untouched() {
         let root = tempfile::tempdir().unwrap();
         let dest = root.path().join("users");
-        stage(&dest, "r1", RunType::FullDrop, &["a"]).commit().unwrap();
-        stage(&dest, "r2", RunType::FullDrop, &["b"]).abort().unwrap();
+        stage(&dest, "r1", RunType::FullDrop, &["a"])
+            .commit()
+            .unwrap();
+        stage(&dest, "r2", RunType::FullDrop, &["b"])
+            .abort()
+            .unwrap();
         assert_eq!(names(&dest), ["a"]);
         assert_eq!(names(root.path()), [".hygge-lock.users", "users"]);
     }
@@ -384,7 +452,10 @@ mod tests {
         let err = StagedDir::open(&dest, "r2", RunType::FullDrop).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Connection);
         first.commit().unwrap();
-        StagedDir::open(&dest, "r3", RunType::FullDrop).unwrap().abort().unwrap();
+        StagedDir::open(&dest, "r3", RunType::FullDrop)
+            .unwrap()
+            .abort()
+            .unwrap();
     }
 
     #[test]
@@ -400,7 +471,10 @@ mod tests {
         fs::create_dir(root.path().join(".hygge-staging.users.dead2.old")).unwrap();
         // Another destination's staging must be left alone.
         fs::create_dir(root.path().join(".hygge-staging.users.x.dead3")).unwrap();
-        StagedDir::open(&dest, "r1", RunType::FullDrop).unwrap().abort().unwrap();
+        StagedDir::open(&dest, "r1", RunType::FullDrop)
+            .unwrap()
+            .abort()
+            .unwrap();
         assert_eq!(names(&dest), ["new"]);
         assert_eq!(
             names(root.path()),
