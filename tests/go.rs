@@ -11,6 +11,11 @@ fn init_then_go_moves_every_row() {
     let (_tmp, dir) = init_project();
     let out = ok(run(&dir, &["go"]));
     assert!(out.contains("shop") && out.contains("TOTAL"), "{out}");
+    // Not a terminal: plain log lines, each event inside a flow carrying flow and entity.
+    assert!(
+        out.contains("flow{flow=shop entity=orders}") && out.contains("flow committed rows=1000"),
+        "{out}"
+    );
     assert_eq!(count_rows(&dir.join("data/lake/customers")), 200);
     assert_eq!(count_rows(&dir.join("data/lake/orders")), 1000);
     // `columns` on the orders entity is applied by the home.

@@ -139,3 +139,213 @@ fn skipped(job: &FlowJob) -> FlowReport {
         error: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
+
+    use arrow_array::RecordBatch;
+    use arrow_schema::{Schema, SchemaRef};
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::contract::*;
+    use crate::events::NoEvents;
+
+    /// Counts flows inside their home at once; fails when asked.
+    struct Gauge {
+        now: AtomicUsize,
+        peak: AtomicUsize,
+    }
+
+    struct SlowHome(Arc<Gauge>, bool);
+
+    impl HomeSpec for SlowHome {
+        fn build(&self) -> Box<dyn Home> {
+            Box::new(SlowHome(self.0.clone(), self.1))
+        }
+        fn describe(&self) -> String {
+            "slow".into()
+        }
+    }
+
+    #[async_trait]
+    impl Home for SlowHome {
+        async fn open(self: Box<Self>, _: &ReadRequest) -> ConnectorResult<Box<dyn BatchReader>> {
+            let now = self.0.now.fetch_add(1, Ordering::SeqCst) + 1;
+            self.0.peak.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            self.0.now.fetch_sub(1, Ordering::SeqCst);
+            if self.1 {
+                return Err(ConnectorError::data("broken on purpose"));
+            }
+            Ok(Box::new(Empty))
+        }
+    }
+
+    struct Empty;
+
+    #[async_trait]
+    impl BatchReader for Empty {
+        fn schema(&self) -> SchemaRef {
+            Arc::new(Schema::empty())
+        }
+        async fn next_batch(&mut self) -> ConnectorResult<Option<RecordBatch>> {
+            Ok(None)
+        }
+    }
+
+    struct NullStore(Arc<Mutex<u32>>);
+
+    impl StoreSpec for NullStore {
+        fn build(&self) -> Box<dyn Store> {
+            Box::new(NullStore(self.0.clone()))
+        }
+        fn describe(&self) -> String {
+            "null".into()
+        }
+    }
+
+    #[async_trait]
+    impl Store for NullStore {
+        async fn open(
+            self: Box<Self>,
+            _: SchemaRef,
+            _: &RunContext,
+        ) -> ConnectorResult<Box<dyn StoreWriter>> {
+            Ok(self)
+        }
+    }
+
+    #[async_trait]
+    impl StoreWriter for NullStore {
+        fn batch_size(&self) -> Option<usize> {
+            None
+        }
+        async fn write(&mut self, _: RecordBatch) -> ConnectorResult<()> {
+            Ok(())
+        }
+        async fn commit(self: Box<Self>) -> ConnectorResult<()> {
+            *self.0.lock().unwrap() += 1;
+            Ok(())
+        }
+        async fn abort(self: Box<Self>) -> ConnectorResult<()> {
+            Ok(())
+        }
+    }
+
+    fn jobs(
+        count: usize,
+        failing: &[usize],
+        gauge: &Arc<Gauge>,
+        commits: &Arc<Mutex<u32>>,
+    ) -> Vec<FlowJob> {
+        (0..count)
+            .map(|i| FlowJob {
+                flow: "f".into(),
+                entity: format!("e{i}"),
+                home: Arc::new(SlowHome(gauge.clone(), failing.contains(&i))),
+                store: Arc::new(NullStore(commits.clone())),
+                request: ReadRequest::default(),
+                run_type: RunType::FullDrop,
+                queue_size: 1,
+                timeout: None,
+            })
+            .collect()
+    }
+
+    fn options(concurrency: usize, continue_on_error: bool) -> RunOptions {
+        RunOptions {
+            concurrency,
+            continue_on_error,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    fn setup() -> (Arc<Gauge>, Arc<Mutex<u32>>) {
+        let gauge = Arc::new(Gauge {
+            now: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+        });
+        (gauge, Arc::new(Mutex::new(0)))
+    }
+
+    #[tokio::test]
+    async fn flows_run_concurrently_up_to_the_limit() {
+        let (gauge, commits) = setup();
+        let summary = run_all(
+            jobs(8, &[], &gauge, &commits),
+            "r",
+            options(3, false),
+            Arc::new(NoEvents),
+        )
+        .await;
+        assert!(summary.succeeded());
+        assert_eq!(gauge.peak.load(Ordering::SeqCst), 3);
+        assert_eq!(*commits.lock().unwrap(), 8);
+        let names: Vec<String> = summary.flows.iter().map(|f| f.entity.clone()).collect();
+        assert_eq!(names, (0..8).map(|i| format!("e{i}")).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn after_a_failure_no_new_flow_starts() {
+        let (gauge, commits) = setup();
+        let summary = run_all(
+            jobs(4, &[0], &gauge, &commits),
+            "r",
+            options(1, false),
+            Arc::new(NoEvents),
+        )
+        .await;
+        let statuses: Vec<FlowStatus> = summary.flows.iter().map(|f| f.status).collect();
+        assert_eq!(
+            statuses,
+            [
+                FlowStatus::Failed,
+                FlowStatus::Skipped,
+                FlowStatus::Skipped,
+                FlowStatus::Skipped
+            ]
+        );
+        assert!(!summary.succeeded());
+        assert_eq!(*commits.lock().unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn running_flows_finish_after_a_failure() {
+        let (gauge, commits) = setup();
+        let summary = run_all(
+            jobs(3, &[0], &gauge, &commits),
+            "r",
+            options(3, false),
+            Arc::new(NoEvents),
+        )
+        .await;
+        let statuses: Vec<FlowStatus> = summary.flows.iter().map(|f| f.status).collect();
+        assert_eq!(
+            statuses,
+            [
+                FlowStatus::Failed,
+                FlowStatus::Succeeded,
+                FlowStatus::Succeeded
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn continue_on_error_runs_everything_but_still_fails_the_run() {
+        let (gauge, commits) = setup();
+        let summary = run_all(
+            jobs(4, &[1], &gauge, &commits),
+            "r",
+            options(1, true),
+            Arc::new(NoEvents),
+        )
+        .await;
+        assert_eq!(*commits.lock().unwrap(), 3);
+        assert!(!summary.succeeded());
+        assert_eq!(summary.total_rows(), 0);
+    }
+}

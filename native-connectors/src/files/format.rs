@@ -2,18 +2,19 @@
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Seek};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_array::RecordBatchReader;
 use arrow_schema::{ArrowError, SchemaRef};
-use parquet::arrow::ArrowWriter;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use serde::Deserialize;
+
+use super::parquet_writer::ParallelParquetWriter;
 
 /// A file format hygge reads and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -87,18 +88,57 @@ const fn default_infer_rows() -> usize {
 /// A stream of batches from one file.
 pub type BatchIter = Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>> + Send>;
 
-/// Reads one file: its schema after projection, and its batches.
-pub fn open_file(
+/// A part of a file read as one unit: the whole file, or some of a Parquet file's row
+/// groups, so that one large file can be decoded on several threads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadUnit {
+    /// The file.
+    pub path: PathBuf,
+    /// `None`: the whole file; `Some`: these Parquet row groups.
+    pub row_groups: Option<Vec<usize>>,
+}
+
+/// Splits the files into read units: one per Parquet row group, one per other file.
+pub fn plan_units(format: Format, files: &[PathBuf]) -> Result<Vec<ReadUnit>, (PathBuf, String)> {
+    let mut units = Vec::new();
+    for path in files {
+        let whole = ReadUnit {
+            path: path.clone(),
+            row_groups: None,
+        };
+        if format != Format::Parquet {
+            units.push(whole);
+            continue;
+        }
+        let file = File::open(path).map_err(|e| (path.clone(), format!("cannot open: {e}")))?;
+        let row_groups = ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|e| (path.clone(), format!("not a readable Parquet file: {e}")))?
+            .metadata()
+            .num_row_groups();
+        if row_groups <= 1 {
+            units.push(whole);
+        } else {
+            units.extend((0..row_groups).map(|g| ReadUnit {
+                path: path.clone(),
+                row_groups: Some(vec![g]),
+            }));
+        }
+    }
+    Ok(units)
+}
+
+/// Reads one unit: its schema after projection, and its batches.
+pub fn open_unit(
     format: Format,
-    path: &Path,
+    unit: &ReadUnit,
     columns: Option<&[String]>,
     batch_size: usize,
     text: &TextOptions,
     schema_hint: Option<SchemaRef>,
 ) -> Result<(SchemaRef, BatchIter), String> {
-    let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let file = File::open(&unit.path).map_err(|e| format!("cannot open: {e}"))?;
     match format {
-        Format::Parquet => open_parquet(file, columns, batch_size),
+        Format::Parquet => open_parquet(file, columns, batch_size, unit.row_groups.clone()),
         Format::Csv => open_csv(file, columns, batch_size, text, schema_hint),
         Format::Ndjson => open_ndjson(file, columns, batch_size, text, schema_hint),
     }
@@ -124,11 +164,15 @@ fn open_parquet(
     file: File,
     columns: Option<&[String]>,
     batch_size: usize,
+    row_groups: Option<Vec<usize>>,
 ) -> Result<(SchemaRef, BatchIter), String> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| format!("not a readable Parquet file: {e}"))?;
     let file_schema = builder.schema().clone();
     let mut builder = builder.with_batch_size(batch_size);
+    if let Some(groups) = row_groups {
+        builder = builder.with_row_groups(groups);
+    }
     let mut reorder = None;
     if let Some(columns) = columns {
         let wanted = projection(&file_schema, columns)?;
@@ -239,9 +283,11 @@ fn open_ndjson(
 }
 
 /// Writes one file of a format.
+// One value per open file: the size difference between variants does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum FileWriter {
-    /// Parquet, row group by row group.
-    Parquet(ArrowWriter<BufWriter<File>>),
+    /// Parquet, row group by row group, columns encoded in parallel.
+    Parquet(ParallelParquetWriter<BufWriter<File>>),
     /// CSV with a header.
     Csv(arrow_csv::Writer<BufWriter<File>>),
     /// NDJSON.
@@ -276,9 +322,16 @@ impl FileWriter {
                     .set_compression(parquet.compression)
                     .set_max_row_group_row_count(Some(parquet.row_group_size))
                     .build();
+                let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
                 FileWriter::Parquet(
-                    ArrowWriter::try_new(file, schema.clone(), Some(props))
-                        .map_err(|e| e.to_string())?,
+                    ParallelParquetWriter::try_new(
+                        file,
+                        schema.clone(),
+                        props,
+                        parquet.row_group_size,
+                        threads,
+                    )
+                    .map_err(|e| e.to_string())?,
                 )
             }
             Format::Csv => FileWriter::Csv(
@@ -304,7 +357,11 @@ impl FileWriter {
     pub fn finish(self) -> Result<(), String> {
         use std::io::Write;
         match self {
-            FileWriter::Parquet(w) => w.close().map(|_| ()).map_err(|e| e.to_string()),
+            FileWriter::Parquet(w) => w
+                .close()
+                .map_err(|e| e.to_string())?
+                .flush()
+                .map_err(|e| e.to_string()),
             FileWriter::Csv(w) => w.into_inner().flush().map_err(|e| e.to_string()),
             FileWriter::Ndjson(mut w) => {
                 w.finish().map_err(|e| e.to_string())?;

@@ -6,6 +6,7 @@ mod compression;
 mod config;
 mod format;
 mod naming;
+mod parquet_writer;
 mod paths;
 mod reader;
 mod writer;
@@ -202,15 +203,13 @@ impl Home for FileHome {
             .await
             .map_err(|e| ConnectorError::internal(format!("listing task failed: {e}")))?
             .map_err(|e| ConnectorError::config(e).with_context("check the home `path`"))?;
-        let parallel_files = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-            .min(files.len());
         let plan = ReadPlan {
             format: self.format,
             files,
             text: self.text,
-            parallel_files,
+            parallel_units: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
         };
         Ok(Box::new(FilesReader::open(plan, request).await?))
     }

@@ -1,8 +1,9 @@
-//! Reads a list of files as one stream of batches: several files are decoded in parallel on
-//! blocking threads, and their batches come out in file order with bounded memory.
+//! Reads a list of files as one stream of batches: several read units (files, or row groups
+//! of a Parquet file) are decoded in parallel on blocking threads, and their batches come
+//! out in order with bounded memory.
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -11,10 +12,10 @@ use async_trait::async_trait;
 use hygge_runtime::contract::{BatchReader, ConnectorError, ConnectorResult, ReadRequest};
 use tokio::sync::mpsc;
 
-use super::format::{Format, TextOptions, open_file};
+use super::format::{Format, ReadUnit, TextOptions, open_unit, plan_units};
 
-/// Batches buffered per file being read ahead.
-const BATCHES_AHEAD_PER_FILE: usize = 2;
+/// Batches buffered per unit being read ahead.
+const BATCHES_AHEAD_PER_UNIT: usize = 2;
 
 /// How one home reads its files.
 #[derive(Debug, Clone)]
@@ -25,37 +26,42 @@ pub struct ReadPlan {
     pub files: Vec<PathBuf>,
     /// CSV/NDJSON options.
     pub text: TextOptions,
-    /// Files decoded at once.
-    pub parallel_files: usize,
+    /// Units decoded at once.
+    pub parallel_units: usize,
 }
 
 /// A [`BatchReader`] over many files of one format and one schema.
 pub struct FilesReader {
     plan: Arc<ReadPlan>,
+    units: Vec<ReadUnit>,
     request: ReadRequest,
     schema: SchemaRef,
     /// The full (unprojected) schema of text files, so every file is read alike.
     text_schema: Option<SchemaRef>,
-    next_file: usize,
-    reading: VecDeque<(PathBuf, mpsc::Receiver<ConnectorResult<RecordBatch>>)>,
+    next_unit: usize,
+    reading: VecDeque<mpsc::Receiver<ConnectorResult<RecordBatch>>>,
 }
 
 impl FilesReader {
-    /// Opens the first file to learn the schema.
+    /// Opens the first file to learn the schema, and plans the read units.
     ///
     /// # Errors
     /// A data error naming the file when it cannot be read; a config error when a requested
     /// column does not exist.
     pub async fn open(plan: ReadPlan, request: &ReadRequest) -> ConnectorResult<FilesReader> {
         let plan = Arc::new(plan);
-        let first = plan.files[0].clone();
-        let (p, columns, batch_size) = (
-            plan.clone(),
+        let p = plan.clone();
+        let (columns, batch_size) = (
             request.columns().map(<[String]>::to_vec),
             request.batch_size(),
         );
-        let (schema, text_schema) = tokio::task::spawn_blocking(move || {
-            let (schema, _) = open_file(
+        let (schema, text_schema, units) = tokio::task::spawn_blocking(move || {
+            let first = ReadUnit {
+                path: p.files[0].clone(),
+                row_groups: None,
+            };
+            let fail = |e: String| file_error(&first.path, &e);
+            let (schema, _) = open_unit(
                 p.format,
                 &first,
                 columns.as_deref(),
@@ -63,38 +69,41 @@ impl FilesReader {
                 &p.text,
                 None,
             )
-            .map_err(|e| file_error(&first, &e))?;
+            .map_err(fail)?;
             // Text formats infer their schema from the first file; later files use it too.
             let full = match p.format {
                 Format::Parquet => None,
                 _ => Some(
-                    open_file(p.format, &first, None, batch_size, &p.text, None)
-                        .map_err(|e| file_error(&first, &e))?
+                    open_unit(p.format, &first, None, batch_size, &p.text, None)
+                        .map_err(fail)?
                         .0,
                 ),
             };
-            Ok::<_, ConnectorError>((schema, full))
+            let units =
+                plan_units(p.format, &p.files).map_err(|(path, e)| file_error(&path, &e))?;
+            Ok::<_, ConnectorError>((schema, full, units))
         })
         .await
         .map_err(|e| ConnectorError::internal(format!("reading task failed: {e}")))??;
         Ok(FilesReader {
             plan,
+            units,
             request: request.clone(),
             schema,
             text_schema,
-            next_file: 0,
+            next_unit: 0,
             reading: VecDeque::new(),
         })
     }
 
-    /// Starts decoding files until `parallel_files` are in flight.
+    /// Starts decoding units until `parallel_units` are in flight.
     fn read_ahead(&mut self) {
-        while self.reading.len() < self.plan.parallel_files.max(1)
-            && self.next_file < self.plan.files.len()
+        while self.reading.len() < self.plan.parallel_units.max(1)
+            && self.next_unit < self.units.len()
         {
-            let path = self.plan.files[self.next_file].clone();
-            self.next_file += 1;
-            let (tx, rx) = mpsc::channel(BATCHES_AHEAD_PER_FILE);
+            let unit = self.units[self.next_unit].clone();
+            self.next_unit += 1;
+            let (tx, rx) = mpsc::channel(BATCHES_AHEAD_PER_UNIT);
             let (plan, schema, hint) = (
                 self.plan.clone(),
                 self.schema.clone(),
@@ -104,41 +113,41 @@ impl FilesReader {
                 self.request.columns().map(<[String]>::to_vec),
                 self.request.batch_size(),
             );
-            let file = path.clone();
             tokio::task::spawn_blocking(move || {
-                let iter = match open_file(
+                let file = &unit.path;
+                let iter = match open_unit(
                     plan.format,
-                    &file,
+                    &unit,
                     columns.as_deref(),
                     batch_size,
                     &plan.text,
                     hint,
                 ) {
-                    Ok((file_schema, iter)) if file_schema.fields() == schema.fields() => iter,
-                    Ok((file_schema, _)) => {
+                    Ok((unit_schema, iter)) if unit_schema.fields() == schema.fields() => iter,
+                    Ok((unit_schema, _)) => {
                         let _ = tx.blocking_send(Err(ConnectorError::data(format!(
                             "{} has other columns than {}: {:?} instead of {:?}",
                             file.display(),
                             plan.files[0].display(),
-                            names(&file_schema),
+                            names(&unit_schema),
                             names(&schema)
                         ))));
                         return;
                     }
                     Err(e) => {
-                        let _ = tx.blocking_send(Err(file_error(&file, &e)));
+                        let _ = tx.blocking_send(Err(file_error(file, &e)));
                         return;
                     }
                 };
                 for batch in iter {
-                    let item = batch.map_err(|e| file_error(&file, &e.to_string()));
+                    let item = batch.map_err(|e| file_error(file, &e.to_string()));
                     let failed = item.is_err();
                     if tx.blocking_send(item).is_err() || failed {
                         return;
                     }
                 }
             });
-            self.reading.push_back((path, rx));
+            self.reading.push_back(rx);
         }
     }
 }
@@ -152,7 +161,7 @@ impl BatchReader for FilesReader {
     async fn next_batch(&mut self) -> ConnectorResult<Option<RecordBatch>> {
         loop {
             self.read_ahead();
-            let Some((_, rx)) = self.reading.front_mut() else {
+            let Some(rx) = self.reading.front_mut() else {
                 return Ok(None);
             };
             match rx.recv().await {
@@ -173,7 +182,7 @@ fn names(schema: &SchemaRef) -> Vec<String> {
         .collect()
 }
 
-fn file_error(path: &std::path::Path, message: &str) -> ConnectorError {
+fn file_error(path: &Path, message: &str) -> ConnectorError {
     if message.starts_with("column `") {
         ConnectorError::config(format!("{}: {message}", path.display()))
             .with_context("check `columns`")

@@ -14,3 +14,6 @@ pub static PARQUET: FileConnector = FileConnector {
     description: "Apache Parquet files: a file, a folder or a glob",
     fixed_format: Some(Format::Parquet),
 };
+
+#[cfg(test)]
+mod tests;
