@@ -322,14 +322,12 @@ impl FileWriter {
                     .set_compression(parquet.compression)
                     .set_max_row_group_row_count(Some(parquet.row_group_size))
                     .build();
-                let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
                 FileWriter::Parquet(
                     ParallelParquetWriter::try_new(
                         file,
                         schema.clone(),
                         props,
                         parquet.row_group_size,
-                        threads,
                     )
                     .map_err(|e| e.to_string())?,
                 )

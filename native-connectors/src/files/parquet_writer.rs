@@ -1,29 +1,68 @@
-//! A Parquet file writer that encodes the columns of each batch on several threads, using
-//! the parquet crate's column-writer API (one encoder per leaf column), so that writing is
-//! not bound to one core.
+//! A Parquet file writer that encodes columns on worker threads, using the parquet crate's
+//! column-writer API (one encoder per leaf column), so that writing is not bound to one
+//! core. Workers are fed through channels, so no batch waits for the slowest column.
 
 use std::io::Write;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{
-    ArrowColumnWriter, ArrowLeafColumn, ArrowRowGroupWriterFactory, compute_leaves,
+    ArrowColumnChunk, ArrowColumnWriter, ArrowLeafColumn, ArrowRowGroupWriterFactory,
+    compute_leaves,
 };
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
+
+/// Batches of leaves queued per worker.
+const QUEUED_PER_WORKER: usize = 2;
+/// At most this many encoder threads per file, however wide the table.
+const MAX_WORKERS: usize = 16;
+
+type Chunks = Result<Vec<ArrowColumnChunk>, ParquetError>;
+
+/// One encoder thread: owns the column writers `i` with `i % workers == index`.
+struct Worker {
+    sender: SyncSender<Vec<ArrowLeafColumn>>,
+    handle: JoinHandle<Chunks>,
+}
+
+impl Worker {
+    fn spawn(mut writers: Vec<ArrowColumnWriter>) -> Worker {
+        let (sender, receiver): (_, Receiver<Vec<ArrowLeafColumn>>) =
+            sync_channel(QUEUED_PER_WORKER);
+        let handle = std::thread::spawn(move || {
+            for leaves in receiver {
+                for (writer, leaf) in writers.iter_mut().zip(&leaves) {
+                    writer.write(leaf)?;
+                }
+            }
+            writers.into_iter().map(ArrowColumnWriter::close).collect()
+        });
+        Worker { sender, handle }
+    }
+
+    fn finish(self) -> Chunks {
+        drop(self.sender);
+        self.handle
+            .join()
+            .map_err(|_| ParquetError::General("a column encoder panicked".into()))?
+    }
+}
 
 /// Writes one Parquet file, row group by row group, encoding columns in parallel.
 pub struct ParallelParquetWriter<W: Write + Send> {
     writer: SerializedFileWriter<W>,
     factory: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
-    columns: Vec<ArrowColumnWriter>,
+    workers: Vec<Worker>,
+    columns: usize,
     row_group: usize,
     rows_in_group: usize,
     row_group_size: usize,
-    threads: usize,
 }
 
 impl<W: Write + Send> ParallelParquetWriter<W> {
@@ -33,23 +72,35 @@ impl<W: Write + Send> ParallelParquetWriter<W> {
         schema: SchemaRef,
         props: WriterProperties,
         row_group_size: usize,
-        threads: usize,
     ) -> Result<Self, ParquetError> {
         // ArrowWriter converts the schema and embeds the Arrow schema in the footer metadata;
         // its lower-level parts then let each column be encoded separately.
         let (writer, factory) =
             ArrowWriter::try_new(sink, schema.clone(), Some(props))?.into_serialized_writer()?;
-        let columns = factory.create_column_writers(0)?;
-        Ok(ParallelParquetWriter {
+        let mut this = ParallelParquetWriter {
             writer,
             factory,
             schema,
-            columns,
+            workers: Vec::new(),
+            columns: 0,
             row_group: 0,
             rows_in_group: 0,
             row_group_size: row_group_size.max(1),
-            threads: threads.max(1),
-        })
+        };
+        this.start_row_group()?;
+        Ok(this)
+    }
+
+    fn start_row_group(&mut self) -> Result<(), ParquetError> {
+        let writers = self.factory.create_column_writers(self.row_group)?;
+        self.columns = writers.len();
+        let count = writers.len().clamp(1, MAX_WORKERS);
+        let mut groups: Vec<Vec<ArrowColumnWriter>> = (0..count).map(|_| Vec::new()).collect();
+        for (i, writer) in writers.into_iter().enumerate() {
+            groups[i % count].push(writer);
+        }
+        self.workers = groups.into_iter().map(Worker::spawn).collect();
+        Ok(())
     }
 
     /// Encodes a batch, closing row groups as they fill.
@@ -62,58 +113,52 @@ impl<W: Write + Send> ParallelParquetWriter<W> {
             offset += take;
             if self.rows_in_group >= self.row_group_size {
                 self.flush_row_group()?;
+                self.start_row_group()?;
             }
         }
         Ok(())
     }
 
     fn encode(&mut self, batch: &RecordBatch) -> Result<(), ParquetError> {
-        let mut leaves: Vec<ArrowLeafColumn> = Vec::with_capacity(self.columns.len());
+        let count = self.workers.len();
+        let mut shares: Vec<Vec<ArrowLeafColumn>> = (0..count).map(|_| Vec::new()).collect();
+        let mut index = 0;
         for (field, array) in self.schema.fields().iter().zip(batch.columns()) {
-            leaves.extend(compute_leaves(field, array)?);
-        }
-        let threads = self.threads.min(leaves.len()).max(1);
-        if threads == 1 {
-            for (writer, leaf) in self.columns.iter_mut().zip(&leaves) {
-                writer.write(leaf)?;
+            for leaf in compute_leaves(field, array)? {
+                shares[index % count].push(leaf);
+                index += 1;
             }
-            return Ok(());
         }
-        let mut jobs: Vec<Vec<(&mut ArrowColumnWriter, &ArrowLeafColumn)>> =
-            (0..threads).map(|_| Vec::new()).collect();
-        for (i, pair) in self.columns.iter_mut().zip(&leaves).enumerate() {
-            jobs[i % threads].push(pair);
-        }
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = jobs
-                .into_iter()
-                .map(|job| {
-                    scope.spawn(move || {
-                        for (writer, leaf) in job {
-                            writer.write(leaf)?;
-                        }
-                        Ok::<(), ParquetError>(())
-                    })
-                })
-                .collect();
-            for handle in handles {
-                handle
-                    .join()
-                    .map_err(|_| ParquetError::General("a column encoder panicked".into()))??;
+        for (i, share) in shares.into_iter().enumerate() {
+            if self.workers[i].sender.send(share).is_err() {
+                // The worker stopped on an error; finishing it reports that error.
+                let failed = self.workers.remove(i);
+                return Err(failed
+                    .finish()
+                    .err()
+                    .unwrap_or_else(|| ParquetError::General("a column encoder stopped".into())));
             }
-            Ok(())
-        })
+        }
+        Ok(())
     }
 
+    /// Appends the current row group's chunks to the file, in column order.
     fn flush_row_group(&mut self) -> Result<(), ParquetError> {
+        let workers = std::mem::take(&mut self.workers);
+        let count = workers.len();
+        let mut finished: Vec<std::vec::IntoIter<ArrowColumnChunk>> = Vec::with_capacity(count);
+        for worker in workers {
+            finished.push(worker.finish()?.into_iter());
+        }
         if self.rows_in_group == 0 {
             return Ok(());
         }
-        let next = self.factory.create_column_writers(self.row_group + 1)?;
-        let columns = std::mem::replace(&mut self.columns, next);
         let mut row_group = self.writer.next_row_group()?;
-        for column in columns {
-            column.close()?.append_to_row_group(&mut row_group)?;
+        for i in 0..self.columns {
+            let chunk = finished[i % count]
+                .next()
+                .ok_or_else(|| ParquetError::General("a column chunk is missing".into()))?;
+            chunk.append_to_row_group(&mut row_group)?;
         }
         row_group.close()?;
         self.row_group += 1;
@@ -180,7 +225,6 @@ mod tests {
             schema.clone(),
             WriterProperties::default(),
             500,
-            3,
         )
         .unwrap();
         for b in &input {
