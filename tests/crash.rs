@@ -106,11 +106,6 @@ fn kill_9_mid_run_then_clean_rerun() {
         count_rows(&lake.join("rows")),
         (BATCHES * ROWS_PER_BATCH) as usize
     );
-    let leftovers: Vec<String> = std::fs::read_dir(&lake)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".hygge-staging"))
-        .collect();
+    let leftovers = staging_leftovers(&lake);
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }

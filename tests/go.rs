@@ -52,12 +52,7 @@ fn full_drop_reruns_keep_exact_row_counts() {
         assert_eq!(count_rows(&dir.join("data/lake/customers")), 200);
         assert_eq!(parquet_files(&dir.join("data/lake/customers")).len(), 1);
     }
-    let leftovers: Vec<_> = std::fs::read_dir(dir.join("data/lake"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".hygge-staging"))
-        .collect();
+    let leftovers = staging_leftovers(&dir.join("data/lake"));
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 

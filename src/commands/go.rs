@@ -62,19 +62,7 @@ pub async fn run(
         continue_on_error: project.options.continue_on_error,
         retry: RetryPolicy::default(),
     };
-    let jobs: Vec<FlowJob> = selected
-        .iter()
-        .map(|e| FlowJob {
-            flow: e.flow.clone(),
-            entity: e.entity.clone(),
-            home: e.home.clone(),
-            store: e.store.clone(),
-            request: e.request.clone(),
-            run_type: e.run_type,
-            queue_size: e.queue_size,
-            timeout: e.timeout,
-        })
-        .collect();
+    let jobs: Vec<FlowJob> = selected.iter().map(|e| e.job()).collect();
     let events: Arc<dyn EventSink> = match &output.progress {
         Some(multi) if !args.json && std::io::stderr().is_terminal() => {
             Arc::new(LiveProgress::new(multi.clone()))

@@ -150,3 +150,13 @@ pub fn init_project() -> (tempfile::TempDir, PathBuf) {
     ok(hygge().arg("init").arg(&dir).output().unwrap());
     (tmp, dir)
 }
+
+/// Names of staging folders left in `dir`.
+pub fn staging_leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".hygge-staging"))
+        .collect()
+}

@@ -43,7 +43,7 @@ pub struct FileStoreConfig {
     pub file_pattern: Option<String>,
     /// Columns whose values become hive-style sub-folders (`col=value/`). The columns stay
     /// in the files too.
-    #[serde(default, deserialize_with = "one_or_many")]
+    #[serde(default, deserialize_with = "hygge_runtime::config::one_or_many")]
     pub partition_by: Vec<String>,
     /// CSV writing options: `delimiter`.
     pub format_options: Option<StoreTextOptions>,
@@ -56,18 +56,4 @@ pub struct StoreTextOptions {
     /// The CSV field separator.
     #[serde(alias = "separator")]
     pub delimiter: Option<char>,
-}
-
-fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
-    }
-    Ok(match Option::<OneOrMany>::deserialize(d)? {
-        None => Vec::new(),
-        Some(OneOrMany::One(s)) => vec![s],
-        Some(OneOrMany::Many(v)) => v,
-    })
 }

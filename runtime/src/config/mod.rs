@@ -21,7 +21,7 @@ pub use diagnostics::{Diagnostic, Diagnostics, Location, did_you_mean};
 pub use discover::{PROJECT_FILE, find_project_file};
 pub use env::Environment;
 pub use load::{LoadOptions, load_project};
-pub use model::{ProjectOptions, WatermarkConfig};
+pub use model::{ProjectOptions, WatermarkConfig, one_or_many};
 pub use project::{Flow, Project, ResolvedEntity, SelectionError};
 pub use resolve::DEFAULT_QUEUE_SIZE;
 

@@ -125,7 +125,9 @@ pub struct WatermarkConfig {
     pub watermark_column: Option<String>,
 }
 
-fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+/// Deserializes a string or a list of strings as a list (`primary_key: id` or
+/// `primary_key: [a, b]`). Connectors use it for keys such as `partition_by`.
+pub fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum OneOrMany {

@@ -11,6 +11,7 @@ use serde_yaml::Value;
 use super::diagnostics::{Diagnostic, did_you_mean};
 use super::model::{ProjectOptions, WatermarkConfig};
 use crate::contract::{HomeSpec, ReadRequest, RunType, StoreSpec};
+use crate::flow::FlowJob;
 
 /// A loaded, validated project.
 #[derive(Debug)]
@@ -76,6 +77,20 @@ impl ResolvedEntity {
     /// `flow.entity`, the name used by `--entity` and in messages.
     pub fn qualified_name(&self) -> String {
         format!("{}.{}", self.flow, self.entity)
+    }
+
+    /// What the flow engine runs for this entity.
+    pub fn job(&self) -> FlowJob {
+        FlowJob {
+            flow: self.flow.clone(),
+            entity: self.entity.clone(),
+            home: self.home.clone(),
+            store: self.store.clone(),
+            request: self.request.clone(),
+            run_type: self.run_type,
+            queue_size: self.queue_size,
+            timeout: self.timeout,
+        }
     }
 }
 
