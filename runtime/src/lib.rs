@@ -8,6 +8,7 @@
 //! - [`coordinator`] runs many under a concurrency limit and builds the [`coordinator::RunSummary`].
 //! - [`staging`] is the one implementation of staged, atomic publishing for file stores.
 //! - [`events`] are the typed events progress output is built from.
+//! - [`wasm`] hosts sandboxed Wasm components as homes and stores.
 
 pub mod config;
 pub mod contract;
@@ -16,3 +17,4 @@ pub mod events;
 pub mod flow;
 pub mod run_id;
 pub mod staging;
+pub mod wasm;

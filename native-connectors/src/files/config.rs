@@ -4,6 +4,17 @@ use serde::Deserialize;
 
 use super::format::{Format, TextOptions};
 
+/// Which implementation runs a connector that exists both ways.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Runtime {
+    /// In-process Rust: the fastest path.
+    #[default]
+    Native,
+    /// The portable component, in the Wasm sandbox.
+    Wasm,
+}
+
 /// A file home: where to read and how.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,6 +30,13 @@ pub struct FileHomeConfig {
     pub format_options: Option<TextOptions>,
     /// Rows per batch read.
     pub batch_size: Option<usize>,
+    /// `native` (default) or `wasm`: the portable component in the sandbox.
+    #[serde(default)]
+    pub runtime: Runtime,
+    /// Memory cap of the component instance in MiB, for `runtime: wasm` (default 512).
+    pub memory_limit: Option<usize>,
+    /// Seconds one call into the component may take, for `runtime: wasm` (default 60).
+    pub call_timeout: Option<u64>,
 }
 
 /// A file store: where to write and how.
@@ -47,6 +65,13 @@ pub struct FileStoreConfig {
     pub partition_by: Vec<String>,
     /// CSV writing options: `delimiter`.
     pub format_options: Option<StoreTextOptions>,
+    /// `native` (default) or `wasm`: the portable component in the sandbox.
+    #[serde(default)]
+    pub runtime: Runtime,
+    /// Memory cap of the component instance in MiB, for `runtime: wasm` (default 512).
+    pub memory_limit: Option<usize>,
+    /// Seconds one call into the component may take, for `runtime: wasm` (default 60).
+    pub call_timeout: Option<u64>,
 }
 
 /// CSV writing options.

@@ -21,10 +21,10 @@ use hygge_runtime::contract::{
 };
 
 pub use compression::parse_compression;
-pub use config::{FileHomeConfig, FileStoreConfig};
+pub use config::{FileHomeConfig, FileStoreConfig, Runtime};
 pub use format::{Format, TextOptions};
 pub use naming::{DEFAULT_PATTERN, FilePattern};
-pub use paths::{entity_path, list_inputs};
+pub use paths::{entity_path, is_glob, list_inputs};
 
 use format::ParquetEncoding;
 use reader::{FilesReader, ReadPlan};
@@ -85,9 +85,32 @@ impl Connector for FileConnector {
                     "must be one ASCII character",
                 ));
             }
+            let path = entity_path(config, &parsed.path)?;
+            if parsed.runtime == Runtime::Wasm {
+                if format != Format::Parquet {
+                    return Err(ConfigProblem::key("runtime", "wasm runs Parquet only")
+                        .hint("use runtime: native for csv/ndjson"));
+                }
+                let permissions = crate::parquet::wasm::limits(
+                    Default::default(),
+                    parsed.memory_limit,
+                    parsed.call_timeout,
+                )?;
+                return Ok(Arc::new(crate::parquet::wasm::home(
+                    &path,
+                    parsed.batch_size,
+                    permissions,
+                )?) as Arc<dyn HomeSpec>);
+            }
+            if parsed.memory_limit.is_some() || parsed.call_timeout.is_some() {
+                return Err(
+                    ConfigProblem::key("memory_limit", "applies to runtime: wasm only")
+                        .hint("remove it, or set runtime: wasm"),
+                );
+            }
             Ok(Arc::new(FileHomeSpec {
                 type_name: self.name,
-                path: entity_path(config, &parsed.path)?,
+                path,
                 format,
                 text: parsed.format_options.unwrap_or_default(),
                 batch_size: parsed.batch_size,
@@ -126,8 +149,43 @@ impl Connector for FileConnector {
                     ConfigProblem::key("format_options.delimiter", "must be one ASCII character")
                 })?,
             };
+            let destination = entity_path(config, &parsed.path)?;
+            if parsed.runtime == Runtime::Wasm {
+                if format != Format::Parquet
+                    || !parsed.partition_by.is_empty()
+                    || parsed.file_pattern.is_some()
+                {
+                    return Err(ConfigProblem::key(
+                        "runtime",
+                        "wasm writes plain Parquet folders only",
+                    )
+                    .hint("partition_by, file_pattern and csv/ndjson need runtime: native"));
+                }
+                let permissions = crate::parquet::wasm::limits(
+                    Default::default(),
+                    parsed.memory_limit,
+                    parsed.call_timeout,
+                )?;
+                let settings = crate::parquet::wasm::StoreSettings {
+                    destination: &destination,
+                    compression: parsed.compression.as_deref(),
+                    compression_level: parsed.compression_level,
+                    row_group_size: parsed.row_group_size,
+                    batch_size: parsed.batch_size,
+                };
+                return Ok(
+                    Arc::new(crate::parquet::wasm::store(settings, permissions)?)
+                        as Arc<dyn StoreSpec>,
+                );
+            }
+            if parsed.memory_limit.is_some() || parsed.call_timeout.is_some() {
+                return Err(
+                    ConfigProblem::key("memory_limit", "applies to runtime: wasm only")
+                        .hint("remove it, or set runtime: wasm"),
+                );
+            }
             let settings = FileStoreSettings {
-                destination: entity_path(config, &parsed.path)?,
+                destination,
                 format,
                 parquet: ParquetEncoding {
                     compression,

@@ -8,6 +8,8 @@
 
 use crate::files::{FileConnector, Format};
 
+pub mod wasm;
+
 /// The `parquet` connector.
 pub static PARQUET: FileConnector = FileConnector {
     name: "parquet",

@@ -1,0 +1,46 @@
+//! The component's config: the native parquet connector's keys, with paths as the host
+//! mounted them.
+
+use serde::Deserialize;
+
+/// The JSON Schema `describe()` returns.
+pub const JSON_SCHEMA: &str = r#"{
+  "type": "object",
+  "properties": {
+    "path": {"type": "string", "description": "home: file, folder or glob; store: the entity folder"},
+    "batch_size": {"type": "integer", "minimum": 1},
+    "compression": {"enum": ["snappy", "gzip", "lz4", "brotli", "none"]},
+    "compression_level": {"type": "integer"},
+    "row_group_size": {"type": "integer", "minimum": 1}
+  },
+  "required": ["path"],
+  "additionalProperties": false
+}"#;
+
+/// Home keys.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HomeConfig {
+    pub path: String,
+    pub batch_size: Option<usize>,
+}
+
+/// Store keys.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    pub path: String,
+    /// The host re-chunks batches to it before `write`; accepted so configs stay alike.
+    #[serde(rename = "batch_size")]
+    pub _batch_size: Option<usize>,
+    pub compression: Option<String>,
+    pub compression_level: Option<u32>,
+    pub row_group_size: Option<usize>,
+}
+
+/// Parses a config, naming the problem.
+pub fn parse<T: serde::de::DeserializeOwned>(
+    json: &str,
+) -> Result<T, crate::hygge::connector::types::Error> {
+    serde_json::from_str(json).map_err(|e| crate::config_error(format!("invalid config: {e}")))
+}

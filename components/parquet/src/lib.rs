@@ -1,0 +1,61 @@
+//! hygge's portable Parquet connector as a Wasm component: the same keys and semantics as
+//! the native `parquet` connector, inside the sandbox. It sees only the directories the
+//! host grants: the home's path read-only, the store's root read-write. The host rewrites
+//! paths in the config to where it mounted them.
+//!
+//! Codecs: snappy (default), gzip, lz4, brotli, none — the pure-Rust ones. zstd needs a C
+//! library that does not build for wasm32-wasip2 here.
+
+mod config;
+mod files;
+mod home;
+mod store;
+
+wit_bindgen::generate!({ world: "connector", path: "../../wit" });
+
+use exports::hygge::connector::{home as home_api, meta, store as store_api};
+use hygge::connector::types::{Description, Error, ErrorKind};
+
+/// The component.
+struct Component;
+
+impl meta::Guest for Component {
+    fn describe() -> Description {
+        Description {
+            name: "parquet".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            provides_home: true,
+            provides_store: true,
+            config_schema: config::JSON_SCHEMA.into(),
+            capabilities: vec!["read:home.path".into(), "write:store.path".into()],
+        }
+    }
+}
+
+impl home_api::Guest for Component {
+    type Reader = home::ParquetReader;
+}
+
+impl store_api::Guest for Component {
+    type Writer = store::ParquetWriter;
+}
+
+export!(Component);
+
+/// An error of `kind`.
+pub(crate) fn error(kind: ErrorKind, message: impl Into<String>) -> Error {
+    Error {
+        kind,
+        message: message.into(),
+    }
+}
+
+/// A config error.
+pub(crate) fn config_error(message: impl Into<String>) -> Error {
+    error(ErrorKind::Config, message)
+}
+
+/// A data error.
+pub(crate) fn data_error(message: impl Into<String>) -> Error {
+    error(ErrorKind::Data, message)
+}

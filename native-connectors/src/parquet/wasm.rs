@@ -1,0 +1,149 @@
+//! `runtime: wasm` for the parquet connector: the embedded portable component, and the
+//! grant derived from the config's path keys (homes read-only, the store's root
+//! read-write). The component sees host paths under `/home` and `/store` only.
+
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use hygge_runtime::contract::ConfigProblem;
+use hygge_runtime::wasm::{ComponentSource, Permissions, WasmHomeSpec, WasmStoreSpec};
+use serde_json::json;
+
+use crate::files::is_glob;
+
+/// The portable Parquet component, built from `components/parquet` by build.rs.
+pub static PARQUET_COMPONENT: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/hygge_parquet_component.wasm"));
+
+const HOME_MOUNT: &str = "/home";
+const STORE_MOUNT: &str = "/store";
+
+/// The component source, shared by every flow (compiled once per process).
+fn source() -> Arc<ComponentSource> {
+    static SOURCE: OnceLock<Arc<ComponentSource>> = OnceLock::new();
+    SOURCE
+        .get_or_init(|| ComponentSource::new("parquet", PARQUET_COMPONENT))
+        .clone()
+}
+
+/// The sandbox limits from `memory_limit` (MiB) and `call_timeout` (s).
+pub fn limits(
+    permissions: Permissions,
+    memory_limit: Option<usize>,
+    call_timeout: Option<u64>,
+) -> Result<Permissions, ConfigProblem> {
+    let mut permissions = permissions;
+    if let Some(mib) = memory_limit {
+        if mib == 0 {
+            return Err(ConfigProblem::key(
+                "memory_limit",
+                "must be at least 1 (MiB)",
+            ));
+        }
+        permissions = permissions.with_memory_limit(mib.saturating_mul(1 << 20));
+    }
+    if let Some(secs) = call_timeout {
+        if secs == 0 {
+            return Err(ConfigProblem::key(
+                "call_timeout",
+                "must be at least 1 (second)",
+            ));
+        }
+        permissions = permissions.with_call_timeout(Duration::from_secs(secs));
+    }
+    Ok(permissions)
+}
+
+/// The folder to grant for a home path, and the path as the guest sees it.
+fn home_grant(path: &Path) -> (PathBuf, String) {
+    if is_glob(path) {
+        let root: PathBuf = path
+            .components()
+            .take_while(|c| !is_glob(Path::new(c.as_os_str())))
+            .collect();
+        let rest = path.strip_prefix(&root).unwrap_or(path);
+        return (root, format!("{HOME_MOUNT}/{}", rest.display()));
+    }
+    if path.is_file() {
+        let parent = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        return (parent, format!("{HOME_MOUNT}/{name}"));
+    }
+    (path.to_path_buf(), HOME_MOUNT.to_string())
+}
+
+/// A component home reading `path`.
+pub fn home(
+    path: &Path,
+    batch_size: Option<usize>,
+    permissions: Permissions,
+) -> Result<WasmHomeSpec, ConfigProblem> {
+    if path.components().any(|c| matches!(c, Component::ParentDir)) {
+        return Err(
+            ConfigProblem::key("path", "cannot contain `..` with runtime: wasm")
+                .hint("write the path without `..`"),
+        );
+    }
+    let (granted, guest_path) = home_grant(path);
+    let config = json!({ "path": guest_path, "batch_size": batch_size });
+    Ok(WasmHomeSpec::new(
+        source(),
+        permissions.with_read_dir(&granted, HOME_MOUNT),
+        config.to_string(),
+        format!("parquet {} (wasm)", path.display()),
+    )
+    .with_batch_size(batch_size))
+}
+
+/// What a component store needs from the file store's config.
+pub struct StoreSettings<'a> {
+    /// The entity folder readers see.
+    pub destination: &'a Path,
+    /// The codec name and level as written.
+    pub compression: Option<&'a str>,
+    /// The codec level.
+    pub compression_level: Option<i32>,
+    /// Rows per row group.
+    pub row_group_size: Option<usize>,
+    /// Rows per batch handed to the component.
+    pub batch_size: Option<usize>,
+}
+
+/// A component store writing the entity folder `destination`; its parent is granted.
+pub fn store(
+    settings: StoreSettings<'_>,
+    permissions: Permissions,
+) -> Result<WasmStoreSpec, ConfigProblem> {
+    let (Some(root), Some(name)) = (
+        settings.destination.parent(),
+        settings.destination.file_name(),
+    ) else {
+        return Err(ConfigProblem::key("path", "needs a folder name"));
+    };
+    if let Some(codec) = settings.compression
+        && codec.trim().to_ascii_lowercase().starts_with("zstd")
+    {
+        return Err(
+            ConfigProblem::key("compression", "zstd is not available with runtime: wasm")
+                .hint("use snappy, gzip, lz4, brotli or none, or runtime: native"),
+        );
+    }
+    let config = json!({
+        "path": format!("{STORE_MOUNT}/{}", name.to_string_lossy()),
+        "batch_size": settings.batch_size,
+        "compression": settings.compression,
+        "compression_level": settings.compression_level,
+        "row_group_size": settings.row_group_size,
+    });
+    Ok(WasmStoreSpec::new(
+        source(),
+        permissions.with_write_dir(root, STORE_MOUNT),
+        config.to_string(),
+        format!("parquet {} (wasm)", settings.destination.display()),
+    )
+    .with_batch_size(settings.batch_size))
+}

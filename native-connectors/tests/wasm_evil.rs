@@ -1,0 +1,262 @@
+//! The evil-guest suite: a hostile component (components/evil) attacks the sandbox, one
+//! attack per test. Each must fail its flow with a clear, specific message, touch nothing
+//! outside its grant, leave the process up, and let the other flows of the run succeed.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hygge_native_connectors::registry;
+use hygge_runtime::contract::{ConnectorConfig, ReadRequest, Role, RunType, StoreSpec};
+use hygge_runtime::coordinator::{RunOptions, run_all};
+use hygge_runtime::events::{FlowReport, FlowStatus, NoEvents};
+use hygge_runtime::flow::{FlowJob, RetryPolicy};
+use hygge_runtime::wasm::{ComponentSource, Permissions, WasmHomeSpec};
+
+fn evil() -> Arc<ComponentSource> {
+    let bytes = std::fs::read(env!("HYGGE_EVIL_COMPONENT")).unwrap();
+    ComponentSource::new("evil", bytes)
+}
+
+/// A native parquet store writing `out/<entity>`.
+fn store(out: &Path, entity: &str) -> Arc<dyn StoreSpec> {
+    let value: serde_yaml::Value =
+        serde_yaml::from_str(&format!("path: {}", out.display())).unwrap();
+    let config = ConnectorConfig {
+        value: &value,
+        role: Role::Store,
+        flow: "evil",
+        entity,
+        project_dir: out,
+        entity_sets_path: false,
+        path_names_entity: false,
+        has_entities: true,
+    };
+    registry()
+        .get("parquet")
+        .unwrap()
+        .store(&config)
+        .unwrap()
+        .unwrap()
+}
+
+fn job(entity: &str, attack: &str, home: &Path, out: &Path, permissions: Permissions) -> FlowJob {
+    let config = serde_json::json!({ "attack": attack, "path": "/home" }).to_string();
+    let spec = WasmHomeSpec::new(
+        evil(),
+        permissions.with_read_dir(home, "/home"),
+        config,
+        "evil".into(),
+    );
+    FlowJob {
+        flow: "evil".into(),
+        entity: entity.into(),
+        home: Arc::new(spec),
+        store: store(out, entity),
+        request: ReadRequest::default(),
+        run_type: RunType::FullDrop,
+        queue_size: 2,
+        timeout: None,
+    }
+}
+
+/// Runs `attack` beside a well-behaved flow; returns the attack's report.
+fn attack_with(attack: &str, permissions: Permissions) -> (FlowReport, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("data.txt"), "inside the grant").unwrap();
+    let out = tmp.path().join("out");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let jobs = vec![
+        job("attack", attack, &home, &out, permissions.clone()),
+        job("bystander", "none", &home, &out, permissions),
+    ];
+    let options = RunOptions {
+        concurrency: 2,
+        continue_on_error: true,
+        retry: RetryPolicy {
+            attempts: 1,
+            base_delay: Duration::ZERO,
+        },
+    };
+    let summary = runtime.block_on(run_all(jobs, "run-1", options, Arc::new(NoEvents)));
+    let bystander = &summary.flows[1];
+    assert_eq!(
+        bystander.status,
+        FlowStatus::Succeeded,
+        "the other flow failed too: {:?}",
+        bystander.error
+    );
+    assert_eq!(bystander.rows, 3);
+    assert!(
+        !out.join("attack").exists(),
+        "the failed flow published something"
+    );
+    (summary.flows[0].clone(), tmp)
+}
+
+fn attack(name: &str) -> (String, tempfile::TempDir) {
+    let (report, tmp) = attack_with(name, Permissions::default());
+    assert_eq!(report.status, FlowStatus::Failed, "{name} was not stopped");
+    let message = report.error.unwrap().message;
+    assert!(!message.contains("LEAKED"), "{name}: {message}");
+    assert!(message.contains("component `evil`"), "{name}: {message}");
+    (message, tmp)
+}
+
+#[test]
+fn reading_etc_passwd_is_blocked() {
+    let (message, _tmp) = attack("read_passwd");
+    assert!(message.contains("read_passwd was blocked"), "{message}");
+}
+
+#[test]
+fn escaping_through_dotdot_is_blocked() {
+    let (message, _tmp) = attack("escape_dotdot");
+    assert!(message.contains("escape_dotdot was blocked"), "{message}");
+}
+
+#[test]
+fn escaping_through_a_symlink_is_blocked() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("secret.txt"), "outside the grant").unwrap();
+    // The attack follows home/link-out → a folder outside the grant.
+    let (report, run_dir) = {
+        let home_parent = tempfile::tempdir().unwrap();
+        let home = home_parent.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        std::os::unix::fs::symlink(tmp.path(), home.join("link-out")).unwrap();
+        let out = home_parent.path().join("out");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let report = runtime.block_on(hygge_runtime::flow::run_flow(
+            &job(
+                "attack",
+                "escape_symlink",
+                &home,
+                &out,
+                Permissions::default(),
+            ),
+            "run-1",
+            RetryPolicy::default(),
+            &NoEvents,
+        ));
+        (report, home_parent)
+    };
+    drop(run_dir);
+    let message = report.error.unwrap().message;
+    assert!(
+        message.contains("escape_symlink was blocked") && !message.contains("LEAKED"),
+        "{message}"
+    );
+}
+
+#[test]
+fn writing_into_the_read_only_home_is_blocked() {
+    let (message, tmp) = attack("write_home");
+    assert!(message.contains("write_home was blocked"), "{message}");
+    assert!(!tmp.path().join("home/planted.txt").exists());
+}
+
+#[test]
+fn the_environment_and_arguments_are_empty() {
+    let (message, _tmp) = attack("env");
+    assert!(
+        message.contains("no environment variables are visible"),
+        "{message}"
+    );
+    let (message, _tmp) = attack("args");
+    assert!(message.contains("no arguments are visible"), "{message}");
+}
+
+#[test]
+fn sockets_are_refused() {
+    let (message, _tmp) = attack("socket");
+    assert!(message.contains("socket was blocked"), "{message}");
+}
+
+#[test]
+fn an_endless_loop_is_interrupted() {
+    let (report, _tmp) = attack_with(
+        "spin",
+        Permissions::default().with_call_timeout(Duration::from_millis(500)),
+    );
+    let message = report.error.unwrap().message;
+    assert!(
+        message.contains("did not finish `next-batch` within its call_timeout"),
+        "{message}"
+    );
+}
+
+#[test]
+fn unbounded_memory_growth_hits_the_cap() {
+    let (report, _tmp) = attack_with("memory", Permissions::default().with_memory_limit(64 << 20));
+    let message = report.error.unwrap().message;
+    assert!(
+        message.contains("over its memory_limit of 64 MiB"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_huge_batch_hits_the_memory_cap() {
+    let (message, _tmp) = attack("huge_batch");
+    assert!(
+        message.contains("over its memory_limit of 512 MiB"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_huge_batch_within_a_raised_cap_is_refused_by_the_message_limit() {
+    let (report, _tmp) = attack_with(
+        "huge_batch",
+        Permissions::default().with_memory_limit(3 << 30),
+    );
+    let message = report.error.unwrap().message;
+    assert!(
+        message.contains("tried to hand more than 256 MiB to the host in `next-batch`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn garbage_bytes_are_refused() {
+    let (message, _tmp) = attack("garbage");
+    assert!(
+        message.contains("invalid Arrow IPC bytes from `next-batch`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_batch_with_another_schema_is_refused() {
+    let (message, _tmp) = attack("wrong_schema");
+    assert!(
+        message.contains("differs from the one it announced"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_trap_is_reported_with_the_call() {
+    let (message, _tmp) = attack("trap");
+    assert!(
+        message.contains("failed in `next-batch`") && message.contains("panics on purpose"),
+        "{message}"
+    );
+}
+
+#[test]
+fn flooding_stdout_is_stopped() {
+    let (message, _tmp) = attack("flood_stdout");
+    assert!(message.contains("wrote more than 64 KiB"), "{message}");
+}

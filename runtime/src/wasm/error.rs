@@ -1,0 +1,77 @@
+//! Turning what goes wrong inside a component into errors that name the component, the call
+//! and the cause: a trap, a timeout, the memory cap, an output flood, or the guest's own error.
+
+use wasmtime::{Store, Trap};
+
+use super::bindings::{GuestError, GuestErrorKind};
+use super::limits::MAX_MESSAGE_BYTES;
+use super::permissions::OUTPUT_CAP;
+use super::state::HostState;
+use crate::contract::{ConnectorError, ErrorKind};
+
+/// A failed call into `call` of the component in `store`.
+pub(crate) fn call_failed(
+    store: &Store<HostState>,
+    call: &str,
+    error: wasmtime::Error,
+) -> ConnectorError {
+    let state = store.data();
+    let name = &state.component;
+    state.drain_output_to_log();
+    if let Some(requested) = state.limiter.refused() {
+        return ConnectorError::new(
+            ErrorKind::Data,
+            format!(
+                "component `{name}` tried to grow its memory to {} MiB in `{call}`, over its memory_limit of {} MiB",
+                requested >> 20,
+                state.limiter.limit() >> 20
+            ),
+        )
+        .with_context("raise `memory_limit` on the home or store if the component needs more");
+    }
+    if matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+        return ConnectorError::new(ErrorKind::Data, format!("component `{name}` did not finish `{call}` within its call_timeout"))
+            .with_context("the call was interrupted; raise `call_timeout` if the component is slow rather than stuck");
+    }
+    if state.stdout.contents().len() >= OUTPUT_CAP || state.stderr.contents().len() >= OUTPUT_CAP {
+        return ConnectorError::new(
+            ErrorKind::Data,
+            format!(
+                "component `{name}` wrote more than {} KiB to stdout/stderr in `{call}` and was stopped",
+                OUTPUT_CAP >> 10
+            ),
+        );
+    }
+    // wasmtime's hostcall-fuel error type is private; its text is stable and specific.
+    if format!("{error:#}").contains("too much data is being copied") {
+        return ConnectorError::new(
+            ErrorKind::Data,
+            format!(
+                "component `{name}` tried to hand more than {} MiB to the host in `{call}`; the host accepts at most that per call",
+                MAX_MESSAGE_BYTES >> 20
+            ),
+        )
+        .with_context("make the component return smaller batches");
+    }
+    let stderr = state.stderr_tail();
+    let mut message = format!("component `{name}` failed in `{call}`: {error:#}");
+    if !stderr.is_empty() {
+        message.push_str(&format!("; its stderr: {stderr}"));
+    }
+    ConnectorError::new(ErrorKind::Internal, message)
+}
+
+/// An error the component returned itself.
+pub(crate) fn guest_error(component: &str, call: &str, error: GuestError) -> ConnectorError {
+    let kind = match error.kind {
+        GuestErrorKind::Config => ErrorKind::Config,
+        GuestErrorKind::Auth => ErrorKind::Auth,
+        GuestErrorKind::Connection => ErrorKind::Connection,
+        GuestErrorKind::Data => ErrorKind::Data,
+        GuestErrorKind::Internal => ErrorKind::Internal,
+    };
+    ConnectorError::new(
+        kind,
+        format!("component `{component}` ({call}): {}", error.message),
+    )
+}

@@ -1,0 +1,23 @@
+//! The Wasm component host: components implementing `wit/` run as homes and stores in a
+//! deny-by-default sandbox, indistinguishable to the flow engine from native connectors.
+//!
+//! One file per concern: [`bindings`] (generated), `state` (per-instance data),
+//! [`Permissions`] (the grant), `limiter` (memory cap), `engine` (epoch ticker, compile
+//! cache, linker), `limits` (checks on what a guest returns), `error` (what a failure
+//! says), and the [`WasmHomeSpec`] / [`WasmStoreSpec`] adapters.
+
+pub mod bindings;
+mod engine;
+mod error;
+mod home;
+mod limiter;
+mod limits;
+mod permissions;
+mod state;
+mod store;
+
+pub use engine::{ComponentSource, WasmEngine};
+pub use home::WasmHomeSpec;
+pub use limits::MAX_MESSAGE_BYTES;
+pub use permissions::{DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT, OUTPUT_CAP, Permissions};
+pub use store::WasmStoreSpec;
