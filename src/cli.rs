@@ -36,6 +36,19 @@ pub enum Command {
     Debug,
     /// List flows or entities.
     List(ListArgs),
+    /// Work with Wasm components.
+    #[command(subcommand)]
+    Component(ComponentCommand),
+}
+
+/// `hygge component …`.
+#[derive(Debug, Subcommand)]
+pub enum ComponentCommand {
+    /// Show what a component says about itself, its world, and the capabilities it imports.
+    Inspect {
+        /// The `.wasm` file.
+        file: PathBuf,
+    },
 }
 
 /// `hygge init`.

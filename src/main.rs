@@ -20,6 +20,11 @@ fn main() -> ExitCode {
         Command::Init(args) => commands::init::run(args).map(|()| true),
         Command::List(args) => commands::list::run(project, args).map(|()| true),
         Command::Debug => commands::debug::run(project),
+        Command::Component(command) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(anyhow::Error::from)
+            .and_then(|rt| rt.block_on(commands::component::run(command))),
         Command::Go(args) => {
             if let Some(level) = commands::project_log_level(project) {
                 output.set_project_level(Some(&level));

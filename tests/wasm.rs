@@ -77,3 +77,80 @@ fn wasm_runtime_config_errors_are_clear() {
     ));
     assert!(out.contains("applies to runtime: wasm only"), "{out}");
 }
+
+/// A project whose flow runs the parquet component as a user component, granted only
+/// what `allow:` lists.
+fn user_component_project(allow_read: bool) -> (tempfile::TempDir, std::path::PathBuf) {
+    let (tmp, dir) = init_project();
+    std::fs::write(
+        dir.join("parquet.wasm"),
+        hygge_native_connectors::parquet::wasm::PARQUET_COMPONENT,
+    )
+    .unwrap();
+    let root = dir.display().to_string();
+    let allow = if allow_read {
+        "  allow: {read: [data/source]}\n"
+    } else {
+        ""
+    };
+    write_files(
+        &dir,
+        &[
+            ("hygge.yml", "name: user\ncomponents:\n  pq: parquet.wasm\n"),
+            (
+                "flows/shop/flow.yml",
+                &format!(
+                    "home:\n  type: wasm\n  component: parquet.wasm\n{allow}  config: {{path: '{root}/data/source/{{entity}}'}}\n\
+                 store:\n  type: pq\n  allow: {{write: [data/out]}}\n  config: {{path: '{root}/data/out/{{entity}}'}}\n"
+                ),
+            ),
+        ],
+    );
+    (tmp, dir)
+}
+
+#[test]
+fn user_components_run_with_an_explicit_grant() {
+    let (_tmp, dir) = user_component_project(true);
+    ok(run(&dir, &["go"]));
+    assert_eq!(count_rows(&dir.join("data/out/orders")), 1000);
+    assert_eq!(count_rows(&dir.join("data/out/customers")), 200);
+}
+
+#[test]
+fn a_user_component_without_a_grant_cannot_read() {
+    let (_tmp, dir) = user_component_project(false);
+    let out = fails(run(&dir, &["go"]));
+    assert!(
+        out.contains("component `parquet`") && out.contains("does not exist"),
+        "{out}"
+    );
+    assert!(!dir.join("data/out/orders").exists());
+}
+
+#[test]
+fn component_inspect_shows_world_description_and_imports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("parquet.wasm");
+    std::fs::write(
+        &file,
+        hygge_native_connectors::parquet::wasm::PARQUET_COMPONENT,
+    )
+    .unwrap();
+    let out = ok(hygge()
+        .args(["component", "inspect"])
+        .arg(&file)
+        .env("HYGGE_CACHE_DIR", tmp.path())
+        .output()
+        .unwrap());
+    assert!(out.contains("world: connector"), "{out}");
+    assert!(
+        out.contains("name: parquet") && out.contains("read:home.path"),
+        "{out}"
+    );
+    assert!(
+        out.contains("wasi:filesystem/preopens") && out.contains("hygge:connector/types@0.1.0"),
+        "{out}"
+    );
+    assert!(out.contains("hygge:connector/home@0.1.0"), "{out}");
+}

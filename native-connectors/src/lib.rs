@@ -1,6 +1,7 @@
 //! hygge's native connectors, in-process Rust for the throughput-critical paths.
 //!
-//! Each connector is a folder; [`CONNECTORS`] is the one list that registers them.
+//! Each connector is a folder; [`CONNECTORS`] is the one list that registers them (with
+//! `wasm`, the runtime's connector for user components).
 
 pub mod files;
 pub mod local;
@@ -9,7 +10,11 @@ pub mod parquet;
 use hygge_runtime::contract::{Connector, Registry};
 
 /// Every native connector. Adding one is its folder plus one line here.
-pub static CONNECTORS: &[&dyn Connector] = &[&parquet::PARQUET, &local::LOCAL];
+pub static CONNECTORS: &[&dyn Connector] = &[
+    &parquet::PARQUET,
+    &local::LOCAL,
+    &hygge_runtime::wasm::WASM_CONNECTOR,
+];
 
 /// A registry of the native connectors.
 pub fn registry() -> Registry {

@@ -1,5 +1,6 @@
 //! One module per command; each resolves its arguments and calls the runtime.
 
+pub mod component;
 pub mod debug;
 pub mod go;
 pub mod init;

@@ -99,6 +99,7 @@ pub fn load_project(registry: &Registry, options: &LoadOptions) -> Result<Projec
         ));
     }
 
+    let registry = &with_components(registry, &top, &root, &mut problems);
     let defaults = sub_layer(&top, "defaults", false, &mut problems);
     check_keys(
         &defaults,
@@ -204,6 +205,41 @@ pub fn load_project(registry: &Registry, options: &LoadOptions) -> Result<Projec
         flows,
         warnings: dedup(warnings),
     })
+}
+
+/// The registry plus the components named in hygge.yml `components: {NAME: path}`.
+fn with_components(
+    registry: &Registry,
+    top: &Layer,
+    root: &Path,
+    problems: &mut Vec<Diagnostic>,
+) -> Registry {
+    let mut registry = registry.clone();
+    let Some(value) = top.get("components") else {
+        return registry;
+    };
+    let Some(map) = value.as_mapping() else {
+        problems.push(top.problem("components", "must map names to .wasm paths"));
+        return registry;
+    };
+    for (key, path) in map {
+        let name = key_name(key);
+        let at = format!("components.{name}");
+        let Some(path) = path.as_str() else {
+            problems.push(top.problem(&at, "must be the path of a .wasm file"));
+            continue;
+        };
+        if registry.get(&name).is_some() {
+            problems.push(
+                top.problem(&at, format!("`{name}` is already a connector type"))
+                    .hint("choose another name"),
+            );
+            continue;
+        }
+        let connector = crate::wasm::NamedComponent::new(&name, root.join(path));
+        registry.add(Box::leak(Box::new(connector)));
+    }
+    registry
 }
 
 /// The same problem found through several entities of a flow is reported once.

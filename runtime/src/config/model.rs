@@ -16,6 +16,7 @@ pub(crate) const PROJECT_KEYS: &[&str] = &[
     "options",
     "flows",
     "journal",
+    "components",
 ];
 
 /// Keys of `hygge.yml` `options`.

@@ -204,6 +204,11 @@ impl Registry {
         }
     }
 
+    /// Adds a connector (a component named in hygge.yml).
+    pub fn add(&mut self, connector: &'static dyn Connector) {
+        self.connectors.push(connector);
+    }
+
     /// The connector called `name`.
     pub fn get(&self, name: &str) -> Option<&'static dyn Connector> {
         self.connectors.iter().copied().find(|c| c.name() == name)

@@ -94,6 +94,11 @@ impl WasmEngine {
         })
     }
 
+    /// The wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     /// The linker for instantiating components.
     pub(crate) fn linker(&self) -> &Linker<HostState> {
         &self.linker

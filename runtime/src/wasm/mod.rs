@@ -7,17 +7,21 @@
 //! says), and the [`WasmHomeSpec`] / [`WasmStoreSpec`] adapters.
 
 pub mod bindings;
+mod connector;
 mod engine;
 mod error;
 mod home;
+mod inspect;
 mod limiter;
 mod limits;
 mod permissions;
 mod state;
 mod store;
 
+pub use connector::{NamedComponent, WASM_CONNECTOR, WasmConnector};
 pub use engine::{ComponentSource, WasmEngine};
 pub use home::WasmHomeSpec;
+pub use inspect::{Inspection, inspect};
 pub use limits::MAX_MESSAGE_BYTES;
 pub use permissions::{DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT, OUTPUT_CAP, Permissions};
 pub use store::WasmStoreSpec;
