@@ -118,6 +118,21 @@ fn user_components_run_with_an_explicit_grant() {
 }
 
 #[test]
+fn debug_shows_what_each_component_is_granted() {
+    let (_tmp, dir) = user_component_project(true);
+    let out = ok(run(&dir, &["debug"]));
+    assert!(
+        out.contains("home sandbox:  read-only data/source as"),
+        "{out}"
+    );
+    assert!(
+        out.contains("store sandbox: read-write data/out as")
+            && out.contains("memory 512 MiB; 60 s per call"),
+        "{out}"
+    );
+}
+
+#[test]
 fn a_user_component_without_a_grant_cannot_read() {
     let (_tmp, dir) = user_component_project(false);
     let out = fails(run(&dir, &["go"]));

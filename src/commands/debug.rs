@@ -53,6 +53,12 @@ pub fn run(project_dir: Option<&std::path::Path>) -> Result<bool> {
                 "    store: {}",
                 relative(&inline(&masked(e.store_config.clone())), &project.root)
             );
+            if let Some(grant) = e.home.sandbox() {
+                println!("    home sandbox:  {}", relative(&grant, &project.root));
+            }
+            if let Some(grant) = e.store.sandbox() {
+                println!("    store sandbox: {}", relative(&grant, &project.root));
+            }
             for problem in e.home.preflight() {
                 failed += 1;
                 println!("    ✗ home: {}", relative(&problem, &project.root));

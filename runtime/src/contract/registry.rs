@@ -50,6 +50,10 @@ pub trait HomeSpec: Send + Sync {
     fn batch_size(&self) -> Option<usize> {
         None
     }
+    /// What a sandboxed home is granted, for `hygge debug`; `None` for native homes.
+    fn sandbox(&self) -> Option<String> {
+        None
+    }
     /// Environment checks for `hygge debug` (does the path exist?); problems as text.
     fn preflight(&self) -> Vec<String> {
         Vec::new()
@@ -62,6 +66,10 @@ pub trait StoreSpec: Send + Sync {
     fn build(&self) -> Box<dyn Store>;
     /// One line for dry runs and logs, e.g. `parquet out/users (snappy)`.
     fn describe(&self) -> String;
+    /// What a sandboxed store is granted, for `hygge debug`; `None` for native stores.
+    fn sandbox(&self) -> Option<String> {
+        None
+    }
     /// Environment checks for `hygge debug` (is the parent writable?); problems as text.
     fn preflight(&self) -> Vec<String> {
         Vec::new()

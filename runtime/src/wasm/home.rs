@@ -66,6 +66,10 @@ impl HomeSpec for WasmHomeSpec {
         self.describe.clone()
     }
 
+    fn sandbox(&self) -> Option<String> {
+        Some(self.permissions.summary())
+    }
+
     fn batch_size(&self) -> Option<usize> {
         self.batch_size
     }

@@ -83,6 +83,30 @@ impl Permissions {
             )
     }
 
+    /// One line for `hygge debug`: the folders, the memory cap and the time limit.
+    pub fn summary(&self) -> String {
+        let dirs: Vec<String> = self
+            .dirs()
+            .map(|(host, guest, write)| {
+                format!(
+                    "{} {} as {guest}",
+                    if write { "read-write" } else { "read-only" },
+                    host.display()
+                )
+            })
+            .collect();
+        format!(
+            "{}; memory {} MiB; {} s per call; no env, no network",
+            if dirs.is_empty() {
+                "no folders".to_string()
+            } else {
+                dirs.join(", ")
+            },
+            self.memory_limit >> 20,
+            self.call_timeout.as_secs_f64()
+        )
+    }
+
     /// The WASI context of one instance, with its output pipes.
     pub(crate) fn wasi(
         &self,

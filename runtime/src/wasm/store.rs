@@ -67,6 +67,10 @@ impl StoreSpec for WasmStoreSpec {
     fn describe(&self) -> String {
         self.describe.clone()
     }
+
+    fn sandbox(&self) -> Option<String> {
+        Some(self.permissions.summary())
+    }
 }
 
 #[async_trait]
