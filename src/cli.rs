@@ -49,6 +49,11 @@ pub enum ComponentCommand {
         /// The `.wasm` file.
         file: PathBuf,
     },
+    /// Create a Rust component crate that builds into a `.wasm` hygge loads.
+    New {
+        /// The folder to create; its name (lowercase letters, digits, `_`) names the component.
+        path: PathBuf,
+    },
 }
 
 /// `hygge init`.

@@ -169,3 +169,60 @@ fn component_inspect_shows_world_description_and_imports() {
     );
     assert!(out.contains("hygge:connector/home@0.1.0"), "{out}");
 }
+
+#[test]
+fn a_scaffolded_component_builds_and_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let crate_dir = tmp.path().join("demo_conn");
+    let out = ok(hygge()
+        .args(["component", "new"])
+        .arg(&crate_dir)
+        .output()
+        .unwrap());
+    assert!(out.contains("cargo build --release"), "{out}");
+    // The one build command of its README, with a target directory kept between test runs.
+    let target = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("scaffold-target");
+    let build =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["build", "--release", "--target-dir"])
+            .arg(&target)
+            .current_dir(&crate_dir)
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .output()
+            .unwrap();
+    assert!(
+        build.status.success(),
+        "{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let wasm = target.join("wasm32-wasip2/release/demo_conn.wasm");
+    write_files(
+        tmp.path(),
+        &[
+            ("project/hygge.yml", "name: gen\n"),
+            (
+                "project/flows/gen/flow.yml",
+                &format!(
+                    "home:\n  type: wasm\n  component: {}\n  config: {{rows: 1234}}\nstore: out\n",
+                    wasm.display()
+                ),
+            ),
+        ],
+    );
+    let out = ok(run(&tmp.path().join("project"), &["go"]));
+    assert!(
+        out.contains("demo_conn: producing 1234 rows"),
+        "the component's log line is missing:\n{out}"
+    );
+    assert_eq!(count_rows(&tmp.path().join("project/out")), 1234);
+    let again = fails(
+        hygge()
+            .args(["component", "new"])
+            .arg(&crate_dir)
+            .output()
+            .unwrap(),
+    );
+    assert!(again.contains("already exists"), "{again}");
+}

@@ -1,9 +1,61 @@
-//! `hygge component inspect`.
+//! `hygge component inspect` and `hygge component new`.
 
 use anyhow::{Context, Result, anyhow};
 use hygge_runtime::wasm::inspect;
 
 use crate::cli::ComponentCommand;
+
+/// The scaffold's files: (path, template). `{name}` is replaced by the component's name.
+const SCAFFOLD: &[(&str, &str)] = &[
+    ("Cargo.toml", include_str!("../scaffold/Cargo.toml.tmpl")),
+    ("src/lib.rs", include_str!("../scaffold/lib.rs.tmpl")),
+    ("README.md", include_str!("../scaffold/README.md.tmpl")),
+    ("wit/connector.wit", include_str!("../../wit/connector.wit")),
+    (
+        ".cargo/config.toml",
+        "[build]\ntarget = \"wasm32-wasip2\"\n",
+    ),
+    (".gitignore", "target/\n"),
+];
+
+/// Creates a component crate at `path`.
+fn scaffold(path: &std::path::Path) -> Result<()> {
+    if path.exists() {
+        return Err(anyhow!(
+            "{} already exists; nothing was changed",
+            path.display()
+        ));
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        || name.starts_with(|c: char| c.is_ascii_digit())
+    {
+        return Err(anyhow!(
+            "`{name}` is not a component name\n    hint: use lowercase letters, digits and `_`, starting with a letter"
+        ));
+    }
+    for (file, template) in SCAFFOLD {
+        let target = path.join(file);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        std::fs::write(&target, template.replace("{name}", &name))
+            .with_context(|| format!("cannot write {}", target.display()))?;
+        println!("  {}", target.display());
+    }
+    println!(
+        "\ncreated component `{name}`. Build it with:\n  cd {} && cargo build --release\nthen use target/wasm32-wasip2/release/{name}.wasm as `component:` with `type: wasm`.",
+        path.display()
+    );
+    Ok(())
+}
 
 /// Runs a component subcommand.
 pub async fn run(command: ComponentCommand) -> Result<bool> {
@@ -55,5 +107,6 @@ pub async fn run(command: ComponentCommand) -> Result<bool> {
             }
             Ok(found.world != "none")
         }
+        ComponentCommand::New { path } => scaffold(&path).map(|()| true),
     }
 }
