@@ -122,11 +122,12 @@ fn debug_shows_what_each_component_is_granted() {
     let (_tmp, dir) = user_component_project(true);
     let out = ok(run(&dir, &["debug"]));
     assert!(
-        out.contains("home sandbox:  read-only data/source as"),
+        out.contains("home sandbox: granted read-only data/source as")
+            && out.contains("home sandbox: asks for read:home.path, write:store.path"),
         "{out}"
     );
     assert!(
-        out.contains("store sandbox: read-write data/out as")
+        out.contains("store sandbox: granted read-write data/out as")
             && out.contains("memory 512 MiB; 60 s per call"),
         "{out}"
     );

@@ -53,11 +53,19 @@ pub fn run(project_dir: Option<&std::path::Path>) -> Result<bool> {
                 "    store: {}",
                 relative(&inline(&masked(e.store_config.clone())), &project.root)
             );
-            if let Some(grant) = e.home.sandbox() {
-                println!("    home sandbox:  {}", relative(&grant, &project.root));
-            }
-            if let Some(grant) = e.store.sandbox() {
-                println!("    store sandbox: {}", relative(&grant, &project.root));
+            for (side, grant, component) in [
+                ("home", e.home.sandbox(), e.home.component()),
+                ("store", e.store.sandbox(), e.store.component()),
+            ] {
+                if let Some(grant) = grant {
+                    println!(
+                        "    {side} sandbox: granted {}",
+                        relative(&grant, &project.root)
+                    );
+                }
+                if let Some(component) = component {
+                    println!("    {side} sandbox: asks for {}", asks_for(&component));
+                }
             }
             for problem in e.home.preflight() {
                 failed += 1;
@@ -77,6 +85,26 @@ pub fn run(project_dir: Option<&std::path::Path>) -> Result<bool> {
     }
     println!("\nok: configuration valid, every check passed");
     Ok(true)
+}
+
+/// What a component's `describe()` says it needs.
+fn asks_for(component: &hygge_runtime::wasm::ComponentSource) -> String {
+    let answer = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+        .and_then(|rt| {
+            rt.block_on(hygge_runtime::wasm::inspect_source(component))
+                .map_err(|e| e.to_string())
+        });
+    match answer {
+        Ok(found) => match found.description {
+            Some(d) if d.capabilities.is_empty() => "nothing".into(),
+            Some(d) => d.capabilities.join(", "),
+            None => "(no describe(): not a hygge connector?)".into(),
+        },
+        Err(e) => format!("(cannot ask: {e})"),
+    }
 }
 
 fn inline(value: &Value) -> String {

@@ -54,6 +54,11 @@ pub trait HomeSpec: Send + Sync {
     fn sandbox(&self) -> Option<String> {
         None
     }
+
+    /// The component behind a sandboxed home, so `hygge debug` can ask what it needs.
+    fn component(&self) -> Option<Arc<crate::wasm::ComponentSource>> {
+        None
+    }
     /// Environment checks for `hygge debug` (does the path exist?); problems as text.
     fn preflight(&self) -> Vec<String> {
         Vec::new()
@@ -68,6 +73,11 @@ pub trait StoreSpec: Send + Sync {
     fn describe(&self) -> String;
     /// What a sandboxed store is granted, for `hygge debug`; `None` for native stores.
     fn sandbox(&self) -> Option<String> {
+        None
+    }
+
+    /// The component behind a sandboxed store, so `hygge debug` can ask what it needs.
+    fn component(&self) -> Option<Arc<crate::wasm::ComponentSource>> {
         None
     }
     /// Environment checks for `hygge debug` (is the parent writable?); problems as text.

@@ -70,6 +70,10 @@ impl HomeSpec for WasmHomeSpec {
         Some(self.permissions.summary())
     }
 
+    fn component(&self) -> Option<Arc<ComponentSource>> {
+        Some(self.source.clone())
+    }
+
     fn batch_size(&self) -> Option<usize> {
         self.batch_size
     }

@@ -24,8 +24,13 @@ const META: &str = "hygge:connector/meta@0.1.0";
 /// Compiles `bytes`, lists its imports and exports, and calls `describe()` in a sandbox
 /// that grants nothing.
 pub async fn inspect(name: &str, bytes: Vec<u8>) -> Result<Inspection, ConnectorError> {
+    inspect_source(&ComponentSource::new(name, bytes)).await
+}
+
+/// [`inspect`] for a component already loaded.
+pub async fn inspect_source(source: &ComponentSource) -> Result<Inspection, ConnectorError> {
     let engine = WasmEngine::global()?;
-    let source = ComponentSource::new(name, bytes);
+    let name = source.name();
     let component = source.compiled(engine).await?;
     let ty = component.component_type();
     let imports: Vec<String> = ty

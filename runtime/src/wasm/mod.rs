@@ -21,7 +21,7 @@ mod store;
 pub use connector::{NamedComponent, WASM_CONNECTOR, WasmConnector};
 pub use engine::{ComponentSource, WasmEngine};
 pub use home::WasmHomeSpec;
-pub use inspect::{Inspection, inspect};
+pub use inspect::{Inspection, inspect, inspect_source};
 pub use limits::MAX_MESSAGE_BYTES;
 pub use permissions::{DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT, OUTPUT_CAP, Permissions};
 pub use store::WasmStoreSpec;

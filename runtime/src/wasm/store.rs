@@ -71,6 +71,10 @@ impl StoreSpec for WasmStoreSpec {
     fn sandbox(&self) -> Option<String> {
         Some(self.permissions.summary())
     }
+
+    fn component(&self) -> Option<Arc<ComponentSource>> {
+        Some(self.source.clone())
+    }
 }
 
 #[async_trait]
