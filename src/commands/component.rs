@@ -11,6 +11,8 @@ const SCAFFOLD: &[(&str, &str)] = &[
     ("src/lib.rs", include_str!("../scaffold/lib.rs.tmpl")),
     ("README.md", include_str!("../scaffold/README.md.tmpl")),
     ("wit/connector.wit", include_str!("../../wit/connector.wit")),
+    // The versions hygge's own components build with, so a new crate starts from a known-good set.
+    ("Cargo.lock", include_str!("../../components/Cargo.lock")),
     (
         ".cargo/config.toml",
         "[build]\ntarget = \"wasm32-wasip2\"\n",
