@@ -13,51 +13,14 @@ use super::bindings::{ReadRequest as GuestReadRequest, WatermarkFilter};
 use super::engine::{ComponentSource, WasmEngine, arm};
 use super::error::{call_failed, guest_error};
 use super::limits::{decode_batch, decode_schema};
-use super::permissions::Permissions;
+use super::spec::{ComponentSpec, HomeSide};
 use super::state::HostState;
 use crate::contract::{BatchReader, ConnectorResult, Home, HomeSpec, ReadRequest};
 
-/// A validated component home: the component, its grant and its config.
-#[derive(Clone)]
-pub struct WasmHomeSpec {
-    source: Arc<ComponentSource>,
-    permissions: Permissions,
-    config_json: String,
-    describe: String,
-    batch_size: Option<usize>,
-}
+/// A component as a home.
+pub type WasmHomeSpec = ComponentSpec<HomeSide>;
 
-impl WasmHomeSpec {
-    /// A home running `source` with `config_json` (paths as the guest sees them) under
-    /// `permissions`; `describe` is the line shown in dry runs.
-    pub fn new(
-        source: Arc<ComponentSource>,
-        permissions: Permissions,
-        config_json: String,
-        describe: String,
-    ) -> Self {
-        WasmHomeSpec {
-            source,
-            permissions,
-            config_json,
-            describe,
-            batch_size: None,
-        }
-    }
-
-    /// The rows per batch configured on the home.
-    pub fn with_batch_size(mut self, batch_size: Option<usize>) -> Self {
-        self.batch_size = batch_size;
-        self
-    }
-
-    /// What the component may touch.
-    pub fn permissions(&self) -> &Permissions {
-        &self.permissions
-    }
-}
-
-impl HomeSpec for WasmHomeSpec {
+impl HomeSpec for ComponentSpec<HomeSide> {
     fn build(&self) -> Box<dyn Home> {
         Box::new(self.clone())
     }
@@ -80,7 +43,7 @@ impl HomeSpec for WasmHomeSpec {
 }
 
 #[async_trait]
-impl Home for WasmHomeSpec {
+impl Home for ComponentSpec<HomeSide> {
     async fn open(self: Box<Self>, request: &ReadRequest) -> ConnectorResult<Box<dyn BatchReader>> {
         let engine = WasmEngine::global()?;
         let component = self.source.compiled(engine).await?;

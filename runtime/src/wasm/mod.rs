@@ -15,6 +15,7 @@ mod inspect;
 mod limiter;
 mod limits;
 mod permissions;
+mod spec;
 mod state;
 mod store;
 
@@ -24,4 +25,5 @@ pub use home::WasmHomeSpec;
 pub use inspect::{Inspection, inspect, inspect_source};
 pub use limits::MAX_MESSAGE_BYTES;
 pub use permissions::{DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT, OUTPUT_CAP, Permissions};
+pub use spec::{ComponentSpec, HomeSide, StoreSide};
 pub use store::WasmStoreSpec;

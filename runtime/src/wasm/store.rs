@@ -13,53 +13,16 @@ use super::bindings::store_world::StoreConnector;
 use super::bindings::{GuestRunType, RunContext as GuestRunContext};
 use super::engine::{ComponentSource, WasmEngine, arm};
 use super::error::{call_failed, guest_error};
-use super::permissions::Permissions;
+use super::spec::{ComponentSpec, StoreSide};
 use super::state::HostState;
 use crate::contract::{
     ConnectorError, ConnectorResult, RunContext, RunType, Store, StoreSpec, StoreWriter,
 };
 
-/// A validated component store: the component, its grant and its config.
-#[derive(Clone)]
-pub struct WasmStoreSpec {
-    source: Arc<ComponentSource>,
-    permissions: Permissions,
-    config_json: String,
-    describe: String,
-    batch_size: Option<usize>,
-}
+/// A component as a store.
+pub type WasmStoreSpec = ComponentSpec<StoreSide>;
 
-impl WasmStoreSpec {
-    /// A store running `source` with `config_json` (paths as the guest sees them) under
-    /// `permissions`; `describe` is the line shown in dry runs.
-    pub fn new(
-        source: Arc<ComponentSource>,
-        permissions: Permissions,
-        config_json: String,
-        describe: String,
-    ) -> Self {
-        WasmStoreSpec {
-            source,
-            permissions,
-            config_json,
-            describe,
-            batch_size: None,
-        }
-    }
-
-    /// The rows per batch the flow re-chunks to before `write`.
-    pub fn with_batch_size(mut self, batch_size: Option<usize>) -> Self {
-        self.batch_size = batch_size;
-        self
-    }
-
-    /// What the component may touch.
-    pub fn permissions(&self) -> &Permissions {
-        &self.permissions
-    }
-}
-
-impl StoreSpec for WasmStoreSpec {
+impl StoreSpec for ComponentSpec<StoreSide> {
     fn build(&self) -> Box<dyn Store> {
         Box::new(self.clone())
     }
@@ -78,7 +41,7 @@ impl StoreSpec for WasmStoreSpec {
 }
 
 #[async_trait]
-impl Store for WasmStoreSpec {
+impl Store for ComponentSpec<StoreSide> {
     async fn open(
         self: Box<Self>,
         schema: SchemaRef,

@@ -1,0 +1,70 @@
+//! What every component home or store is built from: the component, its grant, its config.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use super::engine::ComponentSource;
+use super::permissions::Permissions;
+
+/// Marks a [`ComponentSpec`] used as a home.
+#[derive(Debug, Clone, Copy)]
+pub struct HomeSide;
+
+/// Marks a [`ComponentSpec`] used as a store.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreSide;
+
+/// A validated component home or store (see [`super::WasmHomeSpec`] and
+/// [`super::WasmStoreSpec`]): the component, its grant, its config as the guest sees it.
+pub struct ComponentSpec<Side> {
+    pub(crate) source: Arc<ComponentSource>,
+    pub(crate) permissions: Permissions,
+    pub(crate) config_json: String,
+    pub(crate) describe: String,
+    pub(crate) batch_size: Option<usize>,
+    side: PhantomData<Side>,
+}
+
+impl<Side> Clone for ComponentSpec<Side> {
+    fn clone(&self) -> Self {
+        ComponentSpec {
+            source: self.source.clone(),
+            permissions: self.permissions.clone(),
+            config_json: self.config_json.clone(),
+            describe: self.describe.clone(),
+            batch_size: self.batch_size,
+            side: PhantomData,
+        }
+    }
+}
+
+impl<Side> ComponentSpec<Side> {
+    /// Runs `source` with `config_json` (paths as the guest sees them) under `permissions`;
+    /// `describe` is the line shown in dry runs.
+    pub fn new(
+        source: Arc<ComponentSource>,
+        permissions: Permissions,
+        config_json: String,
+        describe: String,
+    ) -> Self {
+        ComponentSpec {
+            source,
+            permissions,
+            config_json,
+            describe,
+            batch_size: None,
+            side: PhantomData,
+        }
+    }
+
+    /// The rows per batch (a home reads, or the flow re-chunks to before a store's `write`).
+    pub fn with_batch_size(mut self, batch_size: Option<usize>) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// What the component may touch.
+    pub fn permissions(&self) -> &Permissions {
+        &self.permissions
+    }
+}
