@@ -121,31 +121,26 @@ impl Permissions {
             .allow_tcp(false)
             .allow_udp(false)
             .socket_addr_check(|_, _| Box::pin(async { false }));
-        for (host, guest) in &self.read_dirs {
-            builder
-                .preopened_dir(host, guest, FsPerms::ReadOnly)
-                .map_err(|e| {
+        for (host, guest, writable) in self.dirs() {
+            if writable {
+                std::fs::create_dir_all(host).map_err(|e| {
                     ConnectorError::config(format!(
-                        "cannot grant {} to the component: {e}",
+                        "cannot create {} for the component: {e}",
                         host.display()
                     ))
                 })?;
-        }
-        for (host, guest) in &self.write_dirs {
-            std::fs::create_dir_all(host).map_err(|e| {
+            }
+            let perms = if writable {
+                FsPerms::ReadWrite
+            } else {
+                FsPerms::ReadOnly
+            };
+            builder.preopened_dir(host, guest, perms).map_err(|e| {
                 ConnectorError::config(format!(
-                    "cannot create {} for the component: {e}",
+                    "cannot grant {} to the component: {e}",
                     host.display()
                 ))
             })?;
-            builder
-                .preopened_dir(host, guest, FsPerms::ReadWrite)
-                .map_err(|e| {
-                    ConnectorError::config(format!(
-                        "cannot grant {} to the component: {e}",
-                        host.display()
-                    ))
-                })?;
         }
         Ok((builder.build(), stdout, stderr))
     }
