@@ -5,6 +5,7 @@
 
 pub mod files;
 pub mod local;
+pub mod mssql;
 pub mod parquet;
 
 use hygge_runtime::contract::{Connector, Registry};
@@ -13,6 +14,7 @@ use hygge_runtime::contract::{Connector, Registry};
 pub static CONNECTORS: &[&dyn Connector] = &[
     &parquet::PARQUET,
     &local::LOCAL,
+    &mssql::MSSQL,
     &hygge_runtime::wasm::WASM_CONNECTOR,
 ];
 

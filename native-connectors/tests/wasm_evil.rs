@@ -33,6 +33,7 @@ fn store(out: &Path, entity: &str) -> Arc<dyn StoreSpec> {
         entity_sets_path: false,
         path_names_entity: false,
         has_entities: true,
+        connections: &Default::default(),
     };
     registry()
         .get("parquet")

@@ -25,6 +25,19 @@ pub struct RunOptions {
     pub retry: RetryPolicy,
 }
 
+/// The concurrency of the run in progress (0 before any run), for connectors that size shared
+/// resources such as connection pools by it.
+static RUN_CONCURRENCY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many flows the current run may run at once: the run's setting, or the default before
+/// a run starts.
+pub fn run_concurrency() -> usize {
+    match RUN_CONCURRENCY.load(Ordering::Relaxed) {
+        0 => default_concurrency(),
+        n => n,
+    }
+}
+
 /// The default concurrency: the number of CPUs, at least 2.
 pub fn default_concurrency() -> usize {
     std::thread::available_parallelism()
@@ -65,6 +78,7 @@ pub async fn run_all(
     events: Arc<dyn EventSink>,
 ) -> RunSummary {
     let started = Instant::now();
+    RUN_CONCURRENCY.store(options.concurrency.max(1), Ordering::Relaxed);
     let slots = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let stop = Arc::new(AtomicBool::new(false));
     let mut reports: Vec<Option<FlowReport>> = vec![None; jobs.len()];

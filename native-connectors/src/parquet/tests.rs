@@ -25,8 +25,11 @@ fn config<'a>(value: &'a Value, dir: &'a Path, role: Role) -> ConnectorConfig<'a
         entity_sets_path: false,
         path_names_entity: false,
         has_entities: true,
+        connections: &NO_CONNECTIONS,
     }
 }
+
+static NO_CONNECTIONS: std::collections::BTreeMap<String, Value> = std::collections::BTreeMap::new();
 
 fn home(dir: &Path, yaml: &str) -> Result<Arc<dyn HomeSpec>, ConfigProblem> {
     let value: Value = serde_yaml::from_str(yaml).unwrap();

@@ -255,6 +255,7 @@ fn resolve_side(
         entity_sets_path,
         path_names_entity,
         has_entities: cx.has_entities,
+        connections: cx.connections,
     };
     let built = match role {
         Role::Home => connector.home(&config).map(|r| r.map(Side::Home)),

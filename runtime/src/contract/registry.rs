@@ -1,6 +1,7 @@
 //! Maps `type:` names to connectors. A connector is its own folder plus one line in a
 //! static list; this module never names one.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -126,6 +127,8 @@ pub struct ConnectorConfig<'a> {
     /// Whether the flow has real entities (a flow without entities is its own single entity,
     /// and its paths are used as written).
     pub has_entities: bool,
+    /// The project's named `connections:`, for connectors that take `connection: NAME`.
+    pub connections: &'a BTreeMap<String, Value>,
 }
 
 impl ConnectorConfig<'_> {
@@ -279,6 +282,7 @@ mod tests {
             entity_sets_path: false,
             path_names_entity: false,
             has_entities: true,
+            connections: &BTreeMap::new(),
         };
         config.parse()
     }

@@ -1,0 +1,406 @@
+//! `type: mssql` as a home: a table or a custom query, streamed straight into Arrow
+//! builders, optionally split into range partitions read on several pooled connections.
+
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_schema::{Field, Schema, SchemaRef};
+use async_trait::async_trait;
+use futures_util::TryStreamExt;
+use hygge_runtime::contract::{
+    BatchReader, ConnectorError, ConnectorResult, Home, HomeSpec, ReadRequest,
+};
+use tiberius::{Query, QueryItem};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use super::catalog::{self, ColumnInfo};
+use super::config::ConnectionSettings;
+use super::decode::BatchBuilder;
+use super::pool::{Pool, PooledConn};
+use super::sql::{SqlType, TableName, quote};
+use super::types::arrow_type;
+
+/// What a home reads.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A whole table.
+    Table(TableName),
+    /// A custom SELECT.
+    Query(String),
+}
+
+/// A range split of the read.
+#[derive(Debug, Clone)]
+pub struct Partitioning {
+    /// The integer column the ranges are taken on.
+    pub column: String,
+    /// How many ranges.
+    pub partitions: usize,
+}
+
+/// A validated MSSQL home.
+pub struct MssqlHomeSpec {
+    /// The connection.
+    pub settings: ConnectionSettings,
+    /// Table or query.
+    pub source: Source,
+    /// Rows per batch, when set on the home.
+    pub batch_size: Option<usize>,
+    /// Parallel range reads, when configured.
+    pub partitioning: Option<Partitioning>,
+}
+
+impl HomeSpec for MssqlHomeSpec {
+    fn build(&self) -> Box<dyn Home> {
+        Box::new(MssqlHome {
+            pool: Pool::get_or_create(&self.settings),
+            source: self.source.clone(),
+            partitioning: self.partitioning.clone(),
+        })
+    }
+
+    fn describe(&self) -> String {
+        let what = match &self.source {
+            Source::Table(t) => t.to_string(),
+            Source::Query(_) => "query".to_string(),
+        };
+        let split = self
+            .partitioning
+            .as_ref()
+            .map(|p| format!(", {} partitions on {}", p.partitions, p.column))
+            .unwrap_or_default();
+        format!("mssql {} {what}{split}", self.settings.label)
+    }
+
+    fn batch_size(&self) -> Option<usize> {
+        self.batch_size
+    }
+}
+
+struct MssqlHome {
+    pool: Pool,
+    source: Source,
+    partitioning: Option<Partitioning>,
+}
+
+/// One statement to run, with its parameters (all bound, never spliced into the text).
+#[derive(Debug, Clone)]
+struct Statement {
+    sql: String,
+    text_params: Vec<String>,
+    int_params: Vec<i64>,
+}
+
+#[async_trait]
+impl Home for MssqlHome {
+    async fn open(self: Box<Self>, request: &ReadRequest) -> ConnectorResult<Box<dyn BatchReader>> {
+        let settings = self.pool.settings().clone();
+        let mut conn = self.pool.get().await?;
+        let described = match &self.source {
+            Source::Table(table) => catalog::table_columns(&mut conn, &settings, table)
+                .await?
+                .ok_or_else(|| {
+                    ConnectorError::config(format!(
+                        "table {table} does not exist in database {} on {}",
+                        settings.database, settings.label
+                    ))
+                    .with_context("check `table` (schema.table) and the connection's database")
+                })?,
+            Source::Query(sql) => catalog::query_columns(&mut conn, &settings, sql).await?,
+        };
+        let selected = select_columns(&described, request.columns())?;
+        let types: Vec<SqlType> = selected.iter().map(|(_, ty)| *ty).collect();
+        let schema: SchemaRef = Arc::new(Schema::new(
+            selected
+                .iter()
+                .map(|(c, ty)| Field::new(&c.name, arrow_type(*ty), c.nullable))
+                .collect::<Vec<_>>(),
+        ));
+        let select_list = selected
+            .iter()
+            .map(|(c, ty)| match ty {
+                // tiberius reads money as f64; the server's own CAST keeps it exact.
+                SqlType::Money | SqlType::SmallMoney => {
+                    format!("CAST({0} AS DECIMAL(19,4)) AS {0}", quote(&c.name))
+                }
+                _ => quote(&c.name),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let from = match &self.source {
+            Source::Table(table) => table.quoted(),
+            Source::Query(sql) => format!("({sql}) AS [hygge_query]"),
+        };
+        let mut filters = Vec::new();
+        let mut text_params = Vec::new();
+        if let Some(watermark) = request.watermark() {
+            if !described.iter().any(|c| c.name == watermark.column) {
+                return Err(ConnectorError::config(format!(
+                    "watermark column `{}` is not a column of the home",
+                    watermark.column
+                )));
+            }
+            text_params.push(watermark.after.clone());
+            filters.push(format!("{} > @P1", quote(&watermark.column)));
+        }
+        let base = Statement {
+            sql: format!("SELECT {select_list} FROM {from}"),
+            text_params,
+            int_params: Vec::new(),
+        };
+        let statements = match &self.partitioning {
+            None => vec![with_filters(&base, &filters, None)],
+            Some(p) => partition_statements(&mut conn, &settings, &described, &from, &base, &filters, p).await?,
+        };
+
+        let batch_size = request.batch_size();
+        let (sender, receiver) = mpsc::channel(2 * statements.len());
+        let mut tasks = JoinSet::new();
+        let mut first = Some(conn);
+        for statement in statements {
+            let pool = self.pool.clone();
+            let conn = first.take();
+            let sender = sender.clone();
+            let schema = schema.clone();
+            let types = types.clone();
+            let label = settings.label.clone();
+            tasks.spawn(async move {
+                let result = async {
+                    let mut conn = match conn {
+                        Some(conn) => conn,
+                        None => pool.get().await?,
+                    };
+                    stream_statement(&mut conn, &label, &statement, schema, &types, batch_size, &sender)
+                        .await
+                }
+                .await;
+                // Errors travel in order behind the batches already sent.
+                if let Err(e) = result {
+                    sender.send(Err(e)).await.ok();
+                }
+            });
+        }
+        drop(sender);
+        Ok(Box::new(MssqlReader {
+            schema,
+            receiver,
+            tasks,
+        }))
+    }
+}
+
+/// The described columns to read, in the requested order, with their types; unknown names
+/// and types hygge cannot move are config errors that say what to do.
+fn select_columns<'a>(
+    described: &'a [ColumnInfo],
+    requested: Option<&[String]>,
+) -> ConnectorResult<Vec<(&'a ColumnInfo, SqlType)>> {
+    let picked: Vec<&ColumnInfo> = match requested {
+        None => described.iter().collect(),
+        Some(names) => names
+            .iter()
+            .map(|name| {
+                described.iter().find(|c| &c.name == name).ok_or_else(|| {
+                    ConnectorError::config(format!(
+                        "column `{name}` is not in the home; it has: {}",
+                        described.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    picked
+        .into_iter()
+        .map(|c| match &c.sql_type {
+            Ok(ty) => Ok((c, *ty)),
+            Err(server_type) => Err(ConnectorError::config(format!(
+                "column `{}` has type {server_type}, which hygge does not read",
+                c.name
+            ))
+            .with_context(format!(
+                "use `query:` with CAST({} AS NVARCHAR(MAX)) (or another supported type), or leave the column out with `columns:`",
+                quote(&c.name)
+            ))),
+        })
+        .collect()
+}
+
+fn with_filters(base: &Statement, filters: &[String], extra: Option<String>) -> Statement {
+    let mut all: Vec<String> = filters.to_vec();
+    all.extend(extra);
+    let mut statement = base.clone();
+    if !all.is_empty() {
+        statement.sql = format!("{} WHERE {}", base.sql, all.join(" AND "));
+    }
+    statement
+}
+
+/// Splits the read into `partitions` ranges of the partition column between its MIN and
+/// MAX; NULLs go to the first range, so the ranges cover every row exactly once.
+async fn partition_statements(
+    conn: &mut PooledConn,
+    settings: &ConnectionSettings,
+    described: &[ColumnInfo],
+    from: &str,
+    base: &Statement,
+    filters: &[String],
+    p: &Partitioning,
+) -> ConnectorResult<Vec<Statement>> {
+    let column = described.iter().find(|c| c.name == p.column).ok_or_else(|| {
+        ConnectorError::config(format!("partition_on column `{}` is not in the home", p.column))
+    })?;
+    if !matches!(
+        column.sql_type,
+        Ok(SqlType::TinyInt | SqlType::SmallInt | SqlType::Int | SqlType::BigInt)
+    ) {
+        return Err(ConnectorError::config(format!(
+            "partition_on column `{}` must be an integer column",
+            p.column
+        ))
+        .with_context("pick an integer key, or read without partitions"));
+    }
+    let col = quote(&p.column);
+    let bounds = with_filters(
+        &Statement {
+            sql: format!("SELECT CAST(MIN({col}) AS BIGINT) AS lo, CAST(MAX({col}) AS BIGINT) AS hi FROM {from}"),
+            ..base.clone()
+        },
+        filters,
+        None,
+    );
+    let params: Vec<&str> = bounds.text_params.iter().map(String::as_str).collect();
+    let rows = catalog::query_rows(conn, settings, &bounds.sql, &params).await?;
+    let (lo, hi) = rows
+        .first()
+        .map(|r| {
+            (
+                r.try_get::<i64, _>(0).ok().flatten(),
+                r.try_get::<i64, _>(1).ok().flatten(),
+            )
+        })
+        .unwrap_or((None, None));
+    let (Some(lo), Some(hi)) = (lo, hi) else {
+        // Empty, or only NULLs: one read returns exactly those rows.
+        return Ok(vec![with_filters(base, filters, None)]);
+    };
+    let n = p.partitions.max(1) as i128;
+    let span = i128::from(hi) - i128::from(lo) + 1;
+    let step = ((span + n - 1) / n).max(1);
+    let first_param = base.text_params.len() + 1;
+    let mut statements = Vec::new();
+    let mut start = i128::from(lo);
+    let mut index = 0;
+    while start <= i128::from(hi) {
+        let end = start + step;
+        let is_first = index == 0;
+        let is_last = end > i128::from(hi);
+        let a = format!("@P{first_param}");
+        let b = format!("@P{}", first_param + 1);
+        let range = match (is_first, is_last) {
+            (true, true) => format!("({col} IS NULL OR {col} >= {a})"),
+            (true, false) => format!("({col} IS NULL OR ({col} >= {a} AND {col} < {b}))"),
+            (false, true) => format!("{col} >= {a}"),
+            (false, false) => format!("({col} >= {a} AND {col} < {b})"),
+        };
+        let mut statement = with_filters(base, filters, Some(range));
+        statement.int_params.push(start as i64);
+        if !is_last {
+            statement.int_params.push(end as i64);
+        }
+        statements.push(statement);
+        start = end;
+        index += 1;
+    }
+    Ok(statements)
+}
+
+async fn stream_statement(
+    conn: &mut PooledConn,
+    settings_label: &str,
+    statement: &Statement,
+    schema: SchemaRef,
+    types: &[SqlType],
+    batch_size: usize,
+    sender: &mpsc::Sender<ConnectorResult<RecordBatch>>,
+) -> ConnectorResult<()> {
+    let mut query = Query::new(statement.sql.clone());
+    for p in &statement.text_params {
+        query.bind(p.clone());
+    }
+    for p in &statement.int_params {
+        query.bind(*p);
+    }
+    conn.busy = true;
+    let mut stream = query
+        .query(&mut conn.client)
+        .await
+        .map_err(|e| statement_error(settings_label, e))?;
+    let mut builder = BatchBuilder::new(schema, types, batch_size);
+    while let Some(item) = stream
+        .try_next()
+        .await
+        .map_err(|e| statement_error(settings_label, e))?
+    {
+        let QueryItem::Row(row) = item else { continue };
+        builder
+            .append(row.cells().map(|(_, cell)| cell))
+            .map_err(|e| ConnectorError::data(e.to_string()))?;
+        if builder.len() >= batch_size {
+            let batch = builder.finish().map_err(|e| ConnectorError::internal(e.to_string()))?;
+            if sender.send(Ok(batch)).await.is_err() {
+                // The reader is gone; the connection is left busy and will be closed.
+                return Ok(());
+            }
+        }
+    }
+    drop(stream);
+    conn.busy = false;
+    if !builder.is_empty() {
+        let batch = builder.finish().map_err(|e| ConnectorError::internal(e.to_string()))?;
+        sender.send(Ok(batch)).await.ok();
+    }
+    Ok(())
+}
+
+fn statement_error(label: &str, e: tiberius::error::Error) -> ConnectorError {
+    match &e {
+        tiberius::error::Error::Server(token) => ConnectorError::data(format!(
+            "{label} said: {} (error {})",
+            token.message(),
+            token.code()
+        )),
+        _ => ConnectorError::connection(format!("reading from {label}: {e}")),
+    }
+}
+
+struct MssqlReader {
+    schema: SchemaRef,
+    receiver: mpsc::Receiver<ConnectorResult<RecordBatch>>,
+    tasks: JoinSet<()>,
+}
+
+#[async_trait]
+impl BatchReader for MssqlReader {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    async fn next_batch(&mut self) -> ConnectorResult<Option<RecordBatch>> {
+        if let Some(item) = self.receiver.recv().await {
+            return item.map(Some);
+        }
+        // Every sender is gone: make sure each read ended well, not by a panic.
+        while let Some(done) = self.tasks.join_next().await {
+            match done {
+                Ok(()) => {}
+                Err(e) => {
+                    return Err(ConnectorError::internal(format!(
+                        "a partition reader stopped unexpectedly: {e}"
+                    )));
+                }
+            }
+        }
+        Ok(None)
+    }
+}

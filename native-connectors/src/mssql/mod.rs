@@ -1,0 +1,162 @@
+//! `type: mssql`: Microsoft SQL Server (and Azure SQL) over native TDS with tiberius.
+//!
+//! Home: a table or a custom query, streamed into Arrow with exact types, optionally read as
+//! parallel range partitions; an incremental watermark becomes a bound parameter. Store: TDS
+//! bulk load into a staging table on pooled connections, published in one transaction by
+//! `if_exists` (fail, append, replace, truncate); tables it creates get sized string
+//! columns and a clustered columnstore index. Connections come from `connections:` in
+//! hygge.yml (or inline keys), with SQL or Entra ID authentication, pooled per connection.
+
+mod auth;
+mod catalog;
+mod config;
+mod decode;
+mod encode;
+mod home;
+mod pool;
+mod sql;
+mod store;
+mod token;
+mod types;
+
+use std::sync::Arc;
+
+use hygge_runtime::contract::{ConfigProblem, Connector, ConnectorConfig, HomeSpec, StoreSpec};
+
+pub use config::{ConnectionSettings, IfExists, IndexKind};
+pub use home::{MssqlHomeSpec, Partitioning, Source};
+pub use pool::{Pool, connect};
+pub use sql::{SqlType, TableName};
+pub use store::{MssqlStoreSpec, StorePlan};
+
+use config::{
+    DEFAULT_PARALLEL_WORKERS, DEFAULT_STORE_BATCH_SIZE, MssqlHomeConfig, MssqlStoreConfig,
+    split_connection_keys, table_name,
+};
+
+/// The `mssql` connector.
+pub static MSSQL: MssqlConnector = MssqlConnector;
+
+/// Reads and writes SQL Server tables.
+pub struct MssqlConnector;
+
+impl Connector for MssqlConnector {
+    fn name(&self) -> &'static str {
+        "mssql"
+    }
+
+    fn description(&self) -> &'static str {
+        "Microsoft SQL Server / Azure SQL tables over native TDS"
+    }
+
+    fn home(&self, config: &ConnectorConfig<'_>) -> Option<Result<Arc<dyn HomeSpec>, ConfigProblem>> {
+        Some(home_spec(config).map(|spec| Arc::new(spec) as Arc<dyn HomeSpec>))
+    }
+
+    fn store(&self, config: &ConnectorConfig<'_>) -> Option<Result<Arc<dyn StoreSpec>, ConfigProblem>> {
+        Some(store_spec(config).map(|spec| Arc::new(spec) as Arc<dyn StoreSpec>))
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(
+    config: &ConnectorConfig<'_>,
+    own: &serde_yaml::Value,
+) -> Result<T, ConfigProblem> {
+    ConnectorConfig { value: own, ..*config }.parse()
+}
+
+fn home_spec(config: &ConnectorConfig<'_>) -> Result<MssqlHomeSpec, ConfigProblem> {
+    let (own, settings) = split_connection_keys(config)?;
+    let parsed: MssqlHomeConfig = parse(config, &own)?;
+    let source = match (parsed.table, parsed.query) {
+        (Some(table), None) => Source::Table(table_name(&table, "table")?),
+        (None, Some(query)) if !query.trim().is_empty() => {
+            Source::Query(query.trim().trim_end_matches(';').to_string())
+        }
+        (None, None) if config.has_entities => {
+            Source::Table(table_name(&format!("dbo.{}", config.entity), "table")?)
+        }
+        (Some(_), Some(_)) => {
+            return Err(ConfigProblem::key("query", "set either `table` or `query`, not both"));
+        }
+        _ => {
+            return Err(ConfigProblem::key("table", "required key is missing")
+                .hint("set `table: schema.table` (e.g. dbo.{entity}) or `query: SELECT …`"));
+        }
+    };
+    if parsed.batch_size == Some(0) {
+        return Err(ConfigProblem::key("batch_size", "must be at least 1"));
+    }
+    let partitioning = match (parsed.partition_on, parsed.partitions) {
+        (Some(column), partitions) => {
+            let partitions = partitions.unwrap_or(4);
+            if partitions == 0 {
+                return Err(ConfigProblem::key("partitions", "must be at least 1"));
+            }
+            Some(Partitioning { column, partitions })
+        }
+        (None, Some(_)) => {
+            return Err(ConfigProblem::key("partitions", "needs `partition_on: COLUMN`")
+                .hint("name an integer column to split the read on"));
+        }
+        (None, None) => None,
+    };
+    Ok(MssqlHomeSpec {
+        settings,
+        source,
+        batch_size: parsed.batch_size,
+        partitioning,
+    })
+}
+
+fn store_spec(config: &ConnectorConfig<'_>) -> Result<MssqlStoreSpec, ConfigProblem> {
+    let (own, settings) = split_connection_keys(config)?;
+    let parsed: MssqlStoreConfig = parse(config, &own)?;
+    let table = table_name(&parsed.table, "table")?;
+    if let Some(strategy) = parsed.write_strategy.as_deref().filter(|s| *s != "temp_swap") {
+        tracing::warn!(table = %table, "`write_strategy: {strategy}` is ignored: writes are always staged and published atomically");
+    }
+    let factor = parsed.string_buffer_factor.unwrap_or(2.0);
+    if !(factor.is_finite() && factor >= 1.0) {
+        return Err(ConfigProblem::key("string_buffer_factor", "must be a number of at least 1.0"));
+    }
+    let parallel_workers = parsed.parallel_workers.unwrap_or(DEFAULT_PARALLEL_WORKERS);
+    if !(1..=16).contains(&parallel_workers) {
+        return Err(ConfigProblem::key("parallel_workers", "must be between 1 and 16"));
+    }
+    if parsed.batch_size == Some(0) {
+        return Err(ConfigProblem::key("batch_size", "must be at least 1"));
+    }
+    let mut schema_overrides = std::collections::BTreeMap::new();
+    for (column, text) in parsed.schema_overrides {
+        let ty = SqlType::parse(&text).ok_or_else(|| {
+            ConfigProblem::key(format!("schema_overrides.{column}"), format!("`{text}` is not a SQL Server type hygge writes"))
+                .hint("e.g. NVARCHAR(100), DECIMAL(18,2), DATETIME2(3), VARBINARY(MAX)")
+        })?;
+        schema_overrides.insert(column, ty);
+    }
+    let table_lock = match parsed.table_hints.as_deref().map(str::trim) {
+        None | Some("") => false,
+        Some(h) if h.eq_ignore_ascii_case("tablock") => true,
+        Some(other) => {
+            return Err(ConfigProblem::key("table_hints", format!("`{other}` is not supported"))
+                .hint("only TABLOCK applies to hygge's bulk load"));
+        }
+    };
+    Ok(MssqlStoreSpec {
+        settings,
+        plan: Arc::new(StorePlan {
+            table,
+            if_exists: parsed.if_exists,
+            batch_size: parsed.batch_size.unwrap_or(DEFAULT_STORE_BATCH_SIZE),
+            parallel_workers,
+            string_buffer_factor: factor,
+            schema_overrides,
+            index: parsed.index,
+            table_lock,
+        }),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,236 @@
+//! Connections: one bb8 pool per distinct connection, shared by every flow of the run, with
+//! a `SELECT 1` health check, and errors that say which server failed and what to try.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use hygge_runtime::contract::{ConnectorError, ErrorKind};
+use tiberius::{AuthMethod, Client, Config, EncryptionLevel};
+use tokio::net::TcpStream;
+use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
+
+use super::auth::AuthConfig;
+use super::config::ConnectionSettings;
+use super::token::TokenSource;
+
+/// A tiberius client over TCP.
+pub type SqlClient = Client<Compat<TcpStream>>;
+
+/// A pooled client, with a flag for "a result stream was abandoned mid-way": such a
+/// connection is closed instead of returned.
+pub struct Conn {
+    /// The client.
+    pub client: SqlClient,
+    /// Set while a statement's results are being read; a connection dropped with it set is
+    /// out of sync with the server.
+    pub busy: bool,
+}
+
+/// A connection checked out of a pool; returns to it when dropped.
+pub type PooledConn = bb8::PooledConnection<'static, Manager>;
+
+/// How long a flow waits for a free pooled connection before failing.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Opens and checks connections for one [`ConnectionSettings`].
+pub struct Manager {
+    settings: ConnectionSettings,
+    tokens: Option<TokenSource>,
+}
+
+impl bb8::ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = ConnectorError;
+
+    async fn connect(&self) -> Result<Conn, ConnectorError> {
+        let client = connect(&self.settings, self.tokens.as_ref()).await?;
+        Ok(Conn {
+            client,
+            busy: false,
+        })
+    }
+
+    async fn is_valid(&self, conn: &mut Conn) -> Result<(), ConnectorError> {
+        conn.client
+            .simple_query("SELECT 1")
+            .await
+            .map_err(|e| sql_error(&self.settings, e))?
+            .into_results()
+            .await
+            .map_err(|e| sql_error(&self.settings, e))?;
+        Ok(())
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.busy
+    }
+}
+
+/// The shared pool of one connection.
+#[derive(Clone)]
+pub struct Pool {
+    pool: bb8::Pool<Manager>,
+    settings: Arc<ConnectionSettings>,
+}
+
+impl Pool {
+    /// The pool for `settings`, created on first use and shared afterwards.
+    pub fn get_or_create(settings: &ConnectionSettings) -> Pool {
+        static POOLS: OnceLock<Mutex<HashMap<ConnectionSettings, Pool>>> = OnceLock::new();
+        let pools = POOLS.get_or_init(Default::default);
+        let mut pools = pools.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        pools
+            .entry(settings.clone())
+            .or_insert_with(|| {
+                let size = settings.pool_size.unwrap_or_else(default_pool_size);
+                let tokens = TokenSource::for_auth(&settings.auth);
+                let pool = bb8::Pool::builder()
+                    .max_size(size.max(1))
+                    .min_idle(Some(0))
+                    .test_on_check_out(true)
+                    .connection_timeout(CHECKOUT_TIMEOUT)
+                    .retry_connection(false)
+                    .build_unchecked(Manager {
+                        settings: settings.clone(),
+                        tokens,
+                    });
+                Pool {
+                    pool,
+                    settings: Arc::new(settings.clone()),
+                }
+            })
+            .clone()
+    }
+
+    /// The settings behind this pool.
+    pub fn settings(&self) -> &ConnectionSettings {
+        &self.settings
+    }
+
+    /// A connection, waiting for a free one when all are in use.
+    ///
+    /// # Errors
+    /// The connection error (auth, network) with the server named, or a timeout when every
+    /// connection stayed busy.
+    pub async fn get(&self) -> Result<PooledConn, ConnectorError> {
+        self.pool.get_owned().await.map_err(|e| match e {
+            bb8::RunError::User(e) => e,
+            bb8::RunError::TimedOut => ConnectorError::connection(format!(
+                "waited {}s for a free connection to {} (pool_size {})",
+                CHECKOUT_TIMEOUT.as_secs(),
+                self.settings.label,
+                self.pool.state().connections
+            ))
+            .with_context("raise `pool_size` on the connection or lower `--concurrency`"),
+        })
+    }
+
+    /// A connection if one can be had within `wait`; for optional extra parallelism.
+    pub async fn try_get(&self, wait: Duration) -> Option<PooledConn> {
+        tokio::time::timeout(wait, self.get()).await.ok()?.ok()
+    }
+}
+
+/// The default pool size: the run's concurrency (`--concurrency`, hygge.yml, CPUs).
+fn default_pool_size() -> u32 {
+    let concurrency = hygge_runtime::coordinator::run_concurrency();
+    u32::try_from(concurrency).unwrap_or(u32::MAX).max(2)
+}
+
+/// Opens one connection: TCP, TLS as configured, login.
+///
+/// # Errors
+/// A connection error naming the server and port for network problems, an auth error for
+/// a rejected login, each with what to try.
+pub async fn connect(
+    settings: &ConnectionSettings,
+    tokens: Option<&TokenSource>,
+) -> Result<SqlClient, ConnectorError> {
+    let mut config = Config::new();
+    config.host(&settings.host);
+    config.port(settings.port);
+    config.database(&settings.database);
+    config.application_name("hygge");
+    config.encryption(if settings.encrypt {
+        EncryptionLevel::Required
+    } else {
+        EncryptionLevel::Off
+    });
+    if settings.trust_cert {
+        config.trust_cert();
+    }
+    config.authentication(match (&settings.auth, tokens) {
+        (AuthConfig::Sql { user, password }, _) => AuthMethod::sql_server(user, password),
+        (AuthConfig::AccessToken(token), _) => AuthMethod::aad_token(token),
+        (_, Some(tokens)) => AuthMethod::aad_token(tokens.token(settings).await?),
+        (auth, None) => {
+            return Err(ConnectorError::internal(format!(
+                "no token source for {auth:?}"
+            )));
+        }
+    });
+    let address = format!("{}:{}", settings.host, settings.port);
+    let where_ = || format!("{} ({address}, database {})", settings.label, settings.database);
+    let tcp = tokio::time::timeout(settings.timeout, TcpStream::connect(&address))
+        .await
+        .map_err(|_| {
+            ConnectorError::connection(format!(
+                "timed out after {}s connecting to {}",
+                settings.timeout.as_secs(),
+                where_()
+            ))
+            .with_context("check that the server name and port are right and that a firewall allows it")
+        })?
+        .map_err(|e| {
+            ConnectorError::connection(format!("cannot reach {}: {e}", where_()))
+                .with_context("check that the server name and port are right and that the server is running")
+        })?;
+    tcp.set_nodelay(true).ok();
+    let login = Client::connect(config, tcp.compat_write());
+    match tokio::time::timeout(settings.timeout, login).await {
+        Err(_) => Err(ConnectorError::connection(format!(
+            "timed out after {}s logging in to {}",
+            settings.timeout.as_secs(),
+            where_()
+        ))),
+        Ok(Ok(client)) => Ok(client),
+        Ok(Err(e)) => Err(login_error(settings, &where_(), e)),
+    }
+}
+
+fn login_error(settings: &ConnectionSettings, place: &str, e: tiberius::error::Error) -> ConnectorError {
+    match &e {
+        tiberius::error::Error::Server(token) if token.code() == 18456 => ConnectorError::new(
+            ErrorKind::Auth,
+            format!("login to {place} as {:?} was refused: {}", settings.auth, token.message()),
+        )
+        .with_context("check the user and password (or token) and that the login may use this database"),
+        tiberius::error::Error::Server(token) if token.code() == 4060 => ConnectorError::config(
+            format!("cannot open database on {place}: {}", token.message()),
+        )
+        .with_context("check `database`"),
+        tiberius::error::Error::Tls(_) => ConnectorError::connection(format!(
+            "TLS with {place} failed: {e}"
+        ))
+        .with_context("set `trust_cert: true` for a self-signed certificate, or `encrypt: false` for a server without TLS"),
+        _ => ConnectorError::connection(format!("cannot log in to {place}: {e}"))
+            .with_context("check the server name, port and `encrypt` setting"),
+    }
+}
+
+/// A server error from a statement, with the server named.
+pub fn sql_error(settings: &ConnectionSettings, e: tiberius::error::Error) -> ConnectorError {
+    match &e {
+        tiberius::error::Error::Server(token) => ConnectorError::data(format!(
+            "{} said: {} (error {})",
+            settings.label,
+            token.message(),
+            token.code()
+        )),
+        tiberius::error::Error::Io { .. } => {
+            ConnectorError::connection(format!("lost the connection to {}: {e}", settings.label))
+        }
+        _ => ConnectorError::data(format!("{}: {e}", settings.label)),
+    }
+}

@@ -1,0 +1,609 @@
+//! `type: mssql` as a store: every row goes by TDS bulk load into a staging table
+//! `<table>__hygge_<run id>`, on several pooled connections at once; `commit` publishes it
+//! in one transaction according to `if_exists`, `abort` drops it. The target is never
+//! touched before the publish transaction, so a failure at any point leaves it as it was.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::{DataType, SchemaRef};
+use async_trait::async_trait;
+use hygge_runtime::contract::{
+    ConnectorError, ConnectorResult, RunContext, Store, StoreSpec, StoreWriter,
+};
+use tiberius::{SqlBulkCopyOption, SqlBulkCopyOptions};
+use tokio::sync::{Mutex, mpsc};
+use tokio::task::JoinSet;
+use tracing::{info, warn};
+
+use super::catalog::{self, ColumnInfo};
+use super::config::{ConnectionSettings, IfExists, IndexKind};
+use super::encode::{batch_rows, normalize};
+use super::pool::{Pool, sql_error};
+use super::sql::{SqlType, TableName, literal, quote};
+use super::types::{sized, sql_type_for};
+
+/// A validated MSSQL store.
+pub struct MssqlStoreSpec {
+    /// The connection.
+    pub settings: ConnectionSettings,
+    /// Everything else, shared with the writers it builds.
+    pub plan: Arc<StorePlan>,
+}
+
+/// The store's settings.
+#[derive(Debug)]
+pub struct StorePlan {
+    /// The target table.
+    pub table: TableName,
+    /// What to do when it exists.
+    pub if_exists: IfExists,
+    /// Rows per bulk-load batch.
+    pub batch_size: usize,
+    /// Concurrent bulk-load streams.
+    pub parallel_workers: usize,
+    /// New string columns: longest value × this.
+    pub string_buffer_factor: f64,
+    /// Column types the user fixed.
+    pub schema_overrides: BTreeMap<String, SqlType>,
+    /// Index of tables hygge creates.
+    pub index: IndexKind,
+    /// Bulk-load with a table lock (`table_hints: TABLOCK`).
+    pub table_lock: bool,
+}
+
+impl StoreSpec for MssqlStoreSpec {
+    fn build(&self) -> Box<dyn Store> {
+        Box::new(MssqlStore {
+            pool: Pool::get_or_create(&self.settings),
+            plan: self.plan.clone(),
+        })
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "mssql {} {} (if_exists: {:?})",
+            self.settings.label, self.plan.table, self.plan.if_exists
+        )
+        .to_lowercase()
+    }
+}
+
+struct MssqlStore {
+    pool: Pool,
+    plan: Arc<StorePlan>,
+}
+
+/// One column of the staging table.
+#[derive(Debug, Clone)]
+struct StagedColumn {
+    name: String,
+    sql_type: SqlType,
+    nullable: bool,
+    /// A new string/binary column sized from the data (no override, not in the target).
+    sized_from_data: bool,
+    /// Longest value seen (UTF-16 units for text, bytes for binary).
+    longest: usize,
+    /// Not in the existing target: added when publishing.
+    new_in_target: bool,
+}
+
+/// How the staged rows reach the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Publish {
+    /// The staging table becomes the target (it does not exist yet).
+    Rename,
+    /// The staging table replaces the existing target.
+    Swap,
+    /// The staged rows are inserted into the existing target (after TRUNCATE when `true`).
+    Insert { truncate: bool },
+}
+
+#[async_trait]
+impl Store for MssqlStore {
+    async fn open(
+        self: Box<Self>,
+        schema: SchemaRef,
+        context: &RunContext,
+    ) -> ConnectorResult<Box<dyn StoreWriter>> {
+        let settings = self.pool.settings().clone();
+        let plan = self.plan.clone();
+        let table = &plan.table;
+        let mut conn = self.pool.get().await?;
+        catalog::ensure_schema(&mut conn, &settings, &table.schema).await?;
+        drop_stale_staging(&mut conn, &settings, table, &context.run_id).await?;
+        let existing = catalog::table_columns(&mut conn, &settings, table).await?;
+        drop(conn);
+
+        let publish = match (&existing, plan.if_exists) {
+            (None, _) => Publish::Rename,
+            (Some(_), IfExists::Fail) => {
+                return Err(ConnectorError::config(format!(
+                    "table {table} already exists in database {} and if_exists is fail",
+                    settings.database
+                ))
+                .with_context("set `if_exists: append`, `replace` or `truncate` on the store"));
+            }
+            (Some(_), IfExists::Replace) => Publish::Swap,
+            (Some(_), IfExists::Append) => Publish::Insert { truncate: false },
+            (Some(_), IfExists::Truncate) => Publish::Insert { truncate: true },
+        };
+        let target = match publish {
+            Publish::Insert { .. } => existing.as_deref(),
+            _ => None,
+        };
+        let columns = plan_columns(&schema, target, &plan, table)?;
+        let staging = table.sibling(format!("{}__hygge_{}", table.table, context.run_id));
+        let (sender, receiver) = mpsc::channel::<RecordBatch>(plan.parallel_workers.max(1));
+        let mut writer = MssqlWriter {
+            pool: self.pool.clone(),
+            settings,
+            plan: plan.clone(),
+            staging: Arc::new(staging),
+            columns,
+            publish,
+            created: false,
+            sender: Some(sender),
+            receiver: Arc::new(Mutex::new(receiver)),
+            workers: JoinSet::new(),
+            rows: 0,
+        };
+        writer.spawn_workers();
+        Ok(Box::new(writer))
+    }
+}
+
+/// The staging table's columns: the target's own types for columns it has, the
+/// override or the Arrow-derived type for the rest; checks drift against the target.
+fn plan_columns(
+    schema: &SchemaRef,
+    target: Option<&[ColumnInfo]>,
+    plan: &StorePlan,
+    table: &TableName,
+) -> ConnectorResult<Vec<StagedColumn>> {
+    let mut columns = Vec::with_capacity(schema.fields().len());
+    for field in schema.fields() {
+        let name = field.name();
+        if let Some(existing) = target.and_then(|t| t.iter().find(|c| &c.name == name)) {
+            let sql_type = existing.sql_type.clone().map_err(|server_type| {
+                ConnectorError::config(format!(
+                    "column `{name}` of {table} has type {server_type}, which hygge cannot load"
+                ))
+            })?;
+            columns.push(StagedColumn {
+                name: name.clone(),
+                sql_type,
+                nullable: true,
+                sized_from_data: false,
+                longest: 0,
+                new_in_target: false,
+            });
+            continue;
+        }
+        let (sql_type, sized_from_data) = match plan.schema_overrides.get(name) {
+            Some(ty) => (*ty, false),
+            None => {
+                let ty = sql_type_for(field).map_err(|why| {
+                    ConnectorError::config(format!("column `{name}`: {why}"))
+                        .with_context("give it a type in `schema_overrides`, or leave it out with `columns:`")
+                })?;
+                (ty, matches!(ty, SqlType::NVarChar(None) | SqlType::VarBinary(None)))
+            }
+        };
+        let new_in_target = target.is_some();
+        if new_in_target {
+            warn!(table = %table, column = %name, "adding new column as nullable {}", sql_type.ddl());
+        }
+        columns.push(StagedColumn {
+            name: name.clone(),
+            sql_type,
+            // Columns added to an existing table must be nullable: its old rows have no value.
+            nullable: field.is_nullable() || new_in_target,
+            sized_from_data,
+            longest: 0,
+            new_in_target,
+        });
+    }
+    if let Some(target) = target {
+        let missing: Vec<&str> = target
+            .iter()
+            .filter(|c| !c.nullable && !schema.fields().iter().any(|f| f.name() == &c.name))
+            .map(|c| c.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(ConnectorError::data(format!(
+                "{table} has NOT NULL column(s) {} that the data does not have",
+                missing.join(", ")
+            ))
+            .with_context("add them to the data, make them nullable, or use if_exists: replace"));
+        }
+    }
+    if let Some(unknown) = plan
+        .schema_overrides
+        .keys()
+        .find(|k| !schema.fields().iter().any(|f| f.name() == *k))
+    {
+        return Err(ConnectorError::config(format!(
+            "schema_overrides names `{unknown}`, which is not a column of the data"
+        )));
+    }
+    Ok(columns)
+}
+
+async fn drop_stale_staging(
+    conn: &mut super::pool::PooledConn,
+    settings: &ConnectionSettings,
+    table: &TableName,
+    run_id: &str,
+) -> ConnectorResult<()> {
+    let prefix = format!("{}__hygge_", table.table);
+    for name in catalog::tables_in_schema(conn, settings, &table.schema).await? {
+        if name.starts_with(&prefix) && !name.contains(run_id) {
+            warn!(table = %table, staging = %name, "dropping staging table left by an earlier run");
+            let stale = table.sibling(name);
+            catalog::execute(conn, settings, &format!("DROP TABLE IF EXISTS {}", stale.quoted())).await?;
+        }
+    }
+    Ok(())
+}
+
+struct MssqlWriter {
+    pool: Pool,
+    settings: ConnectionSettings,
+    plan: Arc<StorePlan>,
+    staging: Arc<TableName>,
+    columns: Vec<StagedColumn>,
+    publish: Publish,
+    created: bool,
+    sender: Option<mpsc::Sender<RecordBatch>>,
+    receiver: Arc<Mutex<mpsc::Receiver<RecordBatch>>>,
+    workers: JoinSet<ConnectorResult<u64>>,
+    rows: u64,
+}
+
+impl MssqlWriter {
+    fn spawn_workers(&mut self) {
+        let options = if self.plan.table_lock {
+            SqlBulkCopyOptions::from(SqlBulkCopyOption::TableLock)
+        } else {
+            SqlBulkCopyOptions::empty()
+        };
+        for _ in 0..self.plan.parallel_workers.max(1) {
+            let pool = self.pool.clone();
+            let receiver = self.receiver.clone();
+            let staging = self.staging.clone();
+            let names: Vec<String> = self.columns.iter().map(|c| quote(&c.name)).collect();
+            let settings = self.settings.clone();
+            let column_types: Vec<SqlType> = self.columns.iter().map(|c| c.sql_type).collect();
+            self.workers.spawn(async move {
+                let mut loaded = 0;
+                loop {
+                    let batch = { receiver.lock().await.recv().await };
+                    let Some(batch) = batch else { return Ok(loaded) };
+                    let result =
+                        load_batch(&pool, &settings, &staging, &names, &column_types, options, &batch)
+                            .await;
+                    if let Err(e) = result {
+                        // Stop taking batches so the writer learns of the failure at once.
+                        receiver.lock().await.close();
+                        return Err(e);
+                    }
+                    loaded += batch.num_rows() as u64;
+                }
+            });
+        }
+    }
+
+    /// The DDL type of a staging column now.
+    fn column_ddl(column: &StagedColumn) -> String {
+        format!(
+            "{} {} {}",
+            quote(&column.name),
+            column.sql_type.ddl(),
+            if column.nullable { "NULL" } else { "NOT NULL" }
+        )
+    }
+
+    /// Creates the staging table, or widens its data-sized columns to fit what was seen.
+    async fn fit_staging(&mut self) -> ConnectorResult<()> {
+        let factor = self.plan.string_buffer_factor;
+        let mut widened = Vec::new();
+        for column in self.columns.iter_mut().filter(|c| c.sized_from_data) {
+            let want = sized(
+                match column.sql_type {
+                    SqlType::NVarChar(_) => SqlType::NVarChar(None),
+                    _ => SqlType::VarBinary(None),
+                },
+                column.longest,
+                factor,
+            );
+            if !self.created || wider(want, column.sql_type) {
+                column.sql_type = want;
+                widened.push(column.clone());
+            }
+        }
+        let mut conn = self.pool.get().await?;
+        if !self.created {
+            let ddl = format!(
+                "CREATE TABLE {} ({})",
+                self.staging.quoted(),
+                self.columns.iter().map(Self::column_ddl).collect::<Vec<_>>().join(", ")
+            );
+            catalog::execute(&mut conn, &self.settings, &ddl).await?;
+            self.created = true;
+            return Ok(());
+        }
+        for column in widened {
+            // Widening a variable-length column is a metadata-only change on SQL Server.
+            let ddl = format!(
+                "ALTER TABLE {} ALTER COLUMN {}",
+                self.staging.quoted(),
+                Self::column_ddl(&column)
+            );
+            catalog::execute(&mut conn, &self.settings, &ddl).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for every bulk-load stream; the first error wins.
+    async fn finish_workers(&mut self) -> ConnectorResult<u64> {
+        self.sender = None;
+        let mut loaded = 0;
+        let mut first_error = None;
+        while let Some(done) = self.workers.join_next().await {
+            match done {
+                Ok(Ok(rows)) => loaded += rows,
+                Ok(Err(e)) => {
+                    first_error.get_or_insert(e);
+                }
+                Err(e) => {
+                    first_error.get_or_insert(ConnectorError::internal(format!(
+                        "a bulk-load stream stopped unexpectedly: {e}"
+                    )));
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(loaded),
+        }
+    }
+
+    fn publish_batches(&self) -> Vec<String> {
+        let table = &self.plan.table;
+        let staging = &self.staging;
+        let begin = "SET XACT_ABORT ON; BEGIN TRANSACTION;".to_string();
+        match self.publish {
+            Publish::Rename => vec![format!(
+                "{begin} EXEC sp_rename {}, {}; COMMIT TRANSACTION;",
+                staging.literal(),
+                literal(&table.table)
+            )],
+            Publish::Swap => vec![format!(
+                "{begin} EXEC sp_rename {}, {}; EXEC sp_rename {}, {}; COMMIT TRANSACTION;",
+                table.literal(),
+                literal(&self.retired().table),
+                staging.literal(),
+                literal(&table.table)
+            )],
+            Publish::Insert { truncate } => {
+                let mut batches = vec![begin];
+                let added: Vec<String> = self
+                    .columns
+                    .iter()
+                    .filter(|c| c.new_in_target)
+                    .map(|c| format!("ALTER TABLE {} ADD {};", table.quoted(), Self::column_ddl(c)))
+                    .collect();
+                if !added.is_empty() {
+                    // A batch is compiled whole: the INSERT naming new columns must come after.
+                    batches.push(added.join(" "));
+                }
+                let names = self.columns.iter().map(|c| quote(&c.name)).collect::<Vec<_>>().join(", ");
+                let truncate = if truncate {
+                    format!("TRUNCATE TABLE {}; ", table.quoted())
+                } else {
+                    String::new()
+                };
+                batches.push(format!(
+                    "{truncate}INSERT INTO {} ({names}) SELECT {names} FROM {};",
+                    table.quoted(),
+                    staging.quoted()
+                ));
+                batches.push("COMMIT TRANSACTION;".to_string());
+                batches
+            }
+        }
+    }
+
+    /// Where the old table goes during a swap, until it is dropped.
+    fn retired(&self) -> TableName {
+        let run = self
+            .staging
+            .table
+            .rsplit_once("__hygge_")
+            .map(|(_, run)| run.to_string())
+            .unwrap_or_default();
+        self.plan
+            .table
+            .sibling(format!("{}__hygge_old_{run}", self.plan.table.table))
+    }
+
+    async fn publish(&mut self) -> ConnectorResult<()> {
+        let loaded = self.finish_workers().await?;
+        if loaded != self.rows {
+            return Err(ConnectorError::internal(format!(
+                "{} rows were handed to the bulk load but {loaded} were loaded",
+                self.rows
+            )));
+        }
+        self.fit_staging().await?;
+        let mut conn = self.pool.get().await?;
+        if !matches!(self.publish, Publish::Insert { .. }) && self.plan.index == IndexKind::Columnstore {
+            let ddl = format!(
+                "CREATE CLUSTERED COLUMNSTORE INDEX {} ON {}",
+                quote(&format!("CCI_{}", self.plan.table.table)),
+                self.staging.quoted()
+            );
+            catalog::execute(&mut conn, &self.settings, &ddl).await?;
+        }
+        for batch in self.publish_batches() {
+            if let Err(e) = catalog::execute(&mut conn, &self.settings, &batch).await {
+                // The connection is closed rather than reused: the server rolls back whatever
+                // the transaction had done.
+                conn.busy = true;
+                return Err(e.with_context(format!("publishing {}", self.plan.table)));
+            }
+        }
+        // Published. Leftovers are only clutter now; the next run drops what this one cannot.
+        let leftover = match self.publish {
+            Publish::Swap => Some(self.retired()),
+            Publish::Insert { .. } => Some((*self.staging).clone()),
+            Publish::Rename => None,
+        };
+        if let Some(leftover) = leftover {
+            let drop = format!("DROP TABLE IF EXISTS {}", leftover.quoted());
+            if let Err(e) = catalog::execute(&mut conn, &self.settings, &drop).await {
+                warn!(table = %leftover, "published, but could not drop the leftover table: {e}");
+            }
+        }
+        info!(table = %self.plan.table, rows = self.rows, "published");
+        Ok(())
+    }
+
+    async fn drop_staging(&mut self) -> ConnectorResult<()> {
+        self.sender = None;
+        self.workers.abort_all();
+        while self.workers.join_next().await.is_some() {}
+        if !self.created {
+            return Ok(());
+        }
+        let mut conn = self.pool.get().await?;
+        catalog::execute(&mut conn, &self.settings, &format!("DROP TABLE IF EXISTS {}", self.staging.quoted())).await
+    }
+}
+
+/// Whether `a` holds longer values than `b` (both variable-length types).
+fn wider(a: SqlType, b: SqlType) -> bool {
+    let length = |t: SqlType| match t {
+        SqlType::NVarChar(n) | SqlType::VarBinary(n) | SqlType::VarChar(n) => n.unwrap_or(u32::MAX),
+        _ => 0,
+    };
+    length(a) > length(b)
+}
+
+/// The longest value of a text (UTF-16 units) or binary (bytes) column.
+fn longest_value(array: &dyn Array) -> usize {
+    match array.data_type() {
+        DataType::Utf8 => array.as_string::<i32>().iter().flatten().map(utf16_len).max().unwrap_or(0),
+        DataType::LargeUtf8 => array.as_string::<i64>().iter().flatten().map(utf16_len).max().unwrap_or(0),
+        DataType::Utf8View => array.as_string_view().iter().flatten().map(utf16_len).max().unwrap_or(0),
+        DataType::Binary => array.as_binary::<i32>().iter().flatten().map(<[u8]>::len).max().unwrap_or(0),
+        DataType::LargeBinary => array.as_binary::<i64>().iter().flatten().map(<[u8]>::len).max().unwrap_or(0),
+        DataType::BinaryView => array.as_binary_view().iter().flatten().map(<[u8]>::len).max().unwrap_or(0),
+        DataType::FixedSizeBinary(n) => *n as usize,
+        DataType::Dictionary(_, _) => {
+            let dict = array.as_any_dictionary();
+            longest_value(dict.values().as_ref())
+        }
+        _ => 0,
+    }
+}
+
+fn utf16_len(s: &str) -> usize {
+    if s.is_ascii() { s.len() } else { s.encode_utf16().count() }
+}
+
+async fn load_batch(
+    pool: &Pool,
+    settings: &ConnectionSettings,
+    staging: &TableName,
+    names: &[String],
+    types: &[SqlType],
+    options: SqlBulkCopyOptions,
+    batch: &RecordBatch,
+) -> ConnectorResult<()> {
+    let normalized = normalize(batch, types).map_err(|e| ConnectorError::data(e.to_string()))?;
+    let rows = batch_rows(batch, &normalized, types).map_err(|e| ConnectorError::data(e.to_string()))?;
+    let mut conn = pool.get().await?;
+    let table = staging.quoted();
+    let columns: Vec<&str> = names.iter().map(String::as_str).collect();
+    conn.busy = true;
+    let mut request = conn
+        .client
+        .bulk_insert_with_options(&table, &columns, options, &[])
+        .await
+        .map_err(|e| sql_error(settings, e).with_context(format!("starting a bulk load into {staging}")))?;
+    for row in rows {
+        request
+            .send(row)
+            .await
+            .map_err(|e| sql_error(settings, e).with_context(format!("bulk load into {staging}")))?;
+    }
+    request
+        .finalize()
+        .await
+        .map_err(|e| sql_error(settings, e).with_context(format!("bulk load into {staging}")))?;
+    conn.busy = false;
+    Ok(())
+}
+
+#[async_trait]
+impl StoreWriter for MssqlWriter {
+    fn batch_size(&self) -> Option<usize> {
+        Some(self.plan.batch_size)
+    }
+
+    async fn write(&mut self, batch: RecordBatch) -> ConnectorResult<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let mut grew = false;
+        for (column, array) in self.columns.iter_mut().zip(batch.columns()) {
+            if column.sized_from_data {
+                let longest = longest_value(array.as_ref());
+                if longest > column.longest {
+                    column.longest = longest;
+                    grew = true;
+                }
+            }
+        }
+        let needs_wider = self.columns.iter().any(|c| {
+            c.sized_from_data && wider(sized(match c.sql_type {
+                SqlType::NVarChar(_) => SqlType::NVarChar(None),
+                _ => SqlType::VarBinary(None),
+            }, c.longest, 1.0), c.sql_type)
+        });
+        if !self.created || (grew && needs_wider) {
+            self.fit_staging().await?;
+        }
+        self.rows += batch.num_rows() as u64;
+        let Some(sender) = &self.sender else {
+            return Err(ConnectorError::internal("write after commit or abort"));
+        };
+        if sender.send(batch).await.is_err() {
+            // Every stream has stopped: one of them failed.
+            return Err(self.finish_workers().await.err().unwrap_or_else(|| {
+                ConnectorError::internal("the bulk-load streams stopped early")
+            }));
+        }
+        Ok(())
+    }
+
+    async fn commit(mut self: Box<Self>) -> ConnectorResult<()> {
+        match self.publish().await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                if let Err(cleanup) = self.drop_staging().await {
+                    warn!(staging = %self.staging, "could not drop the staging table: {cleanup}");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn abort(mut self: Box<Self>) -> ConnectorResult<()> {
+        self.drop_staging().await
+    }
+}

@@ -1,0 +1,1 @@
+//! Tests of the mssql connector against the TDS test server (see tests.rs).
