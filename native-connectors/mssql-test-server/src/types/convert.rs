@@ -313,7 +313,8 @@ fn to_decimal(value: &Value, precision: u8, scale: u8, to: SqlType) -> Result<De
         _ => "numeric",
     };
     let exact = to_exact(value, to)?;
-    let overflow = || SqlError::overflow(from, to.data_type_name());
+    // SQL Server names both decimal and numeric "numeric" in this message.
+    let overflow = || SqlError::overflow(from, "numeric");
     let d = exact.rescale(scale).ok_or_else(overflow)?;
     if d.value.unsigned_abs() >= pow10(precision).unsigned_abs() {
         return Err(overflow());
