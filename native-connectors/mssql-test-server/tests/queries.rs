@@ -105,8 +105,7 @@ async fn sp_executesql_with_typed_parameters() {
     let err = client
         .query("SELECT id FROM sales.events WHERE id = @P2", &[&1i32])
         .await
-        .err()
-        .expect("must fail");
+        .expect_err("must fail");
     assert!(err.to_string().contains("@P2"), "{err}");
 }
 

@@ -103,11 +103,11 @@ async fn every_type_round_trips_with_exact_values() {
         ColumnData::Numeric(Some(Numeric::new_with_scale(123_456_789_012, 2)))
     );
     match cell(row, "c_money") {
-        ColumnData::F64(Some(m)) => assert!((m - 12_345.6789).abs() < 1e-9, "{m}"),
+        ColumnData::F64(Some(m)) => assert!((m - 12_345.678_9).abs() < 1e-9, "{m}"),
         other => panic!("money decoded as {other:?}"),
     }
     match cell(row, "c_smallmoney") {
-        ColumnData::F64(Some(m)) => assert!((m + 214_748.3648).abs() < 1e-9, "{m}"),
+        ColumnData::F64(Some(m)) => assert!((m + 214_748.364_8).abs() < 1e-9, "{m}"),
         other => panic!("smallmoney decoded as {other:?}"),
     }
     assert_eq!(
