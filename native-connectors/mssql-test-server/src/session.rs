@@ -836,6 +836,10 @@ impl Session {
                 buf.extend_from_slice(&p.payload);
             }
         }
+        // FreeTDS ends the data without a DONE token: the message end is the end.
+        if error.is_none() && !finished && loader.is_some() && consumed == buf.len() {
+            finished = true;
+        }
         if error.is_none() && !finished {
             error = Some(SqlError::new(
                 4832,
