@@ -121,3 +121,44 @@ async fn unknown_table_and_column_errors() {
         Some(0)
     );
 }
+
+#[tokio::test]
+async fn a_client_that_requires_encryption_fails_clearly() {
+    let server = server().await;
+    let mut config = config(&server, "sa", "Hygge-Test-1");
+    config.encryption(tiberius::EncryptionLevel::Required);
+    let err = connect_with(&server, config)
+        .await
+        .err()
+        .expect("a TLS-only client cannot connect");
+    assert!(
+        err.to_string()
+            .contains("Server does not allow the requested encryption level"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn large_packets_and_large_values() {
+    let server = server().await;
+    let mut config = config(&server, "sa", "Hygge-Test-1");
+    config.packet_size(16_384);
+    let mut client = connect_with(&server, config).await.unwrap();
+    exec(
+        &mut client,
+        "CREATE TABLE dbo.big (id INT NOT NULL, body NVARCHAR(MAX), raw VARBINARY(MAX))",
+    )
+    .await;
+    let body = "ab😀".repeat(40_000);
+    let raw: Vec<u8> = (0..200_000u32).map(|i| (i % 256) as u8).collect();
+    client
+        .execute(
+            "INSERT INTO dbo.big VALUES (1, @P1, @P2)",
+            &[&body.as_str(), &raw.as_slice()],
+        )
+        .await
+        .unwrap();
+    let r = rows(&mut client, "SELECT body, raw FROM dbo.big").await;
+    assert_eq!(r[0].get::<&str, _>(0), Some(body.as_str()));
+    assert_eq!(r[0].get::<&[u8], _>(1), Some(raw.as_slice()));
+}

@@ -8,6 +8,8 @@ mod dml;
 pub(crate) mod expr;
 mod query;
 pub(crate) mod result;
+#[cfg(test)]
+mod throughput_tests;
 mod views;
 
 use database::Workspace;

@@ -336,3 +336,61 @@ pub(crate) fn write_value_row(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::catalog::{RowStore, encode_row};
+
+    fn table() -> Arc<Table> {
+        let columns = vec![
+            Column::new("a", SqlType::Int, false),
+            Column::new("b", SqlType::NVarChar(Some(5)), true),
+        ];
+        let mut rows = RowStore::default();
+        for v in [Value::String("x".into()), Value::Null] {
+            let mut buf = Vec::new();
+            encode_row(&columns, &[Value::Int(1), v], &mut buf).unwrap();
+            rows.push(&buf);
+        }
+        Arc::new(Table {
+            schema: "dbo".into(),
+            name: "t".into(),
+            columns,
+            rows,
+            indexes: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn rows_with_nulls_use_nbcrow() {
+        let t = table();
+        let rs = ResultSet {
+            columns: t
+                .columns
+                .iter()
+                .map(|c| OutColumn::new(c.name.clone(), c.ty, c.nullable))
+                .collect(),
+            rows: RowSource::Stored {
+                table: t.clone(),
+                selection: Selection::All {
+                    skip: 0,
+                    take: None,
+                },
+                projection: vec![Proj::Copy(0), Proj::Copy(1)],
+            },
+        };
+        let mut out = Vec::new();
+        assert!(rs.encoder().step(&mut out).unwrap());
+        // Row 1: ROW, int (4 bytes), nvarchar len 2 + "x".
+        assert_eq!(out[0], token::ROW);
+        assert_eq!(&out[1..5], &1i32.to_le_bytes());
+        assert_eq!(&out[5..9], &[2, 0, b'x', 0]);
+        // Row 2: NBCROW, bitmap with column 2 NULL, then only the int.
+        assert_eq!(&out[9..], &[token::NBCROW, 0b10, 1, 0, 0, 0]);
+
+        let mut out = Vec::new();
+        write_value_row(&rs.columns, &[Value::Null, Value::Null], &mut out).unwrap();
+        assert_eq!(out, vec![token::NBCROW, 0b11]);
+    }
+}

@@ -768,6 +768,37 @@ mod tests {
     }
 
     #[test]
+    fn chunked_plp_input_is_reassembled() {
+        let wt = WireType::for_column(SqlType::NVarChar(None), true);
+        let text = "chunked 😀 text";
+        let bytes: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        // Unknown total length, three chunks of odd sizes, terminator.
+        let mut wire = Vec::new();
+        wire.extend_from_slice(&PLP_UNKNOWN.to_le_bytes());
+        for chunk in [&bytes[..3], &bytes[3..10], &bytes[10..]] {
+            wire.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
+            wire.extend_from_slice(chunk);
+        }
+        wire.extend_from_slice(&0u32.to_le_bytes());
+        let mut r = Reader::new(&wire);
+        assert_eq!(
+            decode_value(&wt, &mut r).unwrap(),
+            Value::String(text.into())
+        );
+        assert_eq!(r.remaining(), 0);
+        // A known total that disagrees with the chunks is rejected.
+        let mut bad = wire.clone();
+        bad[..8].copy_from_slice(&5u64.to_le_bytes());
+        assert!(decode_value(&wt, &mut Reader::new(&bad)).is_err());
+        // Values longer than one chunk are written in several chunks.
+        let mut out = Vec::new();
+        encode_value(&wt, &Value::String("x".repeat(PLP_CHUNK)), &mut out).unwrap();
+        let first_chunk = u32::from_le_bytes([out[8], out[9], out[10], out[11]]) as usize;
+        assert_eq!(first_chunk, PLP_CHUNK);
+        assert_eq!(out.len(), 8 + 2 * (4 + PLP_CHUNK) + 4);
+    }
+
+    #[test]
     fn values_round_trip() {
         let days = days_from_civil(2024, 1, 2).unwrap();
         round_trip(SqlType::Int, Value::Int(-5));
