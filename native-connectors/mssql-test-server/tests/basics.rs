@@ -129,8 +129,7 @@ async fn a_client_that_requires_encryption_fails_clearly() {
     config.encryption(tiberius::EncryptionLevel::Required);
     let err = connect_with(&server, config)
         .await
-        .err()
-        .expect("a TLS-only client cannot connect");
+        .expect_err("a TLS-only client cannot connect");
     assert!(
         err.to_string()
             .contains("Server does not allow the requested encryption level"),
