@@ -371,3 +371,148 @@ async fn sql_server_error_numbers_and_texts() {
     let r = rows(&mut client, "SELECT COUNT(*) FROM dbo.t").await;
     assert_eq!(r[0].get::<i32, _>(0), Some(0));
 }
+
+#[tokio::test]
+async fn describe_first_result_set_of_a_query() {
+    let server = server().await;
+    let mut client = connect(&server).await;
+    events(&mut client).await;
+    let r = client
+        .query(
+            "EXEC sp_describe_first_result_set @tsql = @P1",
+            &[&"SELECT id, name AS who, CAST(amount AS DECIMAL(19,4)) AS amt, COUNT(*) FROM sales.events"],
+        )
+        .await
+        .unwrap()
+        .into_first_result()
+        .await;
+    // COUNT(*) next to bare columns is invalid only when run, not when described.
+    let r = r.unwrap();
+    let got: Vec<String> = r
+        .iter()
+        .map(|row| {
+            format!(
+                "{} {:?} {:?} {} {} {} {} {} {}",
+                row.get::<bool, _>("is_hidden").unwrap(),
+                row.get::<&str, _>("name"),
+                row.get::<&str, _>("system_type_name"),
+                row.get::<bool, _>("is_nullable").unwrap(),
+                row.get::<i32, _>("system_type_id").unwrap(),
+                row.get::<i16, _>("max_length").unwrap(),
+                row.get::<u8, _>("precision").unwrap(),
+                row.get::<u8, _>("scale").unwrap(),
+                row.get::<i32, _>("column_ordinal").unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            "false Some(\"id\") Some(\"bigint\") false 127 8 19 0 1",
+            "false Some(\"who\") Some(\"nvarchar(20)\") true 231 40 0 0 2",
+            "false Some(\"amt\") Some(\"decimal(19,4)\") true 106 9 19 4 3",
+            "false None Some(\"int\") true 56 4 10 0 4",
+        ]
+    );
+    let err = client
+        .query(
+            "EXEC sp_describe_first_result_set @tsql = @P1",
+            &[&"SELECT * FROM sales.nope"],
+        )
+        .await
+        .expect_err("unknown table");
+    assert!(
+        err.to_string()
+            .contains("Invalid object name 'sales.nope'."),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn the_connectors_read_and_publish_shapes() {
+    let server = server().await;
+    let mut client = connect(&server).await;
+    events(&mut client).await;
+    // Partition bounds over a query source, then a partition's range.
+    let from = "(SELECT id, name FROM sales.events WHERE id <> 5) AS [hygge_query]";
+    let r = rows(
+        &mut client,
+        &format!(
+            "SELECT CAST(MIN([id]) AS BIGINT) AS lo, CAST(MAX([id]) AS BIGINT) AS hi FROM {from}"
+        ),
+    )
+    .await;
+    assert_eq!(
+        (r[0].get::<i64, _>("lo"), r[0].get::<i64, _>("hi")),
+        (Some(1), Some(4))
+    );
+    let ids = query_ids(
+        &mut client,
+        &format!(
+            "SELECT [id], [name] FROM {from} WHERE ([id] IS NULL OR ([id] >= @P1 AND [id] < @P2))"
+        ),
+        &[&2i64, &4i64],
+    )
+    .await;
+    assert_eq!(ids, vec![2, 3]);
+    // Publish by swapping names in one transaction.
+    exec(
+        &mut client,
+        "CREATE TABLE sales.[events__hygge_stage-1] (id BIGINT NOT NULL)",
+    )
+    .await;
+    exec(
+        &mut client,
+        "SET XACT_ABORT ON; BEGIN TRANSACTION; EXEC sp_rename N'sales.events', N'events__retired'; \
+         EXEC sp_rename N'sales.events__hygge_stage-1', N'events'; COMMIT TRANSACTION;",
+    )
+    .await;
+    assert_eq!(
+        server.table_names(),
+        vec![
+            "sales.events".to_string(),
+            "sales.events__retired".to_string()
+        ]
+    );
+    let r = rows(&mut client, "SELECT COUNT(*) FROM sales.events").await;
+    assert_eq!(r[0].get::<i32, _>(0), Some(0));
+}
+
+#[tokio::test]
+async fn alter_column_converts_or_fails() {
+    let server = server().await;
+    let mut client = connect(&server).await;
+    exec(
+        &mut client,
+        "CREATE TABLE dbo.t (id INT NOT NULL, name NVARCHAR(10) NULL, n VARCHAR(10));
+         INSERT INTO dbo.t VALUES (1, N'abc', '42'), (2, NULL, NULL)",
+    )
+    .await;
+    exec(&mut client, "ALTER TABLE dbo.t ALTER COLUMN n BIGINT NULL").await;
+    let r = rows(&mut client, "SELECT n FROM dbo.t ORDER BY id").await;
+    assert_eq!(r[0].get::<i64, _>(0), Some(42));
+    assert_eq!(r[1].get::<i64, _>(0), None);
+    let (code, msg) = batch_error(
+        &mut client,
+        "ALTER TABLE dbo.t ALTER COLUMN name NVARCHAR(2) NULL",
+    )
+    .await;
+    assert_eq!(code, 2628, "{msg}");
+    let r = rows(
+        &mut client,
+        "SELECT CHARACTER_MAXIMUM_LENGTH FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = 't' AND COLUMN_NAME = 'name'",
+    )
+    .await;
+    assert_eq!(
+        r[0].get::<i32, _>(0),
+        Some(10),
+        "a failed ALTER changes nothing"
+    );
+    exec(
+        &mut client,
+        "ALTER TABLE dbo.t ALTER COLUMN name NVARCHAR(3) NULL",
+    )
+    .await;
+    let r = rows(&mut client, "SELECT name FROM dbo.t WHERE id = 1").await;
+    assert_eq!(r[0].get::<&str, _>(0), Some("abc"));
+}

@@ -1,11 +1,12 @@
 //! Schema changes: CREATE SCHEMA/TABLE/INDEX, DROP, ALTER TABLE ADD,
 //! TRUNCATE, sp_rename.
 
-use super::catalog::{Column, RowStore, Table, table_key};
+use super::catalog::{Column, RowStore, Table, encode_row, row_spans, stored_value, table_key};
 use super::database::Workspace;
 use crate::error::SqlError;
 use crate::sql::ast::{ColumnSpec, ObjectName};
 use crate::tds::codec::encode_value;
+use crate::types::convert::{Target, convert};
 
 /// The schema of a name (default `dbo`).
 pub(crate) fn schema_of(name: &ObjectName) -> &str {
@@ -169,6 +170,71 @@ pub(crate) fn alter_add(
         table.rows = rebuilt;
     }
     table.columns = all;
+    Ok(())
+}
+
+/// ALTER TABLE … ALTER COLUMN: converts every stored value to the new type.
+pub(crate) fn alter_column(
+    ws: &mut Workspace<'_>,
+    name: &ObjectName,
+    spec: &ColumnSpec,
+    database: &str,
+) -> Result<(), SqlError> {
+    let key = key_of(name);
+    let table = ws
+        .table_mut(&key)
+        .ok_or_else(|| SqlError::cannot_find_object(4902, &name.display()))?;
+    let i = table.column_index(&spec.name).ok_or_else(|| {
+        SqlError::new(
+            4924,
+            format!(
+                "ALTER TABLE ALTER COLUMN failed because column '{}' does not exist in table '{}'.",
+                spec.name, table.name
+            ),
+        )
+    })?;
+    let old = table.columns[i].clone();
+    let new = Column::new(old.name.clone(), spec.ty, spec.nullable);
+    let message_name = format!("{database}.{}.{}", table.schema, table.name);
+    let mut columns = table.columns.clone();
+    columns[i] = new.clone();
+    let mut rebuilt = RowStore::default();
+    let mut spans = Vec::new();
+    let mut values = Vec::new();
+    let mut buf = Vec::new();
+    for r in table.rows.refs() {
+        let row = table.rows.row(r);
+        row_spans(&table.columns, row, &mut spans)?;
+        values.clear();
+        for (c, s) in table.columns.iter().zip(&spans) {
+            values.push(stored_value(c, row, *s)?);
+        }
+        let converted = convert(
+            &values[i],
+            Some(old.ty),
+            new.ty,
+            Target::Column {
+                table: &message_name,
+                column: &new.name,
+            },
+        )?;
+        if converted.is_null() && !new.nullable {
+            return Err(SqlError::new(
+                515,
+                format!(
+                    "Cannot insert the value NULL into column '{}', table '{message_name}'; column does not allow nulls. UPDATE fails.",
+                    new.name
+                ),
+            )
+            .with_class(16, 2));
+        }
+        values[i] = converted;
+        buf.clear();
+        encode_row(&columns, &values, &mut buf)?;
+        rebuilt.push(&buf);
+    }
+    table.columns = columns;
+    table.rows = rebuilt;
     Ok(())
 }
 

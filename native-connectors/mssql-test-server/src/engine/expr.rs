@@ -385,11 +385,8 @@ impl Binder<'_> {
         let aggs = self.aggs.get_or_insert_with(Vec::new);
         aggs.push(AggSpec { kind, arg, ty });
         let slot = aggs.len() - 1;
-        Ok(typed(
-            BExpr::Agg(slot),
-            ty,
-            !matches!(kind, Aggregate::Count | Aggregate::CountBig),
-        ))
+        // SQL Server reports every aggregate (COUNT too) as nullable.
+        Ok(typed(BExpr::Agg(slot), ty, true))
     }
 
     fn global(&self, name: &str) -> Result<Typed, SqlError> {

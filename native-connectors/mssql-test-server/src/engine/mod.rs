@@ -4,6 +4,7 @@ pub(crate) mod bulk;
 pub(crate) mod catalog;
 pub(crate) mod database;
 mod ddl;
+mod describe;
 mod dml;
 pub(crate) mod expr;
 mod query;
@@ -56,6 +57,7 @@ pub(crate) fn lock_keys(stmt: &Statement) -> Vec<String> {
         Statement::Insert { table, .. }
         | Statement::Delete { table, .. }
         | Statement::AlterTableAdd { table, .. }
+        | Statement::AlterColumn { table, .. }
         | Statement::Truncate(table)
         | Statement::CreateTable { table, .. }
         | Statement::CreateIndex { table, .. }
@@ -67,6 +69,20 @@ pub(crate) fn lock_keys(stmt: &Statement) -> Vec<String> {
             ddl::rename_keys(&obj.unwrap_or_default(), &new.unwrap_or_default())
         }
         _ => Vec::new(),
+    }
+}
+
+/// The text of a constant argument (literal or parameter).
+fn constant_text(e: &Expr, se: &StatementEnv<'_>) -> Result<Option<String>, SqlError> {
+    match e {
+        Expr::Param(name) => {
+            let (v, _) = se
+                .params
+                .get(&name.to_lowercase())
+                .ok_or_else(|| SqlError::undeclared_variable(name))?;
+            Ok(v.to_text(None))
+        }
+        other => Ok(text_arg(other)),
     }
 }
 
@@ -150,8 +166,11 @@ pub(crate) fn execute(
         Statement::AlterTableAdd { table, columns } => {
             ddl::alter_add(ws, table, columns).map(|()| done())
         }
+        Statement::AlterColumn { table, column } => {
+            ddl::alter_column(ws, table, column, &se.globals.database).map(|()| done())
+        }
         Statement::Truncate(table) => ddl::truncate(ws, table).map(|()| done()),
-        Statement::Exec { procedure, args } => exec_procedure(procedure, args, ws),
+        Statement::Exec { procedure, args } => exec_procedure(procedure, args, ws, se),
         other => Err(SqlError::syntax(&format!("{other:?}"), "")),
     }
 }
@@ -164,8 +183,24 @@ fn exec_procedure(
     procedure: &str,
     args: &[(Option<String>, Expr)],
     ws: &mut Workspace<'_>,
+    se: &StatementEnv<'_>,
 ) -> Result<Outcome, SqlError> {
     match procedure {
+        "sp_describe_first_result_set" => {
+            let tsql = args
+                .iter()
+                .find(|(name, _)| name.as_deref().is_none_or(|n| n.eq_ignore_ascii_case("@tsql")))
+                .map(|(_, e)| constant_text(e, se))
+                .transpose()?
+                .flatten()
+                .ok_or_else(|| {
+                    SqlError::new(
+                        201,
+                        "Procedure or function 'sp_describe_first_result_set' expects parameter '@tsql', which was not supplied.",
+                    )
+                })?;
+            describe::first_result_set(&tsql, ws, se).map(Outcome::Rows)
+        }
         "sp_rename" => {
             let (obj, new, ty) = rename_args(args);
             let (Some(obj), Some(new)) = (obj, new) else {

@@ -146,7 +146,7 @@ pub(crate) fn run_select(
         (a, b) => a.or(b),
     };
 
-    let mut out_columns: Vec<OutColumn> = items
+    let out_columns: Vec<OutColumn> = items
         .iter()
         .map(|(name, t)| {
             let mut c = match &t.expr {
@@ -168,9 +168,6 @@ pub(crate) fn run_select(
         .collect();
 
     if metadata_only {
-        for c in &mut out_columns {
-            c.nullable = c.nullable || !aggs.is_empty();
-        }
         return Ok(ResultSet {
             columns: out_columns,
             rows: RowSource::Values(Vec::new()),

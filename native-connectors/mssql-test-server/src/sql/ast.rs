@@ -92,6 +92,13 @@ pub(crate) enum Statement {
         /// New columns.
         columns: Vec<ColumnSpec>,
     },
+    /// ALTER TABLE t ALTER COLUMN col type [NULL | NOT NULL].
+    AlterColumn {
+        /// Table.
+        table: ObjectName,
+        /// The column's new definition.
+        column: ColumnSpec,
+    },
     /// TRUNCATE TABLE t.
     Truncate(ObjectName),
     /// EXEC proc args.

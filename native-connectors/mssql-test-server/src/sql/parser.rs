@@ -571,6 +571,11 @@ impl Parser<'_> {
         self.expect_kw("ALTER")?;
         self.expect_kw("TABLE")?;
         let table = self.object_name()?;
+        if self.eat_kw("ALTER") {
+            self.expect_kw("COLUMN")?;
+            let column = self.column_spec()?;
+            return Ok(Statement::AlterColumn { table, column });
+        }
         self.expect_kw("ADD")?;
         let mut columns = vec![self.column_spec()?];
         while self.eat_sym(",") {
@@ -1098,16 +1103,19 @@ mod tests {
             "CREATE TABLE [s].[t] ([a] INT NOT NULL, [b] NVARCHAR(40) NULL, [c] NVARCHAR(MAX), [d] DECIMAL(38,10));\
              CREATE CLUSTERED COLUMNSTORE INDEX [cci] ON [s].[t];\
              DROP TABLE IF EXISTS [s].[t]; ALTER TABLE s.t ADD c2 INT NULL; TRUNCATE TABLE s.t;\
-             EXEC sp_rename N's.old', N'new'; INSERT BULK [dbo].[t] ([a] int, [b] nvarchar(80) COLLATE Latin1_General_CI_AS) WITH (TABLOCK)",
+             EXEC sp_rename N's.old', N'new'; ALTER TABLE s.t ALTER COLUMN c NVARCHAR(2) NULL; INSERT BULK [dbo].[t] ([a] int, [b] nvarchar(80) COLLATE Latin1_General_CI_AS) WITH (TABLOCK)",
         )
         .unwrap();
-        assert_eq!(stmts.len(), 7);
+        assert_eq!(stmts.len(), 8);
+        assert!(
+            matches!(&stmts[6], Statement::AlterColumn { column, .. } if column.ty == SqlType::NVarChar(Some(2)))
+        );
         let Statement::CreateTable { columns, .. } = &stmts[0] else {
             panic!("create table")
         };
         assert!(!columns[0].nullable);
         assert!(columns[2].nullable);
         assert_eq!(columns[2].ty, SqlType::NVarChar(None));
-        assert!(matches!(&stmts[6], Statement::InsertBulk { columns, .. } if columns.len() == 2));
+        assert!(matches!(&stmts[7], Statement::InsertBulk { columns, .. } if columns.len() == 2));
     }
 }
