@@ -72,8 +72,8 @@ pub struct ConnectionConfig {
     pub client_secret: Option<String>,
     /// A ready access token, for `auth: access_token`.
     pub access_token: Option<String>,
-    /// Encrypt the connection with TLS (default true). `false` still protects the login
-    /// when the server offers TLS.
+    /// Encrypt the connection with TLS (default true). `false` sends everything, the login
+    /// included, in clear text: only for trusted networks and local test servers.
     pub encrypt: Option<Flag>,
     /// Accept the server's certificate without checking it (default false).
     pub trust_cert: Option<Flag>,

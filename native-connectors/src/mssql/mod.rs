@@ -27,7 +27,7 @@ pub use config::{ConnectionSettings, IfExists, IndexKind};
 pub use home::{MssqlHomeSpec, Partitioning, Source};
 pub use pool::{Pool, connect};
 pub use sql::{SqlType, TableName};
-pub use store::{MssqlStoreSpec, StorePlan};
+pub use store::{ColumnOverride, MssqlStoreSpec, StorePlan};
 
 use config::{
     DEFAULT_PARALLEL_WORKERS, DEFAULT_STORE_BATCH_SIZE, MssqlHomeConfig, MssqlStoreConfig,
@@ -129,11 +129,17 @@ fn store_spec(config: &ConnectorConfig<'_>) -> Result<MssqlStoreSpec, ConfigProb
     }
     let mut schema_overrides = std::collections::BTreeMap::new();
     for (column, text) in parsed.schema_overrides {
-        let ty = SqlType::parse(&text).ok_or_else(|| {
+        let ty = SqlType::parse(&text).filter(|_| sql::is_plain_type_text(&text)).ok_or_else(|| {
             ConfigProblem::key(format!("schema_overrides.{column}"), format!("`{text}` is not a SQL Server type hygge writes"))
                 .hint("e.g. NVARCHAR(100), DECIMAL(18,2), DATETIME2(3), VARBINARY(MAX)")
         })?;
-        schema_overrides.insert(column, ty);
+        schema_overrides.insert(
+            column,
+            ColumnOverride {
+                sql_type: ty,
+                declared: text.trim().to_ascii_uppercase(),
+            },
+        );
     }
     let table_lock = match parsed.table_hints.as_deref().map(str::trim) {
         None | Some("") => false,

@@ -155,7 +155,9 @@ pub async fn connect(
     config.encryption(if settings.encrypt {
         EncryptionLevel::Required
     } else {
-        EncryptionLevel::Off
+        // tiberius attempts TLS for the login even against a server without it, so "no
+        // encryption" has to mean none at all.
+        EncryptionLevel::NotSupported
     });
     if settings.trust_cert {
         config.trust_cert();

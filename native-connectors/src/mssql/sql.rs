@@ -100,6 +100,28 @@ fn split_parts(raw: &str) -> Result<Vec<String>, String> {
     Ok(parts.into_iter().map(|p| p.trim().to_string()).collect())
 }
 
+/// Whether `text` has the shape of a type name with optional arguments (`NCHAR(2)`,
+/// `DECIMAL(18, 2)`, `NVARCHAR(MAX)`) and nothing else, so it can be written into DDL.
+pub fn is_plain_type_text(text: &str) -> bool {
+    let text = text.trim();
+    let (name, args) = match text.split_once('(') {
+        Some((name, rest)) => match rest.strip_suffix(')') {
+            Some(args) => (name.trim_end(), Some(args)),
+            None => return false,
+        },
+        None => (text, None),
+    };
+    let name_ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let args_ok = args.is_none_or(|args| {
+        let parts: Vec<&str> = args.split(',').map(str::trim).collect();
+        parts.len() <= 2
+            && parts
+                .iter()
+                .all(|p| p.eq_ignore_ascii_case("max") || (!p.is_empty() && p.chars().all(|c| c.is_ascii_digit())))
+    });
+    name_ok && args_ok
+}
+
 /// A SQL Server column type with its parameters, as INFORMATION_SCHEMA or
 /// `sp_describe_first_result_set` reports it and as DDL writes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -303,6 +325,11 @@ mod tests {
             assert_eq!(SqlType::parse(&ty.ddl()), Some(ty), "{text}");
         }
         assert_eq!(SqlType::parse("geography"), None);
+        assert!(is_plain_type_text("NCHAR(2)") && is_plain_type_text("decimal(18, 2)"));
+        assert!(is_plain_type_text("NVARCHAR(MAX)") && is_plain_type_text("bit"));
+        for bad in ["NVARCHAR(10); DROP TABLE x", "INT NULL", "NVARCHAR(10", "x(1,2,3)", "INT--"] {
+            assert!(!is_plain_type_text(bad), "{bad}");
+        }
         assert_eq!(SqlType::parse("sql_variant"), None);
     }
 }

@@ -47,7 +47,7 @@ pub struct StorePlan {
     /// New string columns: longest value × this.
     pub string_buffer_factor: f64,
     /// Column types the user fixed.
-    pub schema_overrides: BTreeMap<String, SqlType>,
+    pub schema_overrides: BTreeMap<String, ColumnOverride>,
     /// Index of tables hygge creates.
     pub index: IndexKind,
     /// Bulk-load with a table lock (`table_hints: TABLOCK`).
@@ -76,6 +76,16 @@ struct MssqlStore {
     plan: Arc<StorePlan>,
 }
 
+/// A column type fixed in `schema_overrides`: the type hygge encodes for, and the DDL as
+/// the user wrote it (so `NCHAR(2)` stays NCHAR, not the NVARCHAR it is encoded like).
+#[derive(Debug, Clone)]
+pub struct ColumnOverride {
+    /// The type values are encoded for.
+    pub sql_type: SqlType,
+    /// The DDL text, upper-cased.
+    pub declared: String,
+}
+
 /// One column of the staging table.
 #[derive(Debug, Clone)]
 struct StagedColumn {
@@ -88,6 +98,8 @@ struct StagedColumn {
     longest: usize,
     /// Not in the existing target: added when publishing.
     new_in_target: bool,
+    /// The user's DDL from `schema_overrides`.
+    declared: Option<String>,
 }
 
 /// How the staged rows reach the target.
@@ -179,11 +191,13 @@ fn plan_columns(
                 sized_from_data: false,
                 longest: 0,
                 new_in_target: false,
+                declared: None,
             });
             continue;
         }
+        let declared = plan.schema_overrides.get(name).map(|o| o.declared.clone());
         let (sql_type, sized_from_data) = match plan.schema_overrides.get(name) {
-            Some(ty) => (*ty, false),
+            Some(o) => (o.sql_type, false),
             None => {
                 let ty = sql_type_for(field).map_err(|why| {
                     ConnectorError::config(format!("column `{name}`: {why}"))
@@ -204,6 +218,7 @@ fn plan_columns(
             sized_from_data,
             longest: 0,
             new_in_target,
+            declared,
         });
     }
     if let Some(target) = target {
@@ -301,7 +316,7 @@ impl MssqlWriter {
         format!(
             "{} {} {}",
             quote(&column.name),
-            column.sql_type.ddl(),
+            column.declared.clone().unwrap_or_else(|| column.sql_type.ddl()),
             if column.nullable { "NULL" } else { "NOT NULL" }
         )
     }
