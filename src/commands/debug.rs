@@ -27,10 +27,23 @@ pub fn run(project_dir: Option<&std::path::Path>) -> Result<bool> {
             .map_or("default".to_string(), |c| c.to_string()),
         project.options.continue_on_error
     );
+    let mut failed = 0;
+    let registry = hygge_native_connectors::registry();
     for (name, connection) in &project.connections {
         println!("connection {name}: {}", inline(&masked(connection.clone())));
+        let connector = connection
+            .get("type")
+            .and_then(Value::as_str)
+            .and_then(|t| registry.get(t));
+        match connector.and_then(|c| c.check_connection(name, connection)) {
+            Some(Ok(reached)) => println!("    ✓ {reached}"),
+            Some(Err(problem)) => {
+                failed += 1;
+                println!("    ✗ {problem}");
+            }
+            None => {}
+        }
     }
-    let mut failed = 0;
     for flow in &project.flows {
         println!("\nflow {}", flow.name);
         for e in &flow.entities {

@@ -268,6 +268,14 @@ pub fn split_connection_keys(
     Ok((Value::Mapping(own), settings))
 }
 
+/// A named connection from hygge.yml, checked and resolved.
+///
+/// # Errors
+/// The problem with its keys.
+pub fn named_connection(name: &str, value: &Value) -> Result<ConnectionSettings, ConfigProblem> {
+    parse_connection(value, &format!("connection `{name}`"))?.resolve(name.to_string())
+}
+
 fn parse_connection(value: &Value, what: &str) -> Result<ConnectionConfig, ConfigProblem> {
     serde_path_to_error::deserialize(value.clone()).map_err(|err| {
         let key = err.path().to_string();

@@ -56,6 +56,43 @@ impl Connector for MssqlConnector {
     fn store(&self, config: &ConnectorConfig<'_>) -> Option<Result<Arc<dyn StoreSpec>, ConfigProblem>> {
         Some(store_spec(config).map(|spec| Arc::new(spec) as Arc<dyn StoreSpec>))
     }
+
+    fn check_connection(&self, name: &str, connection: &serde_yaml::Value) -> Option<Result<String, String>> {
+        let settings = match config::named_connection(name, connection) {
+            Ok(settings) => settings,
+            Err(problem) => {
+                let key = problem.key.map(|k| format!("{k}: ")).unwrap_or_default();
+                let hint = problem.hint.map(|h| format!(" ({h})")).unwrap_or_default();
+                return Some(Err(format!("{key}{}{hint}", problem.message)));
+            }
+        };
+        Some(check(&settings))
+    }
+}
+
+/// Logs in and runs `SELECT 1`, on a runtime of its own.
+fn check(settings: &ConnectionSettings) -> Result<String, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let tokens = token::TokenSource::for_auth(&settings.auth);
+        let mut client = pool::connect(settings, tokens.as_ref())
+            .await
+            .map_err(|e| e.to_string())?;
+        client
+            .simple_query("SELECT 1")
+            .await
+            .map_err(|e| e.to_string())?
+            .into_results()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(format!(
+            "reached {}:{} database {} as {:?}; SELECT 1 ok",
+            settings.host, settings.port, settings.database, settings.auth
+        ))
+    })
 }
 
 fn parse<T: serde::de::DeserializeOwned>(

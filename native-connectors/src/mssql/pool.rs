@@ -1,4 +1,4 @@
-//! Connections: one bb8 pool per distinct connection, shared by every flow of the run, with
+//! Connections: one deadpool pool per distinct connection, shared by every flow of the run, with
 //! a `SELECT 1` health check, and errors that say which server failed and what to try.
 
 use std::collections::HashMap;
@@ -28,7 +28,7 @@ pub struct Conn {
 }
 
 /// A connection checked out of a pool; returns to it when dropped.
-pub type PooledConn = bb8::PooledConnection<'static, Manager>;
+pub type PooledConn = deadpool::managed::Object<Manager>;
 
 /// How long a flow waits for a free pooled connection before failing.
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(600);
@@ -39,11 +39,11 @@ pub struct Manager {
     tokens: Option<TokenSource>,
 }
 
-impl bb8::ManageConnection for Manager {
-    type Connection = Conn;
+impl deadpool::managed::Manager for Manager {
+    type Type = Conn;
     type Error = ConnectorError;
 
-    async fn connect(&self) -> Result<Conn, ConnectorError> {
+    async fn create(&self) -> Result<Conn, ConnectorError> {
         let client = connect(&self.settings, self.tokens.as_ref()).await?;
         Ok(Conn {
             client,
@@ -51,7 +51,18 @@ impl bb8::ManageConnection for Manager {
         })
     }
 
-    async fn is_valid(&self, conn: &mut Conn) -> Result<(), ConnectorError> {
+    /// The health check: a connection abandoned mid-result is closed, any other must answer
+    /// `SELECT 1`.
+    async fn recycle(
+        &self,
+        conn: &mut Conn,
+        _: &deadpool::managed::Metrics,
+    ) -> deadpool::managed::RecycleResult<ConnectorError> {
+        if conn.busy {
+            return Err(deadpool::managed::RecycleError::message(
+                "a statement's results were not read to the end",
+            ));
+        }
         conn.client
             .simple_query("SELECT 1")
             .await
@@ -61,16 +72,12 @@ impl bb8::ManageConnection for Manager {
             .map_err(|e| sql_error(&self.settings, e))?;
         Ok(())
     }
-
-    fn has_broken(&self, conn: &mut Conn) -> bool {
-        conn.busy
-    }
 }
 
 /// The shared pool of one connection.
 #[derive(Clone)]
 pub struct Pool {
-    pool: bb8::Pool<Manager>,
+    pool: deadpool::managed::Pool<Manager>,
     settings: Arc<ConnectionSettings>,
 }
 
@@ -85,16 +92,16 @@ impl Pool {
             .or_insert_with(|| {
                 let size = settings.pool_size.unwrap_or_else(default_pool_size);
                 let tokens = TokenSource::for_auth(&settings.auth);
-                let pool = bb8::Pool::builder()
-                    .max_size(size.max(1))
-                    .min_idle(Some(0))
-                    .test_on_check_out(true)
-                    .connection_timeout(CHECKOUT_TIMEOUT)
-                    .retry_connection(false)
-                    .build_unchecked(Manager {
-                        settings: settings.clone(),
-                        tokens,
-                    });
+                let manager = Manager {
+                    settings: settings.clone(),
+                    tokens,
+                };
+                let pool = deadpool::managed::Pool::builder(manager)
+                    .max_size(size.max(1) as usize)
+                    .wait_timeout(Some(CHECKOUT_TIMEOUT))
+                    .runtime(deadpool::Runtime::Tokio1)
+                    .build()
+                    .unwrap_or_else(|e| unreachable!("a pool with a runtime builds: {e}"));
                 Pool {
                     pool,
                     settings: Arc::new(settings.clone()),
@@ -114,21 +121,18 @@ impl Pool {
     /// The connection error (auth, network) with the server named, or a timeout when every
     /// connection stayed busy.
     pub async fn get(&self) -> Result<PooledConn, ConnectorError> {
-        self.pool.get_owned().await.map_err(|e| match e {
-            bb8::RunError::User(e) => e,
-            bb8::RunError::TimedOut => ConnectorError::connection(format!(
+        use deadpool::managed::PoolError;
+        self.pool.get().await.map_err(|e| match e {
+            PoolError::Backend(e) => e,
+            PoolError::Timeout(_) => ConnectorError::connection(format!(
                 "waited {}s for a free connection to {} (pool_size {})",
                 CHECKOUT_TIMEOUT.as_secs(),
                 self.settings.label,
-                self.pool.state().connections
+                self.pool.status().max_size
             ))
             .with_context("raise `pool_size` on the connection or lower `--concurrency`"),
+            other => ConnectorError::internal(format!("connection pool for {}: {other}", self.settings.label)),
         })
-    }
-
-    /// A connection if one can be had within `wait`; for optional extra parallelism.
-    pub async fn try_get(&self, wait: Duration) -> Option<PooledConn> {
-        tokio::time::timeout(wait, self.get()).await.ok()?.ok()
     }
 }
 

@@ -39,6 +39,14 @@ pub trait Connector: Send + Sync {
         let _ = config;
         None
     }
+
+    /// Tries a connection from hygge.yml `connections:` whose type is this connector, for
+    /// `hygge debug`: `Ok` with what was reached, `Err` with what failed and what to try.
+    /// `None` when the connector has no connections to try. Blocking.
+    fn check_connection(&self, name: &str, connection: &Value) -> Option<Result<String, String>> {
+        let _ = (name, connection);
+        None
+    }
 }
 
 /// A validated home configuration, ready to build a fresh [`Home`] for every attempt.
