@@ -22,7 +22,10 @@ async fn hygge_go(dir: &Path, args: &[&str], password: &str) -> Output {
     let password = password.to_string();
     tokio::task::spawn_blocking(move || {
         let mut cmd = hygge();
-        cmd.arg("--project").arg(&dir).args(&args).env("HYGGE_TEST_MSSQL_PASSWORD", password);
+        cmd.arg("--project")
+            .arg(&dir)
+            .args(&args)
+            .env("HYGGE_TEST_MSSQL_PASSWORD", password);
         cmd.output().unwrap()
     })
     .await
@@ -79,7 +82,11 @@ fn orders(rows: i64) -> RecordBatch {
         Field::new("paid", DataType::Boolean, true),
         Field::new("day", DataType::Date32, true),
         Field::new("at", DataType::Timestamp(TimeUnit::Nanosecond, None), true),
-        Field::new("at_utc", DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())), true),
+        Field::new(
+            "at_utc",
+            DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+            true,
+        ),
         Field::new("clock", DataType::Time64(TimeUnit::Nanosecond), true),
         Field::new("note", DataType::Utf8, true),
         Field::new("raw", DataType::Binary, true),
@@ -88,28 +95,52 @@ fn orders(rows: i64) -> RecordBatch {
     let some = |i: i64| i % 5 != 0;
     let columns: Vec<ArrayRef> = vec![
         Arc::new(Int64Array::from_iter_values(0..rows)),
-        Arc::new(Int32Array::from_iter((0..rows).map(|i| some(i).then_some(i as i32 * 3)))),
-        Arc::new(Int16Array::from_iter((0..rows).map(|i| some(i).then_some((i % 30_000) as i16)))),
-        Arc::new(UInt8Array::from_iter((0..rows).map(|i| some(i).then_some((i % 256) as u8)))),
-        Arc::new(
-            Decimal128Array::from_iter((0..rows).map(|i| some(i).then_some(i as i128 * 101 - 5_000)))
-                .with_precision_and_scale(18, 2)
-                .unwrap(),
-        ),
-        Arc::new(Float64Array::from_iter((0..rows).map(|i| some(i).then_some(i as f64 / 7.0)))),
-        Arc::new(Float32Array::from_iter((0..rows).map(|i| some(i).then_some(i as f32 * 0.25)))),
-        Arc::new(BooleanArray::from_iter((0..rows).map(|i| some(i).then_some(i % 2 == 0)))),
-        Arc::new(Date32Array::from_iter((0..rows).map(|i| some(i).then_some(19_000 + i as i32)))),
-        Arc::new(TimestampNanosecondArray::from_iter(
-            (0..rows).map(|i| some(i).then_some(1_700_000_000_123_456_700 + i * 1_000_000_100)),
+        Arc::new(Int32Array::from_iter(
+            (0..rows).map(|i| some(i).then_some(i as i32 * 3)),
+        )),
+        Arc::new(Int16Array::from_iter(
+            (0..rows).map(|i| some(i).then_some((i % 30_000) as i16)),
+        )),
+        Arc::new(UInt8Array::from_iter(
+            (0..rows).map(|i| some(i).then_some((i % 256) as u8)),
         )),
         Arc::new(
-            TimestampNanosecondArray::from_iter((0..rows).map(|i| some(i).then_some(-86_400_000_000_000 + i * 700)))
-                .with_timezone("UTC"),
+            Decimal128Array::from_iter(
+                (0..rows).map(|i| some(i).then_some(i as i128 * 101 - 5_000)),
+            )
+            .with_precision_and_scale(18, 2)
+            .unwrap(),
         ),
-        Arc::new(Time64NanosecondArray::from_iter((0..rows).map(|i| some(i).then_some(i * 100 % 86_400_000_000_000)))),
-        Arc::new(StringArray::from_iter((0..rows).map(|i| some(i).then(|| format!("note {i} ü😀"))))),
-        Arc::new(BinaryArray::from_iter((0..rows).map(|i| some(i).then(|| i.to_le_bytes().to_vec())))),
+        Arc::new(Float64Array::from_iter(
+            (0..rows).map(|i| some(i).then_some(i as f64 / 7.0)),
+        )),
+        Arc::new(Float32Array::from_iter(
+            (0..rows).map(|i| some(i).then_some(i as f32 * 0.25)),
+        )),
+        Arc::new(BooleanArray::from_iter(
+            (0..rows).map(|i| some(i).then_some(i % 2 == 0)),
+        )),
+        Arc::new(Date32Array::from_iter(
+            (0..rows).map(|i| some(i).then_some(19_000 + i as i32)),
+        )),
+        Arc::new(TimestampNanosecondArray::from_iter((0..rows).map(|i| {
+            some(i).then_some(1_700_000_000_123_456_700 + i * 1_000_000_100)
+        }))),
+        Arc::new(
+            TimestampNanosecondArray::from_iter(
+                (0..rows).map(|i| some(i).then_some(-86_400_000_000_000 + i * 700)),
+            )
+            .with_timezone("UTC"),
+        ),
+        Arc::new(Time64NanosecondArray::from_iter(
+            (0..rows).map(|i| some(i).then_some(i * 100 % 86_400_000_000_000)),
+        )),
+        Arc::new(StringArray::from_iter(
+            (0..rows).map(|i| some(i).then(|| format!("note {i} ü😀"))),
+        )),
+        Arc::new(BinaryArray::from_iter(
+            (0..rows).map(|i| some(i).then(|| i.to_le_bytes().to_vec())),
+        )),
     ];
     let batch = RecordBatch::try_new(schema, columns).unwrap();
     assert_eq!(batch.num_rows(), n);
@@ -143,9 +174,18 @@ async fn parquet_to_mssql_to_parquet_gives_back_identical_tables() {
     let dir = tempfile::tempdir().unwrap();
     write_files(dir.path(), &[("hygge.yml", &project(&server))]);
     let source = orders(25_000);
-    write_parquet(&dir.path().join("data/source/orders/part-0.parquet"), &[source.slice(0, 12_000)]);
-    write_parquet(&dir.path().join("data/source/orders/part-1.parquet"), &[source.slice(12_000, 13_000)]);
-    write_parquet(&dir.path().join("data/source/customers/c.parquet"), &[customers()]);
+    write_parquet(
+        &dir.path().join("data/source/orders/part-0.parquet"),
+        &[source.slice(0, 12_000)],
+    );
+    write_parquet(
+        &dir.path().join("data/source/orders/part-1.parquet"),
+        &[source.slice(12_000, 13_000)],
+    );
+    write_parquet(
+        &dir.path().join("data/source/customers/c.parquet"),
+        &[customers()],
+    );
 
     ok(hygge_go(dir.path(), &["go", "--flow", "load"], "Hygge-Test-1").await);
     // Twice: replace publishes over the first load, nothing doubles.
@@ -169,27 +209,49 @@ async fn debug_tries_each_connection_and_a_wrong_password_fails_the_run_cleanly(
     let server = TestServer::start(ServerConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     write_files(dir.path(), &[("hygge.yml", &project(&server))]);
-    write_parquet(&dir.path().join("data/source/orders/o.parquet"), &[orders(10)]);
-    write_parquet(&dir.path().join("data/source/customers/c.parquet"), &[customers()]);
+    write_parquet(
+        &dir.path().join("data/source/orders/o.parquet"),
+        &[orders(10)],
+    );
+    write_parquet(
+        &dir.path().join("data/source/customers/c.parquet"),
+        &[customers()],
+    );
 
     let text = ok(hygge_go(dir.path(), &["debug"], "Hygge-Test-1").await);
-    assert!(text.contains("✓ reached 127.0.0.1") && text.contains("SELECT 1 ok"), "{text}");
-    assert!(!text.contains("Hygge-Test-1"), "debug printed the password:\n{text}");
+    assert!(
+        text.contains("✓ reached 127.0.0.1") && text.contains("SELECT 1 ok"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Hygge-Test-1"),
+        "debug printed the password:\n{text}"
+    );
 
     let text = fails(hygge_go(dir.path(), &["debug"], "wrong").await);
     assert!(text.contains("✗") && text.contains("refused"), "{text}");
 
     let text = fails(hygge_go(dir.path(), &["go", "--flow", "load"], "wrong").await);
     assert!(text.contains("Login failed for user 'sa'"), "{text}");
-    assert!(server.table_names().is_empty(), "{:?}", server.table_names());
+    assert!(
+        server.table_names().is_empty(),
+        "{:?}",
+        server.table_names()
+    );
 
     // if_exists: fail (the default) on an existing table: exit 1, the table as it was.
     ok(hygge_go(dir.path(), &["go", "--flow", "load"], "Hygge-Test-1").await);
     let yml = project(&server).replace("      if_exists: replace\n", "");
     write_files(dir.path(), &[("hygge.yml", &yml)]);
-    write_parquet(&dir.path().join("data/source/orders/o.parquet"), &[orders(99)]);
+    write_parquet(
+        &dir.path().join("data/source/orders/o.parquet"),
+        &[orders(99)],
+    );
     let text = fails(hygge_go(dir.path(), &["go", "--flow", "load"], "Hygge-Test-1").await);
-    assert!(text.contains("already exists") && text.contains("if_exists"), "{text}");
+    assert!(
+        text.contains("already exists") && text.contains("if_exists"),
+        "{text}"
+    );
     ok(hygge_go(dir.path(), &["go", "--flow", "unload"], "Hygge-Test-1").await);
     assert_eq!(count_rows(&dir.path().join("data/out/orders")), 10);
 }

@@ -98,8 +98,10 @@ impl AuthConfig {
         };
         let unused = |present: bool, key: &str, what: &str| {
             if present {
-                Err(ConfigProblem::key(key, format!("is not used by auth: {what}"))
-                    .hint("remove it, or choose the auth method that uses it"))
+                Err(
+                    ConfigProblem::key(key, format!("is not used by auth: {what}"))
+                        .hint("remove it, or choose the auth method that uses it"),
+                )
             } else {
                 Ok(())
             }
@@ -151,7 +153,11 @@ impl AuthConfig {
 mod tests {
     use super::*;
 
-    fn keys(method: Option<AuthMethodName>, user: Option<&str>, secret: Option<&str>) -> Result<AuthConfig, ConfigProblem> {
+    fn keys(
+        method: Option<AuthMethodName>,
+        user: Option<&str>,
+        secret: Option<&str>,
+    ) -> Result<AuthConfig, ConfigProblem> {
         AuthConfig::from_keys(
             method,
             user.map(String::from),
@@ -165,7 +171,10 @@ mod tests {
 
     #[test]
     fn a_user_means_sql_and_nothing_means_the_default_chain() {
-        assert!(matches!(keys(None, Some("sa"), None).unwrap(), AuthConfig::Sql { .. }));
+        assert!(matches!(
+            keys(None, Some("sa"), None).unwrap(),
+            AuthConfig::Sql { .. }
+        ));
         assert_eq!(keys(None, None, None).unwrap(), AuthConfig::Default);
     }
 

@@ -5,8 +5,8 @@
 use hygge_runtime::contract::ConnectorError;
 use tiberius::{Query, Row};
 
-use super::pool::{Conn, sql_error};
 use super::config::ConnectionSettings;
+use super::pool::{Conn, sql_error};
 use super::sql::{SqlType, TableName, quote};
 
 /// A column as the server describes it.
@@ -126,10 +126,16 @@ pub async fn query_columns(
         &[sql],
     )
     .await
-    .map_err(|e| e.with_context("the home's `query` could not be described; check that it is one SELECT"))?;
+    .map_err(|e| {
+        e.with_context("the home's `query` could not be described; check that it is one SELECT")
+    })?;
     let mut columns = Vec::new();
     for row in &rows {
-        let hidden = row.try_get::<bool, _>("is_hidden").ok().flatten().unwrap_or(false);
+        let hidden = row
+            .try_get::<bool, _>("is_hidden")
+            .ok()
+            .flatten()
+            .unwrap_or(false);
         if hidden {
             continue;
         }
@@ -139,7 +145,11 @@ pub async fn query_columns(
             .ok()
             .flatten()
             .unwrap_or_default();
-        let nullable = row.try_get::<bool, _>("is_nullable").ok().flatten().unwrap_or(true);
+        let nullable = row
+            .try_get::<bool, _>("is_nullable")
+            .ok()
+            .flatten()
+            .unwrap_or(true);
         columns.push(ColumnInfo {
             name: name.to_string(),
             sql_type: SqlType::parse(type_name).ok_or_else(|| type_name.to_string()),

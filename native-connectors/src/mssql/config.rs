@@ -149,8 +149,12 @@ impl ConnectionConfig {
                 format!("connection `{label}` has type `{t}`, not mssql"),
             ));
         }
-        let (host, port_in_server) = parse_server(&self.server)
-            .ok_or_else(|| ConfigProblem::key("server", "must be a host name, e.g. myserver.database.windows.net"))?;
+        let (host, port_in_server) = parse_server(&self.server).ok_or_else(|| {
+            ConfigProblem::key(
+                "server",
+                "must be a host name, e.g. myserver.database.windows.net",
+            )
+        })?;
         let port = self.port.or(port_in_server).unwrap_or(DEFAULT_PORT);
         if self.database.trim().is_empty() {
             return Err(ConfigProblem::key("database", "must not be empty"));
@@ -226,11 +230,11 @@ pub fn split_connection_keys(
                 .filter_map(Value::as_str)
                 .find(|k| ["server", "database"].contains(k))
             {
-                return Err(ConfigProblem::key(
-                    key,
-                    "is set both here and by `connection`",
-                )
-                .hint("use either `connection: NAME` or inline `server` + `database`, not both"));
+                return Err(
+                    ConfigProblem::key(key, "is set both here and by `connection`").hint(
+                        "use either `connection: NAME` or inline `server` + `database`, not both",
+                    ),
+                );
             }
             let Some(defined) = config.connections.get(&name) else {
                 return Err(ConfigProblem::key(
@@ -375,7 +379,10 @@ mod tests {
 
     #[test]
     fn server_forms() {
-        assert_eq!(parse_server("tcp:db.example.com,1444"), Some(("db.example.com".into(), Some(1444))));
+        assert_eq!(
+            parse_server("tcp:db.example.com,1444"),
+            Some(("db.example.com".into(), Some(1444)))
+        );
         assert_eq!(parse_server("db:1500"), Some(("db".into(), Some(1500))));
         assert_eq!(parse_server("db"), Some(("db".into(), None)));
         assert_eq!(parse_server("db,x"), None);

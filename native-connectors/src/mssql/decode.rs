@@ -147,11 +147,16 @@ impl ColumnBuilder {
             SqlType::Money => decimal(19, 4),
             SqlType::SmallMoney => decimal(10, 4),
             SqlType::Date => ColumnBuilder::Date(Date32Builder::with_capacity(capacity)),
-            SqlType::Time(_) => ColumnBuilder::Time(Time64NanosecondBuilder::with_capacity(capacity)),
+            SqlType::Time(_) => {
+                ColumnBuilder::Time(Time64NanosecondBuilder::with_capacity(capacity))
+            }
             SqlType::DateTime | SqlType::SmallDateTime => timestamp(TimeUnit::Millisecond, None),
             SqlType::DateTime2(s) => timestamp(unit_for_scale(s), None),
             SqlType::DateTimeOffset(s) => timestamp(unit_for_scale(s), Some("UTC".into())),
-            SqlType::VarChar(_) | SqlType::NVarChar(_) | SqlType::Xml | SqlType::UniqueIdentifier => {
+            SqlType::VarChar(_)
+            | SqlType::NVarChar(_)
+            | SqlType::Xml
+            | SqlType::UniqueIdentifier => {
                 ColumnBuilder::Text(StringBuilder::with_capacity(capacity, capacity * 16))
             }
             SqlType::VarBinary(_) => {
@@ -201,16 +206,19 @@ impl ColumnBuilder {
                 b.append_option(v.map(|d| datetime2_in(d, 1)).transpose()?)
             }
             (ColumnBuilder::Millis(b, _), C::DateTimeOffset(v)) => b.append_option(
-                v.map(|d| datetime2_in(d.datetime2(), 1_000_000)).transpose()?,
+                v.map(|d| datetime2_in(d.datetime2(), 1_000_000))
+                    .transpose()?,
             ),
-            (ColumnBuilder::Micros(b, _), C::DateTimeOffset(v)) => b.append_option(
-                v.map(|d| datetime2_in(d.datetime2(), 1_000)).transpose()?,
-            ),
+            (ColumnBuilder::Micros(b, _), C::DateTimeOffset(v)) => {
+                b.append_option(v.map(|d| datetime2_in(d.datetime2(), 1_000)).transpose()?)
+            }
             (ColumnBuilder::Nanos(b, _), C::DateTimeOffset(v)) => {
                 b.append_option(v.map(|d| datetime2_in(d.datetime2(), 1)).transpose()?)
             }
             (ColumnBuilder::Text(b), C::String(v)) => b.append_option(v.as_deref()),
-            (ColumnBuilder::Text(b), C::Xml(v)) => b.append_option(v.as_deref().map(|x| x.as_ref())),
+            (ColumnBuilder::Text(b), C::Xml(v)) => {
+                b.append_option(v.as_deref().map(|x| x.as_ref()))
+            }
             (ColumnBuilder::Text(b), C::Guid(v)) => {
                 b.append_option(v.map(|g| g.hyphenated().to_string().to_ascii_uppercase()))
             }
@@ -265,8 +273,7 @@ pub fn time_nanos(time: Time) -> i64 {
 /// `datetime` (days since 1900, 1/300 s ticks) in milliseconds since the Unix epoch,
 /// rounded as SQL Server rounds it (.000, .003, .007).
 pub fn datetime_millis(days: i32, ticks: u32) -> i64 {
-    (i64::from(days) - DATETIME_DAYS_TO_UNIX_EPOCH) * 86_400_000
-        + (i64::from(ticks) * 10 + 1) / 3
+    (i64::from(days) - DATETIME_DAYS_TO_UNIX_EPOCH) * 86_400_000 + (i64::from(ticks) * 10 + 1) / 3
 }
 
 /// A datetime2 in `nanos_per_unit` units since the Unix epoch.

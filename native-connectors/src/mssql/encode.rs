@@ -142,82 +142,160 @@ fn column_values(array: &ArrayRef, ty: SqlType) -> Result<Vec<ColumnData<'_>>, S
         }};
     }
     match ty {
-        SqlType::Bit => each!(array.as_boolean(), ColumnData::Bit(None), |v| ColumnData::Bit(Some(v))),
-        SqlType::TinyInt => each!(array.as_primitive::<Int64Type>(), ColumnData::U8(None), |v| {
-            ColumnData::U8(Some(u8::try_from(v).map_err(|_| out_of_range(v, "TINYINT (0 to 255)"))?))
+        SqlType::Bit => each!(array.as_boolean(), ColumnData::Bit(None), |v| {
+            ColumnData::Bit(Some(v))
         }),
-        SqlType::SmallInt => each!(array.as_primitive::<Int64Type>(), ColumnData::I16(None), |v| {
-            ColumnData::I16(Some(i16::try_from(v).map_err(|_| out_of_range(v, "SMALLINT"))?))
-        }),
-        SqlType::Int => each!(array.as_primitive::<Int64Type>(), ColumnData::I32(None), |v| {
-            ColumnData::I32(Some(i32::try_from(v).map_err(|_| out_of_range(v, "INT"))?))
-        }),
-        SqlType::BigInt => each!(array.as_primitive::<Int64Type>(), ColumnData::I64(None), |v| {
-            ColumnData::I64(Some(v))
-        }),
-        SqlType::Real => each!(array.as_primitive::<Float32Type>(), ColumnData::F32(None), |v| {
-            ColumnData::F32(Some(v))
-        }),
-        SqlType::Float => each!(array.as_primitive::<Float64Type>(), ColumnData::F64(None), |v| {
-            ColumnData::F64(Some(v))
-        }),
-        SqlType::Decimal(_, s) => each!(array.as_primitive::<Decimal128Type>(), ColumnData::Numeric(None), |v| {
-            ColumnData::Numeric(Some(Numeric::new_with_scale(v, s)))
-        }),
-        SqlType::Money | SqlType::SmallMoney => each!(array.as_primitive::<Decimal128Type>(), ColumnData::Numeric(None), |v| {
-            ColumnData::Numeric(Some(Numeric::new_with_scale(v, 4)))
-        }),
-        SqlType::Date => each!(array.as_primitive::<Date32Type>(), ColumnData::Date(None), |v| {
-            ColumnData::Date(Some(date(i64::from(v))?))
-        }),
-        SqlType::Time(scale) => each!(array.as_primitive::<Time64NanosecondType>(), ColumnData::Time(None), |v| {
-            ColumnData::Time(Some(time(v, scale)))
-        }),
-        SqlType::DateTime2(scale) => timestamps(array, &mut out, ColumnData::DateTime2(None), |days, nanos| {
-            Ok(ColumnData::DateTime2(Some(DateTime2::new(date(days)?, time(nanos, scale)))))
-        })?,
-        SqlType::DateTimeOffset(scale) => timestamps(array, &mut out, ColumnData::DateTimeOffset(None), |days, nanos| {
-            let utc = DateTime2::new(date(days)?, time(nanos, scale));
-            Ok(ColumnData::DateTimeOffset(Some(DateTimeOffset::new(utc, 0))))
-        })?,
-        SqlType::DateTime => timestamps(array, &mut out, ColumnData::DateTime(None), |days, nanos| {
-            // 1/300 s ticks, rounded as SQL Server rounds; .999 rolls into the next day.
-            let ticks = (nanos * 3 + 5_000_000) / 10_000_000;
-            let (days, ticks) = if ticks >= 300 * 86_400 { (days + 1, ticks - 300 * 86_400) } else { (days, ticks) };
-            let days = i32::try_from(days + DATETIME_DAYS_TO_UNIX_EPOCH)
-                .map_err(|_| "date out of range for DATETIME".to_string())?;
-            Ok(ColumnData::DateTime(Some(DateTime::new(days, ticks as u32))))
-        })?,
-        SqlType::SmallDateTime => timestamps(array, &mut out, ColumnData::SmallDateTime(None), |days, nanos| {
-            let days = u16::try_from(days + DATETIME_DAYS_TO_UNIX_EPOCH)
-                .map_err(|_| "date out of range for SMALLDATETIME (1900 to 2079)".to_string())?;
-            Ok(ColumnData::SmallDateTime(Some(SmallDateTime::new(days, (nanos / 60_000_000_000) as u16))))
-        })?,
-        SqlType::VarChar(limit) | SqlType::NVarChar(limit) => each!(array.as_string::<i32>(), ColumnData::String(None), |v| {
-            if let Some(limit) = limit {
-                check_length(v, limit)?;
+        SqlType::TinyInt => each!(
+            array.as_primitive::<Int64Type>(),
+            ColumnData::U8(None),
+            |v| {
+                ColumnData::U8(Some(
+                    u8::try_from(v).map_err(|_| out_of_range(v, "TINYINT (0 to 255)"))?,
+                ))
             }
-            ColumnData::String(Some(Cow::Borrowed(v)))
-        }),
+        ),
+        SqlType::SmallInt => each!(
+            array.as_primitive::<Int64Type>(),
+            ColumnData::I16(None),
+            |v| {
+                ColumnData::I16(Some(
+                    i16::try_from(v).map_err(|_| out_of_range(v, "SMALLINT"))?,
+                ))
+            }
+        ),
+        SqlType::Int => each!(
+            array.as_primitive::<Int64Type>(),
+            ColumnData::I32(None),
+            |v| ColumnData::I32(Some(i32::try_from(v).map_err(|_| out_of_range(v, "INT"))?))
+        ),
+        SqlType::BigInt => each!(
+            array.as_primitive::<Int64Type>(),
+            ColumnData::I64(None),
+            |v| ColumnData::I64(Some(v))
+        ),
+        SqlType::Real => each!(
+            array.as_primitive::<Float32Type>(),
+            ColumnData::F32(None),
+            |v| ColumnData::F32(Some(v))
+        ),
+        SqlType::Float => each!(
+            array.as_primitive::<Float64Type>(),
+            ColumnData::F64(None),
+            |v| ColumnData::F64(Some(v))
+        ),
+        SqlType::Decimal(_, s) => each!(
+            array.as_primitive::<Decimal128Type>(),
+            ColumnData::Numeric(None),
+            |v| ColumnData::Numeric(Some(Numeric::new_with_scale(v, s)))
+        ),
+        SqlType::Money | SqlType::SmallMoney => each!(
+            array.as_primitive::<Decimal128Type>(),
+            ColumnData::Numeric(None),
+            |v| ColumnData::Numeric(Some(Numeric::new_with_scale(v, 4)))
+        ),
+        SqlType::Date => each!(
+            array.as_primitive::<Date32Type>(),
+            ColumnData::Date(None),
+            |v| ColumnData::Date(Some(date(i64::from(v))?))
+        ),
+        SqlType::Time(scale) => each!(
+            array.as_primitive::<Time64NanosecondType>(),
+            ColumnData::Time(None),
+            |v| ColumnData::Time(Some(time(v, scale)))
+        ),
+        SqlType::DateTime2(scale) => timestamps(
+            array,
+            &mut out,
+            ColumnData::DateTime2(None),
+            |days, nanos| {
+                Ok(ColumnData::DateTime2(Some(DateTime2::new(
+                    date(days)?,
+                    time(nanos, scale),
+                ))))
+            },
+        )?,
+        SqlType::DateTimeOffset(scale) => timestamps(
+            array,
+            &mut out,
+            ColumnData::DateTimeOffset(None),
+            |days, nanos| {
+                let utc = DateTime2::new(date(days)?, time(nanos, scale));
+                Ok(ColumnData::DateTimeOffset(Some(DateTimeOffset::new(
+                    utc, 0,
+                ))))
+            },
+        )?,
+        SqlType::DateTime => timestamps(
+            array,
+            &mut out,
+            ColumnData::DateTime(None),
+            |days, nanos| {
+                // 1/300 s ticks, rounded as SQL Server rounds; .999 rolls into the next day.
+                let ticks = (nanos * 3 + 5_000_000) / 10_000_000;
+                let (days, ticks) = if ticks >= 300 * 86_400 {
+                    (days + 1, ticks - 300 * 86_400)
+                } else {
+                    (days, ticks)
+                };
+                let days = i32::try_from(days + DATETIME_DAYS_TO_UNIX_EPOCH)
+                    .map_err(|_| "date out of range for DATETIME".to_string())?;
+                Ok(ColumnData::DateTime(Some(DateTime::new(
+                    days,
+                    ticks as u32,
+                ))))
+            },
+        )?,
+        SqlType::SmallDateTime => timestamps(
+            array,
+            &mut out,
+            ColumnData::SmallDateTime(None),
+            |days, nanos| {
+                let days = u16::try_from(days + DATETIME_DAYS_TO_UNIX_EPOCH).map_err(|_| {
+                    "date out of range for SMALLDATETIME (1900 to 2079)".to_string()
+                })?;
+                Ok(ColumnData::SmallDateTime(Some(SmallDateTime::new(
+                    days,
+                    (nanos / 60_000_000_000) as u16,
+                ))))
+            },
+        )?,
+        SqlType::VarChar(limit) | SqlType::NVarChar(limit) => {
+            each!(array.as_string::<i32>(), ColumnData::String(None), |v| {
+                if let Some(limit) = limit {
+                    check_length(v, limit)?;
+                }
+                ColumnData::String(Some(Cow::Borrowed(v)))
+            })
+        }
         SqlType::Xml => each!(array.as_string::<i32>(), ColumnData::Xml(None), |v| {
             ColumnData::Xml(Some(Cow::Owned(XmlData::new(v))))
         }),
         SqlType::UniqueIdentifier => match array.data_type() {
-            DataType::FixedSizeBinary(16) => each!(array.as_fixed_size_binary(), ColumnData::Guid(None), |v| {
-                ColumnData::Guid(Some(Uuid::from_slice(v).map_err(|e| e.to_string())?))
-            }),
+            DataType::FixedSizeBinary(16) => {
+                each!(array.as_fixed_size_binary(), ColumnData::Guid(None), |v| {
+                    ColumnData::Guid(Some(Uuid::from_slice(v).map_err(|e| e.to_string())?))
+                })
+            }
             _ => each!(array.as_string::<i32>(), ColumnData::Guid(None), |v| {
-                ColumnData::Guid(Some(Uuid::parse_str(v).map_err(|e| format!("`{v}` is not a uniqueidentifier: {e}"))?))
+                ColumnData::Guid(Some(
+                    Uuid::parse_str(v)
+                        .map_err(|e| format!("`{v}` is not a uniqueidentifier: {e}"))?,
+                ))
             }),
         },
-        SqlType::VarBinary(limit) => each!(array.as_binary::<i32>(), ColumnData::Binary(None), |v| {
-            if let Some(limit) = limit
-                && v.len() > limit as usize
-            {
-                return Err(format!("a value of {} bytes does not fit VARBINARY({limit})", v.len()));
-            }
-            ColumnData::Binary(Some(Cow::Borrowed(v)))
-        }),
+        SqlType::VarBinary(limit) => {
+            each!(array.as_binary::<i32>(), ColumnData::Binary(None), |v| {
+                if let Some(limit) = limit
+                    && v.len() > limit as usize
+                {
+                    return Err(format!(
+                        "a value of {} bytes does not fit VARBINARY({limit})",
+                        v.len()
+                    ));
+                }
+                ColumnData::Binary(Some(Cow::Borrowed(v)))
+            })
+        }
     }
     Ok(out)
 }
@@ -265,10 +343,18 @@ fn timestamps<'b>(
     let per_second = per_second(*unit);
     let nanos_per_unit = 1_000_000_000 / per_second;
     let values: arrow_array::Int64Array = match unit {
-        TimeUnit::Second => array.as_primitive::<TimestampSecondType>().reinterpret_cast(),
-        TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().reinterpret_cast(),
-        TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().reinterpret_cast(),
-        TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().reinterpret_cast(),
+        TimeUnit::Second => array
+            .as_primitive::<TimestampSecondType>()
+            .reinterpret_cast(),
+        TimeUnit::Millisecond => array
+            .as_primitive::<TimestampMillisecondType>()
+            .reinterpret_cast(),
+        TimeUnit::Microsecond => array
+            .as_primitive::<TimestampMicrosecondType>()
+            .reinterpret_cast(),
+        TimeUnit::Nanosecond => array
+            .as_primitive::<TimestampNanosecondType>()
+            .reinterpret_cast(),
     };
     for i in 0..array.len() {
         if array.is_null(i) {

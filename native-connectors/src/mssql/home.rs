@@ -151,7 +151,10 @@ impl Home for MssqlHome {
         };
         let statements = match &self.partitioning {
             None => vec![with_filters(&base, &filters, None)],
-            Some(p) => partition_statements(&mut conn, &settings, &described, &from, &base, &filters, p).await?,
+            Some(p) => {
+                partition_statements(&mut conn, &settings, &described, &from, &base, &filters, p)
+                    .await?
+            }
         };
 
         let batch_size = request.batch_size();
@@ -171,8 +174,10 @@ impl Home for MssqlHome {
                         Some(conn) => conn,
                         None => pool.get().await?,
                     };
-                    stream_statement(&mut conn, &label, &statement, schema, &types, batch_size, &sender)
-                        .await
+                    stream_statement(
+                        &mut conn, &label, &statement, schema, &types, batch_size, &sender,
+                    )
+                    .await
                 }
                 .await;
                 // Errors travel in order behind the batches already sent.
@@ -204,7 +209,11 @@ fn select_columns<'a>(
                 described.iter().find(|c| &c.name == name).ok_or_else(|| {
                     ConnectorError::config(format!(
                         "column `{name}` is not in the home; it has: {}",
-                        described.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                        described
+                            .iter()
+                            .map(|c| c.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ))
                 })
             })
@@ -247,9 +256,15 @@ async fn partition_statements(
     filters: &[String],
     p: &Partitioning,
 ) -> ConnectorResult<Vec<Statement>> {
-    let column = described.iter().find(|c| c.name == p.column).ok_or_else(|| {
-        ConnectorError::config(format!("partition_on column `{}` is not in the home", p.column))
-    })?;
+    let column = described
+        .iter()
+        .find(|c| c.name == p.column)
+        .ok_or_else(|| {
+            ConnectorError::config(format!(
+                "partition_on column `{}` is not in the home",
+                p.column
+            ))
+        })?;
     if !matches!(
         column.sql_type,
         Ok(SqlType::TinyInt | SqlType::SmallInt | SqlType::Int | SqlType::BigInt)
@@ -263,7 +278,9 @@ async fn partition_statements(
     let col = quote(&p.column);
     let bounds = with_filters(
         &Statement {
-            sql: format!("SELECT CAST(MIN({col}) AS BIGINT) AS lo, CAST(MAX({col}) AS BIGINT) AS hi FROM {from}"),
+            sql: format!(
+                "SELECT CAST(MIN({col}) AS BIGINT) AS lo, CAST(MAX({col}) AS BIGINT) AS hi FROM {from}"
+            ),
             ..base.clone()
         },
         filters,
@@ -347,7 +364,9 @@ async fn stream_statement(
             .append(row.cells().map(|(_, cell)| cell))
             .map_err(|e| ConnectorError::data(e.to_string()))?;
         if builder.len() >= batch_size {
-            let batch = builder.finish().map_err(|e| ConnectorError::internal(e.to_string()))?;
+            let batch = builder
+                .finish()
+                .map_err(|e| ConnectorError::internal(e.to_string()))?;
             if sender.send(Ok(batch)).await.is_err() {
                 // The reader is gone; the connection is left busy and will be closed.
                 return Ok(());
@@ -357,7 +376,9 @@ async fn stream_statement(
     drop(stream);
     conn.busy = false;
     if !builder.is_empty() {
-        let batch = builder.finish().map_err(|e| ConnectorError::internal(e.to_string()))?;
+        let batch = builder
+            .finish()
+            .map_err(|e| ConnectorError::internal(e.to_string()))?;
         sender.send(Ok(batch)).await.ok();
     }
     Ok(())

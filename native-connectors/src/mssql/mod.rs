@@ -49,15 +49,25 @@ impl Connector for MssqlConnector {
         "Microsoft SQL Server / Azure SQL tables over native TDS"
     }
 
-    fn home(&self, config: &ConnectorConfig<'_>) -> Option<Result<Arc<dyn HomeSpec>, ConfigProblem>> {
+    fn home(
+        &self,
+        config: &ConnectorConfig<'_>,
+    ) -> Option<Result<Arc<dyn HomeSpec>, ConfigProblem>> {
         Some(home_spec(config).map(|spec| Arc::new(spec) as Arc<dyn HomeSpec>))
     }
 
-    fn store(&self, config: &ConnectorConfig<'_>) -> Option<Result<Arc<dyn StoreSpec>, ConfigProblem>> {
+    fn store(
+        &self,
+        config: &ConnectorConfig<'_>,
+    ) -> Option<Result<Arc<dyn StoreSpec>, ConfigProblem>> {
         Some(store_spec(config).map(|spec| Arc::new(spec) as Arc<dyn StoreSpec>))
     }
 
-    fn check_connection(&self, name: &str, connection: &serde_yaml::Value) -> Option<Result<String, String>> {
+    fn check_connection(
+        &self,
+        name: &str,
+        connection: &serde_yaml::Value,
+    ) -> Option<Result<String, String>> {
         let settings = match config::named_connection(name, connection) {
             Ok(settings) => settings,
             Err(problem) => {
@@ -99,7 +109,11 @@ fn parse<T: serde::de::DeserializeOwned>(
     config: &ConnectorConfig<'_>,
     own: &serde_yaml::Value,
 ) -> Result<T, ConfigProblem> {
-    ConnectorConfig { value: own, ..*config }.parse()
+    ConnectorConfig {
+        value: own,
+        ..*config
+    }
+    .parse()
 }
 
 fn home_spec(config: &ConnectorConfig<'_>) -> Result<MssqlHomeSpec, ConfigProblem> {
@@ -114,7 +128,10 @@ fn home_spec(config: &ConnectorConfig<'_>) -> Result<MssqlHomeSpec, ConfigProble
             Source::Table(table_name(&format!("dbo.{}", config.entity), "table")?)
         }
         (Some(_), Some(_)) => {
-            return Err(ConfigProblem::key("query", "set either `table` or `query`, not both"));
+            return Err(ConfigProblem::key(
+                "query",
+                "set either `table` or `query`, not both",
+            ));
         }
         _ => {
             return Err(ConfigProblem::key("table", "required key is missing")
@@ -133,8 +150,10 @@ fn home_spec(config: &ConnectorConfig<'_>) -> Result<MssqlHomeSpec, ConfigProble
             Some(Partitioning { column, partitions })
         }
         (None, Some(_)) => {
-            return Err(ConfigProblem::key("partitions", "needs `partition_on: COLUMN`")
-                .hint("name an integer column to split the read on"));
+            return Err(
+                ConfigProblem::key("partitions", "needs `partition_on: COLUMN`")
+                    .hint("name an integer column to split the read on"),
+            );
         }
         (None, None) => None,
     };
@@ -150,26 +169,41 @@ fn store_spec(config: &ConnectorConfig<'_>) -> Result<MssqlStoreSpec, ConfigProb
     let (own, settings) = split_connection_keys(config)?;
     let parsed: MssqlStoreConfig = parse(config, &own)?;
     let table = table_name(&parsed.table, "table")?;
-    if let Some(strategy) = parsed.write_strategy.as_deref().filter(|s| *s != "temp_swap") {
+    if let Some(strategy) = parsed
+        .write_strategy
+        .as_deref()
+        .filter(|s| *s != "temp_swap")
+    {
         tracing::warn!(table = %table, "`write_strategy: {strategy}` is ignored: writes are always staged and published atomically");
     }
     let factor = parsed.string_buffer_factor.unwrap_or(2.0);
     if !(factor.is_finite() && factor >= 1.0) {
-        return Err(ConfigProblem::key("string_buffer_factor", "must be a number of at least 1.0"));
+        return Err(ConfigProblem::key(
+            "string_buffer_factor",
+            "must be a number of at least 1.0",
+        ));
     }
     let parallel_workers = parsed.parallel_workers.unwrap_or(DEFAULT_PARALLEL_WORKERS);
     if !(1..=16).contains(&parallel_workers) {
-        return Err(ConfigProblem::key("parallel_workers", "must be between 1 and 16"));
+        return Err(ConfigProblem::key(
+            "parallel_workers",
+            "must be between 1 and 16",
+        ));
     }
     if parsed.batch_size == Some(0) {
         return Err(ConfigProblem::key("batch_size", "must be at least 1"));
     }
     let mut schema_overrides = std::collections::BTreeMap::new();
     for (column, text) in parsed.schema_overrides {
-        let ty = SqlType::parse(&text).filter(|_| sql::is_plain_type_text(&text)).ok_or_else(|| {
-            ConfigProblem::key(format!("schema_overrides.{column}"), format!("`{text}` is not a SQL Server type hygge writes"))
+        let ty = SqlType::parse(&text)
+            .filter(|_| sql::is_plain_type_text(&text))
+            .ok_or_else(|| {
+                ConfigProblem::key(
+                    format!("schema_overrides.{column}"),
+                    format!("`{text}` is not a SQL Server type hygge writes"),
+                )
                 .hint("e.g. NVARCHAR(100), DECIMAL(18,2), DATETIME2(3), VARBINARY(MAX)")
-        })?;
+            })?;
         schema_overrides.insert(
             column,
             ColumnOverride {
@@ -182,8 +216,10 @@ fn store_spec(config: &ConnectorConfig<'_>) -> Result<MssqlStoreSpec, ConfigProb
         None | Some("") => false,
         Some(h) if h.eq_ignore_ascii_case("tablock") => true,
         Some(other) => {
-            return Err(ConfigProblem::key("table_hints", format!("`{other}` is not supported"))
-                .hint("only TABLOCK applies to hygge's bulk load"));
+            return Err(
+                ConfigProblem::key("table_hints", format!("`{other}` is not supported"))
+                    .hint("only TABLOCK applies to hygge's bulk load"),
+            );
         }
     };
     Ok(MssqlStoreSpec {

@@ -86,7 +86,9 @@ impl Pool {
     pub fn get_or_create(settings: &ConnectionSettings) -> Pool {
         static POOLS: OnceLock<Mutex<HashMap<ConnectionSettings, Pool>>> = OnceLock::new();
         let pools = POOLS.get_or_init(Default::default);
-        let mut pools = pools.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut pools = pools
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         pools
             .entry(settings.clone())
             .or_insert_with(|| {
@@ -131,7 +133,10 @@ impl Pool {
                 self.pool.status().max_size
             ))
             .with_context("raise `pool_size` on the connection or lower `--concurrency`"),
-            other => ConnectorError::internal(format!("connection pool for {}: {other}", self.settings.label)),
+            other => ConnectorError::internal(format!(
+                "connection pool for {}: {other}",
+                self.settings.label
+            )),
         })
     }
 }
@@ -177,7 +182,12 @@ pub async fn connect(
         }
     });
     let address = format!("{}:{}", settings.host, settings.port);
-    let where_ = || format!("{} ({address}, database {})", settings.label, settings.database);
+    let where_ = || {
+        format!(
+            "{} ({address}, database {})",
+            settings.label, settings.database
+        )
+    };
     let tcp = tokio::time::timeout(settings.timeout, TcpStream::connect(&address))
         .await
         .map_err(|_| {
@@ -186,11 +196,14 @@ pub async fn connect(
                 settings.timeout.as_secs(),
                 where_()
             ))
-            .with_context("check that the server name and port are right and that a firewall allows it")
+            .with_context(
+                "check that the server name and port are right and that a firewall allows it",
+            )
         })?
         .map_err(|e| {
-            ConnectorError::connection(format!("cannot reach {}: {e}", where_()))
-                .with_context("check that the server name and port are right and that the server is running")
+            ConnectorError::connection(format!("cannot reach {}: {e}", where_())).with_context(
+                "check that the server name and port are right and that the server is running",
+            )
         })?;
     tcp.set_nodelay(true).ok();
     let login = Client::connect(config, tcp.compat_write());
@@ -205,7 +218,11 @@ pub async fn connect(
     }
 }
 
-fn login_error(settings: &ConnectionSettings, place: &str, e: tiberius::error::Error) -> ConnectorError {
+fn login_error(
+    settings: &ConnectionSettings,
+    place: &str,
+    e: tiberius::error::Error,
+) -> ConnectorError {
     match &e {
         tiberius::error::Error::Server(token) if token.code() == 18456 => ConnectorError::new(
             ErrorKind::Auth,

@@ -115,9 +115,10 @@ pub fn is_plain_type_text(text: &str) -> bool {
     let args_ok = args.is_none_or(|args| {
         let parts: Vec<&str> = args.split(',').map(str::trim).collect();
         parts.len() <= 2
-            && parts
-                .iter()
-                .all(|p| p.eq_ignore_ascii_case("max") || (!p.is_empty() && p.chars().all(|c| c.is_ascii_digit())))
+            && parts.iter().all(|p| {
+                p.eq_ignore_ascii_case("max")
+                    || (!p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+            })
     });
     name_ok && args_ok
 }
@@ -219,7 +220,11 @@ impl SqlType {
             "char" | "varchar" => SqlType::VarChar(len()),
             "text" => SqlType::VarChar(None),
             "nchar" | "nvarchar" => SqlType::NVarChar(len()),
-            "ntext" | "sysname" => SqlType::NVarChar(if data_type == "sysname" { Some(128) } else { None }),
+            "ntext" | "sysname" => SqlType::NVarChar(if data_type == "sysname" {
+                Some(128)
+            } else {
+                None
+            }),
             "xml" => SqlType::Xml,
             "binary" | "varbinary" => SqlType::VarBinary(len()),
             "image" => SqlType::VarBinary(None),
@@ -299,9 +304,15 @@ mod tests {
     #[test]
     fn names_parse_with_brackets_and_default_schema() {
         assert_eq!(TableName::parse("users").unwrap().quoted(), "[dbo].[users]");
-        assert_eq!(TableName::parse("sales.orders").unwrap().quoted(), "[sales].[orders]");
+        assert_eq!(
+            TableName::parse("sales.orders").unwrap().quoted(),
+            "[sales].[orders]"
+        );
         let odd = TableName::parse("[my schema].[a.b]]c]").unwrap();
-        assert_eq!((odd.schema.as_str(), odd.table.as_str()), ("my schema", "a.b]c"));
+        assert_eq!(
+            (odd.schema.as_str(), odd.table.as_str()),
+            ("my schema", "a.b]c")
+        );
         assert_eq!(odd.quoted(), "[my schema].[a.b]]c]");
         for bad in ["", "a.b.c", "a;drop table x", "[open", "a..b"] {
             assert!(TableName::parse(bad).is_err(), "{bad}");
@@ -327,7 +338,13 @@ mod tests {
         assert_eq!(SqlType::parse("geography"), None);
         assert!(is_plain_type_text("NCHAR(2)") && is_plain_type_text("decimal(18, 2)"));
         assert!(is_plain_type_text("NVARCHAR(MAX)") && is_plain_type_text("bit"));
-        for bad in ["NVARCHAR(10); DROP TABLE x", "INT NULL", "NVARCHAR(10", "x(1,2,3)", "INT--"] {
+        for bad in [
+            "NVARCHAR(10); DROP TABLE x",
+            "INT NULL",
+            "NVARCHAR(10",
+            "x(1,2,3)",
+            "INT--",
+        ] {
             assert!(!is_plain_type_text(bad), "{bad}");
         }
         assert_eq!(SqlType::parse("sql_variant"), None);

@@ -200,10 +200,14 @@ fn plan_columns(
             Some(o) => (o.sql_type, false),
             None => {
                 let ty = sql_type_for(field).map_err(|why| {
-                    ConnectorError::config(format!("column `{name}`: {why}"))
-                        .with_context("give it a type in `schema_overrides`, or leave it out with `columns:`")
+                    ConnectorError::config(format!("column `{name}`: {why}")).with_context(
+                        "give it a type in `schema_overrides`, or leave it out with `columns:`",
+                    )
                 })?;
-                (ty, matches!(ty, SqlType::NVarChar(None) | SqlType::VarBinary(None)))
+                (
+                    ty,
+                    matches!(ty, SqlType::NVarChar(None) | SqlType::VarBinary(None)),
+                )
             }
         };
         let new_in_target = target.is_some();
@@ -258,7 +262,12 @@ async fn drop_stale_staging(
         if name.starts_with(&prefix) && !name.contains(run_id) {
             warn!(table = %table, staging = %name, "dropping staging table left by an earlier run");
             let stale = table.sibling(name);
-            catalog::execute(conn, settings, &format!("DROP TABLE IF EXISTS {}", stale.quoted())).await?;
+            catalog::execute(
+                conn,
+                settings,
+                &format!("DROP TABLE IF EXISTS {}", stale.quoted()),
+            )
+            .await?;
         }
     }
     Ok(())
@@ -296,10 +305,19 @@ impl MssqlWriter {
                 let mut loaded = 0;
                 loop {
                     let batch = { receiver.lock().await.recv().await };
-                    let Some(batch) = batch else { return Ok(loaded) };
-                    let result =
-                        load_batch(&pool, &settings, &staging, &names, &column_types, options, &batch)
-                            .await;
+                    let Some(batch) = batch else {
+                        return Ok(loaded);
+                    };
+                    let result = load_batch(
+                        &pool,
+                        &settings,
+                        &staging,
+                        &names,
+                        &column_types,
+                        options,
+                        &batch,
+                    )
+                    .await;
                     if let Err(e) = result {
                         // Stop taking batches so the writer learns of the failure at once.
                         receiver.lock().await.close();
@@ -316,7 +334,10 @@ impl MssqlWriter {
         format!(
             "{} {} {}",
             quote(&column.name),
-            column.declared.clone().unwrap_or_else(|| column.sql_type.ddl()),
+            column
+                .declared
+                .clone()
+                .unwrap_or_else(|| column.sql_type.ddl()),
             if column.nullable { "NULL" } else { "NOT NULL" }
         )
     }
@@ -344,7 +365,11 @@ impl MssqlWriter {
             let ddl = format!(
                 "CREATE TABLE {} ({})",
                 self.staging.quoted(),
-                self.columns.iter().map(Self::column_ddl).collect::<Vec<_>>().join(", ")
+                self.columns
+                    .iter()
+                    .map(Self::column_ddl)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
             catalog::execute(&mut conn, &self.settings, &ddl).await?;
             self.created = true;
@@ -409,13 +434,24 @@ impl MssqlWriter {
                     .columns
                     .iter()
                     .filter(|c| c.new_in_target)
-                    .map(|c| format!("ALTER TABLE {} ADD {};", table.quoted(), Self::column_ddl(c)))
+                    .map(|c| {
+                        format!(
+                            "ALTER TABLE {} ADD {};",
+                            table.quoted(),
+                            Self::column_ddl(c)
+                        )
+                    })
                     .collect();
                 if !added.is_empty() {
                     // A batch is compiled whole: the INSERT naming new columns must come after.
                     batches.push(added.join(" "));
                 }
-                let names = self.columns.iter().map(|c| quote(&c.name)).collect::<Vec<_>>().join(", ");
+                let names = self
+                    .columns
+                    .iter()
+                    .map(|c| quote(&c.name))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let truncate = if truncate {
                     format!("TRUNCATE TABLE {}; ", table.quoted())
                 } else {
@@ -455,7 +491,9 @@ impl MssqlWriter {
         }
         self.fit_staging().await?;
         let mut conn = self.pool.get().await?;
-        if !matches!(self.publish, Publish::Insert { .. }) && self.plan.index == IndexKind::Columnstore {
+        if !matches!(self.publish, Publish::Insert { .. })
+            && self.plan.index == IndexKind::Columnstore
+        {
             let ddl = format!(
                 "CREATE CLUSTERED COLUMNSTORE INDEX {} ON {}",
                 quote(&format!("CCI_{}", self.plan.table.table)),
@@ -495,7 +533,12 @@ impl MssqlWriter {
             return Ok(());
         }
         let mut conn = self.pool.get().await?;
-        catalog::execute(&mut conn, &self.settings, &format!("DROP TABLE IF EXISTS {}", self.staging.quoted())).await
+        catalog::execute(
+            &mut conn,
+            &self.settings,
+            &format!("DROP TABLE IF EXISTS {}", self.staging.quoted()),
+        )
+        .await
     }
 }
 
@@ -511,12 +554,48 @@ fn wider(a: SqlType, b: SqlType) -> bool {
 /// The longest value of a text (UTF-16 units) or binary (bytes) column.
 fn longest_value(array: &dyn Array) -> usize {
     match array.data_type() {
-        DataType::Utf8 => array.as_string::<i32>().iter().flatten().map(utf16_len).max().unwrap_or(0),
-        DataType::LargeUtf8 => array.as_string::<i64>().iter().flatten().map(utf16_len).max().unwrap_or(0),
-        DataType::Utf8View => array.as_string_view().iter().flatten().map(utf16_len).max().unwrap_or(0),
-        DataType::Binary => array.as_binary::<i32>().iter().flatten().map(<[u8]>::len).max().unwrap_or(0),
-        DataType::LargeBinary => array.as_binary::<i64>().iter().flatten().map(<[u8]>::len).max().unwrap_or(0),
-        DataType::BinaryView => array.as_binary_view().iter().flatten().map(<[u8]>::len).max().unwrap_or(0),
+        DataType::Utf8 => array
+            .as_string::<i32>()
+            .iter()
+            .flatten()
+            .map(utf16_len)
+            .max()
+            .unwrap_or(0),
+        DataType::LargeUtf8 => array
+            .as_string::<i64>()
+            .iter()
+            .flatten()
+            .map(utf16_len)
+            .max()
+            .unwrap_or(0),
+        DataType::Utf8View => array
+            .as_string_view()
+            .iter()
+            .flatten()
+            .map(utf16_len)
+            .max()
+            .unwrap_or(0),
+        DataType::Binary => array
+            .as_binary::<i32>()
+            .iter()
+            .flatten()
+            .map(<[u8]>::len)
+            .max()
+            .unwrap_or(0),
+        DataType::LargeBinary => array
+            .as_binary::<i64>()
+            .iter()
+            .flatten()
+            .map(<[u8]>::len)
+            .max()
+            .unwrap_or(0),
+        DataType::BinaryView => array
+            .as_binary_view()
+            .iter()
+            .flatten()
+            .map(<[u8]>::len)
+            .max()
+            .unwrap_or(0),
         DataType::FixedSizeBinary(n) => *n as usize,
         DataType::Dictionary(_, _) => {
             let dict = array.as_any_dictionary();
@@ -527,7 +606,11 @@ fn longest_value(array: &dyn Array) -> usize {
 }
 
 fn utf16_len(s: &str) -> usize {
-    if s.is_ascii() { s.len() } else { s.encode_utf16().count() }
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.encode_utf16().count()
+    }
 }
 
 async fn load_batch(
@@ -540,7 +623,8 @@ async fn load_batch(
     batch: &RecordBatch,
 ) -> ConnectorResult<()> {
     let normalized = normalize(batch, types).map_err(|e| ConnectorError::data(e.to_string()))?;
-    let rows = batch_rows(batch, &normalized, types).map_err(|e| ConnectorError::data(e.to_string()))?;
+    let rows =
+        batch_rows(batch, &normalized, types).map_err(|e| ConnectorError::data(e.to_string()))?;
     let mut conn = pool.get().await?;
     let table = staging.quoted();
     let columns: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -549,12 +633,13 @@ async fn load_batch(
         .client
         .bulk_insert_with_options(&table, &columns, options, &[])
         .await
-        .map_err(|e| sql_error(settings, e).with_context(format!("starting a bulk load into {staging}")))?;
+        .map_err(|e| {
+            sql_error(settings, e).with_context(format!("starting a bulk load into {staging}"))
+        })?;
     for row in rows {
-        request
-            .send(row)
-            .await
-            .map_err(|e| sql_error(settings, e).with_context(format!("bulk load into {staging}")))?;
+        request.send(row).await.map_err(|e| {
+            sql_error(settings, e).with_context(format!("bulk load into {staging}"))
+        })?;
     }
     request
         .finalize()
@@ -585,10 +670,18 @@ impl StoreWriter for MssqlWriter {
             }
         }
         let needs_wider = self.columns.iter().any(|c| {
-            c.sized_from_data && wider(sized(match c.sql_type {
-                SqlType::NVarChar(_) => SqlType::NVarChar(None),
-                _ => SqlType::VarBinary(None),
-            }, c.longest, 1.0), c.sql_type)
+            c.sized_from_data
+                && wider(
+                    sized(
+                        match c.sql_type {
+                            SqlType::NVarChar(_) => SqlType::NVarChar(None),
+                            _ => SqlType::VarBinary(None),
+                        },
+                        c.longest,
+                        1.0,
+                    ),
+                    c.sql_type,
+                )
         });
         if !self.created || (grew && needs_wider) {
             self.fit_staging().await?;

@@ -119,7 +119,9 @@ impl Db {
 }
 
 fn settings_from_url(url: &str) -> ConnectionSettings {
-    let rest = url.strip_prefix("mssql://").expect("HYGGE_MSSQL_URL starts with mssql://");
+    let rest = url
+        .strip_prefix("mssql://")
+        .expect("HYGGE_MSSQL_URL starts with mssql://");
     let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
     let (creds, rest) = rest.rsplit_once('@').expect("user:password@host");
     let (user, password) = creds.split_once(':').expect("user:password");
@@ -147,7 +149,11 @@ fn settings_from_url(url: &str) -> ConnectionSettings {
     }
 }
 
-fn connector_config<'a>(value: &'a Value, role: Role, connections: &'a BTreeMap<String, Value>) -> ConnectorConfig<'a> {
+fn connector_config<'a>(
+    value: &'a Value,
+    role: Role,
+    connections: &'a BTreeMap<String, Value>,
+) -> ConnectorConfig<'a> {
     ConnectorConfig {
         value,
         role,
@@ -163,15 +169,22 @@ fn connector_config<'a>(value: &'a Value, role: Role, connections: &'a BTreeMap<
 
 fn home(db: &Db, extra: &str) -> Result<Arc<dyn HomeSpec>, ConfigProblem> {
     let value: Value = serde_yaml::from_str(&format!("{}{extra}", db.yaml())).unwrap();
-    MSSQL.home(&connector_config(&value, Role::Home, &BTreeMap::new())).unwrap()
+    MSSQL
+        .home(&connector_config(&value, Role::Home, &BTreeMap::new()))
+        .unwrap()
 }
 
 fn store(db: &Db, extra: &str) -> Result<Arc<dyn StoreSpec>, ConfigProblem> {
     let value: Value = serde_yaml::from_str(&format!("{}{extra}", db.yaml())).unwrap();
-    MSSQL.store(&connector_config(&value, Role::Store, &BTreeMap::new())).unwrap()
+    MSSQL
+        .store(&connector_config(&value, Role::Store, &BTreeMap::new()))
+        .unwrap()
 }
 
-async fn read_with(spec: &Arc<dyn HomeSpec>, request: ReadRequest) -> Result<RecordBatch, ConnectorError> {
+async fn read_with(
+    spec: &Arc<dyn HomeSpec>,
+    request: ReadRequest,
+) -> Result<RecordBatch, ConnectorError> {
     let mut reader = spec.build().open(&request).await?;
     let schema = reader.schema();
     let mut batches = Vec::new();
@@ -183,7 +196,9 @@ async fn read_with(spec: &Arc<dyn HomeSpec>, request: ReadRequest) -> Result<Rec
 }
 
 async fn read(spec: &Arc<dyn HomeSpec>) -> RecordBatch {
-    read_with(spec, ReadRequest::default().with_batch_size(1000)).await.unwrap()
+    read_with(spec, ReadRequest::default().with_batch_size(1000))
+        .await
+        .unwrap()
 }
 
 fn context(run: &str) -> RunContext {
@@ -195,7 +210,11 @@ fn context(run: &str) -> RunContext {
     }
 }
 
-async fn write(spec: &Arc<dyn StoreSpec>, batches: &[RecordBatch], run: &str) -> Result<(), ConnectorError> {
+async fn write(
+    spec: &Arc<dyn StoreSpec>,
+    batches: &[RecordBatch],
+    run: &str,
+) -> Result<(), ConnectorError> {
     let schema = batches[0].schema();
     let mut writer = spec.build().open(schema, &context(run)).await?;
     for batch in batches {
@@ -266,7 +285,10 @@ async fn every_sql_server_type_reads_exactly() {
     assert_eq!(ty("t"), DataType::Time64(TimeUnit::Nanosecond));
     assert_eq!(ty("dt2"), DataType::Timestamp(TimeUnit::Nanosecond, None));
     assert_eq!(ty("dt23"), DataType::Timestamp(TimeUnit::Millisecond, None));
-    assert_eq!(ty("dto"), DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())));
+    assert_eq!(
+        ty("dto"),
+        DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into()))
+    );
     assert_eq!(ty("dtm"), DataType::Timestamp(TimeUnit::Millisecond, None));
     assert_eq!(ty("g"), DataType::Utf8);
     assert_eq!(ty("vbm"), DataType::Binary);
@@ -284,16 +306,53 @@ async fn every_sql_server_type_reads_exactly() {
         col("d").as_primitive::<Decimal128Type>().value(0),
         12_345_678_901_234_567_890_123_456_780_123_456_789
     );
-    assert_eq!(col("n").as_primitive::<Decimal128Type>().value(0), -123_456_789);
-    assert_eq!(col("m").as_primitive::<Decimal128Type>().value(0), 9_223_372_036_854_775_807);
-    assert_eq!(col("sm").as_primitive::<Decimal128Type>().value(0), -2_147_483_648);
+    assert_eq!(
+        col("n").as_primitive::<Decimal128Type>().value(0),
+        -123_456_789
+    );
+    assert_eq!(
+        col("m").as_primitive::<Decimal128Type>().value(0),
+        9_223_372_036_854_775_807
+    );
+    assert_eq!(
+        col("sm").as_primitive::<Decimal128Type>().value(0),
+        -2_147_483_648
+    );
     assert_eq!(col("dt").as_primitive::<Date32Type>().value(0), -719_162);
-    assert_eq!(col("t").as_primitive::<Time64NanosecondType>().value(0), 86_399_999_999_900);
-    assert_eq!(col("dtm").as_primitive::<TimestampMillisecondType>().value(0), 1_704_164_645_997);
-    assert_eq!(col("sdt").as_primitive::<TimestampMillisecondType>().value(0), 1_704_164_640_000);
-    assert_eq!(col("dt2").as_primitive::<TimestampNanosecondType>().value(0), 1_704_164_645_123_456_700);
-    assert_eq!(col("dt23").as_primitive::<TimestampMillisecondType>().value(0), 946_684_799_999);
-    assert_eq!(col("dto").as_primitive::<TimestampNanosecondType>().value(0), 1_704_157_445_123_456_700);
+    assert_eq!(
+        col("t").as_primitive::<Time64NanosecondType>().value(0),
+        86_399_999_999_900
+    );
+    assert_eq!(
+        col("dtm")
+            .as_primitive::<TimestampMillisecondType>()
+            .value(0),
+        1_704_164_645_997
+    );
+    assert_eq!(
+        col("sdt")
+            .as_primitive::<TimestampMillisecondType>()
+            .value(0),
+        1_704_164_640_000
+    );
+    assert_eq!(
+        col("dt2")
+            .as_primitive::<TimestampNanosecondType>()
+            .value(0),
+        1_704_164_645_123_456_700
+    );
+    assert_eq!(
+        col("dt23")
+            .as_primitive::<TimestampMillisecondType>()
+            .value(0),
+        946_684_799_999
+    );
+    assert_eq!(
+        col("dto")
+            .as_primitive::<TimestampNanosecondType>()
+            .value(0),
+        1_704_157_445_123_456_700
+    );
     let text = |name: &str, row: usize| col(name).as_string::<i32>().value(row).to_string();
     assert_eq!(text("c", 0), "abcde");
     assert_eq!(text("vc", 0), "hello");
@@ -311,7 +370,11 @@ async fn every_sql_server_type_reads_exactly() {
     assert_eq!(bytes("img", 0), [0xDE, 0xAD, 0xBE, 0xEF]);
     // Row 2: NULL everywhere but the key.
     for field in schema.fields().iter().skip(1) {
-        assert!(col(field.name()).is_null(1), "{} should be NULL", field.name());
+        assert!(
+            col(field.name()).is_null(1),
+            "{} should be NULL",
+            field.name()
+        );
     }
     // Row 3: zeroes and empty strings, which are not NULL.
     for name in ["vc", "nvc", "nvm", "tx", "ntx"] {
@@ -319,7 +382,12 @@ async fn every_sql_server_type_reads_exactly() {
         assert_eq!(text(name, 2), "", "{name}");
     }
     assert_eq!(bytes("vbm", 2), Vec::<u8>::new());
-    assert_eq!(col("dt2").as_primitive::<TimestampNanosecondType>().value(2), 0);
+    assert_eq!(
+        col("dt2")
+            .as_primitive::<TimestampNanosecondType>()
+            .value(2),
+        0
+    );
 }
 
 #[tokio::test]
@@ -334,10 +402,18 @@ async fn types_hygge_cannot_read_name_the_column_and_the_fix() {
     let error = read_with(&spec, ReadRequest::default()).await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Config);
     let text = error.to_string();
-    assert!(text.contains("`v`") && text.contains("sql_variant"), "{text}");
+    assert!(
+        text.contains("`v`") && text.contains("sql_variant"),
+        "{text}"
+    );
     assert!(text.contains("CAST([v] AS NVARCHAR(MAX))"), "{text}");
     // Leaving the column out reads the rest.
-    let only_id = read_with(&spec, ReadRequest::default().with_columns(Some(vec!["id".into()]))).await.unwrap();
+    let only_id = read_with(
+        &spec,
+        ReadRequest::default().with_columns(Some(vec!["id".into()])),
+    )
+    .await
+    .unwrap();
     assert_eq!(only_id.num_rows(), 1);
 }
 
@@ -357,7 +433,11 @@ fn wide_batch() -> RecordBatch {
         Field::new("day", DataType::Date32, true),
         Field::new("clock", DataType::Time64(TimeUnit::Nanosecond), true),
         Field::new("at", DataType::Timestamp(TimeUnit::Nanosecond, None), true),
-        Field::new("at_tz", DataType::Timestamp(TimeUnit::Microsecond, Some("+02:00".into())), true),
+        Field::new(
+            "at_tz",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("+02:00".into())),
+            true,
+        ),
         Field::new("name", DataType::Utf8, true),
         Field::new("note", DataType::LargeUtf8, true),
         Field::new("blob", DataType::Binary, true),
@@ -374,17 +454,44 @@ fn wide_batch() -> RecordBatch {
         Arc::new(Float64Array::from(vec![Some(1e300), None, Some(-2.5)])),
         Arc::new(BooleanArray::from(vec![Some(true), None, Some(false)])),
         Arc::new(
-            Decimal128Array::from(vec![Some(99_999_999_999_999_999_999_999_999_990_123_456_789i128), None, Some(-1)])
-                .with_precision_and_scale(38, 10)
-                .unwrap(),
+            Decimal128Array::from(vec![
+                Some(99_999_999_999_999_999_999_999_999_990_123_456_789i128),
+                None,
+                Some(-1),
+            ])
+            .with_precision_and_scale(38, 10)
+            .unwrap(),
         ),
-        Arc::new(Date32Array::from(vec![Some(-719_162), None, Some(2_932_896)])),
-        Arc::new(Time64NanosecondArray::from(vec![Some(86_399_999_999_900), None, Some(0)])),
-        Arc::new(TimestampNanosecondArray::from(vec![Some(1_704_164_645_123_456_700), None, Some(-1_000_000_000)])),
-        Arc::new(TimestampMicrosecondArray::from(vec![Some(1_704_164_645_123_456), None, Some(0)]).with_timezone("+02:00")),
+        Arc::new(Date32Array::from(vec![
+            Some(-719_162),
+            None,
+            Some(2_932_896),
+        ])),
+        Arc::new(Time64NanosecondArray::from(vec![
+            Some(86_399_999_999_900),
+            None,
+            Some(0),
+        ])),
+        Arc::new(TimestampNanosecondArray::from(vec![
+            Some(1_704_164_645_123_456_700),
+            None,
+            Some(-1_000_000_000),
+        ])),
+        Arc::new(
+            TimestampMicrosecondArray::from(vec![Some(1_704_164_645_123_456), None, Some(0)])
+                .with_timezone("+02:00"),
+        ),
         Arc::new(StringArray::from(vec![Some("Grüße 😀"), None, Some("")])),
-        Arc::new(LargeStringArray::from(vec![Some("x".repeat(5000)), None, Some(String::new())])),
-        Arc::new(BinaryArray::from(vec![Some(&b"\x00\xff"[..]), None, Some(&b""[..])])),
+        Arc::new(LargeStringArray::from(vec![
+            Some("x".repeat(5000)),
+            None,
+            Some(String::new()),
+        ])),
+        Arc::new(BinaryArray::from(vec![
+            Some(&b"\x00\xff"[..]),
+            None,
+            Some(&b""[..]),
+        ])),
     ];
     RecordBatch::try_new(schema, columns).unwrap()
 }
@@ -395,7 +502,9 @@ async fn arrow_types_round_trip_through_a_table_hygge_creates() {
     let table = db.table("roundtrip");
     let spec = store(&db, &format!("table: {table}\n")).unwrap();
     let original = wide_batch();
-    write(&spec, &[original.clone()], "run1").await.unwrap();
+    write(&spec, std::slice::from_ref(&original), "run1")
+        .await
+        .unwrap();
     let back = sorted_by_first(&read(&home(&db, &format!("table: {table}\n")).unwrap()).await);
     assert_eq!(back.num_rows(), 3);
     // Each column comes back as the type its SQL column reads as; the values are the same.
@@ -414,9 +523,17 @@ async fn arrow_types_round_trip_through_a_table_hygge_creates() {
         .map(|r| (r.get::<&str, _>(0).unwrap().to_string(), r.get::<&str, _>(1).unwrap().to_string()))
         .collect();
     for (column, sql) in [
-        ("i8", "smallint"), ("u8", "tinyint"), ("u16", "int"), ("u32", "bigint"), ("u64", "decimal"),
-        ("flag", "bit"), ("at", "datetime2"), ("at_tz", "datetimeoffset"), ("name", "nvarchar"),
-        ("blob", "varbinary"), ("clock", "time"),
+        ("i8", "smallint"),
+        ("u8", "tinyint"),
+        ("u16", "int"),
+        ("u32", "bigint"),
+        ("u64", "decimal"),
+        ("flag", "bit"),
+        ("at", "datetime2"),
+        ("at_tz", "datetimeoffset"),
+        ("name", "nvarchar"),
+        ("blob", "varbinary"),
+        ("clock", "time"),
     ] {
         assert_eq!(types.get(column).map(String::as_str), Some(sql), "{column}");
     }
@@ -470,8 +587,16 @@ async fn new_string_columns_are_sized_from_the_longest_value_and_overrides_win()
     write(
         &spec,
         &[
-            batch(vec![1, 2], vec!["abc", "é"], vec!["short".into(), "x".into()]),
-            batch(vec![3, 4], vec!["0123456789", "😀😀"], vec!["y".repeat(3000), "z".into()]),
+            batch(
+                vec![1, 2],
+                vec!["abc", "é"],
+                vec!["short".into(), "x".into()],
+            ),
+            batch(
+                vec![3, 4],
+                vec!["0123456789", "😀😀"],
+                vec!["y".repeat(3000), "z".into()],
+            ),
         ],
         "run1",
     )
@@ -495,8 +620,15 @@ async fn index_heap_creates_no_columnstore() {
     let Some(server) = &db.server else { return };
     let table = db.table("heap");
     let spec = store(&db, &format!("table: {table}\nindex: heap\n")).unwrap();
-    write(&spec, &[people(&[1], &[Some("a")])], "run1").await.unwrap();
-    assert!(!server.executed_sql().iter().any(|s| s.contains("COLUMNSTORE")));
+    write(&spec, &[people(&[1], &[Some("a")])], "run1")
+        .await
+        .unwrap();
+    assert!(
+        !server
+            .executed_sql()
+            .iter()
+            .any(|s| s.contains("COLUMNSTORE"))
+    );
 }
 
 async fn names(db: &Db, table: &str) -> Vec<(i64, Option<String>)> {
@@ -504,7 +636,12 @@ async fn names(db: &Db, table: &str) -> Vec<(i64, Option<String>)> {
         .sql(&format!("SELECT id, name FROM {table}"))
         .await
         .iter()
-        .map(|r| (r.get::<i64, _>(0).unwrap(), r.get::<&str, _>(1).map(String::from)))
+        .map(|r| {
+            (
+                r.get::<i64, _>(0).unwrap(),
+                r.get::<&str, _>(1).map(String::from),
+            )
+        })
         .collect();
     rows.sort();
     rows
@@ -514,36 +651,66 @@ async fn names(db: &Db, table: &str) -> Vec<(i64, Option<String>)> {
 async fn if_exists_matrix() {
     let db = Db::start().await;
     let table = db.table("matrix");
-    let with = |policy: &str| store(&db, &format!("table: {table}\nif_exists: {policy}\n")).unwrap();
+    let with =
+        |policy: &str| store(&db, &format!("table: {table}\nif_exists: {policy}\n")).unwrap();
 
     // fail: creates when absent, refuses when present and leaves the table alone.
-    write(&with("fail"), &[people(&[1, 2], &[Some("a"), Some("b")])], "r1").await.unwrap();
-    let error = write(&with("fail"), &[people(&[9], &[Some("z")])], "r2").await.unwrap_err();
+    write(
+        &with("fail"),
+        &[people(&[1, 2], &[Some("a"), Some("b")])],
+        "r1",
+    )
+    .await
+    .unwrap();
+    let error = write(&with("fail"), &[people(&[9], &[Some("z")])], "r2")
+        .await
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Config);
     assert!(error.to_string().contains("already exists"), "{error}");
-    assert_eq!(names(&db, &table).await, vec![(1, Some("a".into())), (2, Some("b".into()))]);
+    assert_eq!(
+        names(&db, &table).await,
+        vec![(1, Some("a".into())), (2, Some("b".into()))]
+    );
 
     // append: adds rows.
-    write(&with("append"), &[people(&[3], &[None])], "r3").await.unwrap();
+    write(&with("append"), &[people(&[3], &[None])], "r3")
+        .await
+        .unwrap();
     assert_eq!(names(&db, &table).await.len(), 3);
 
     // truncate: keeps the definition, holds only the new rows.
-    write(&with("truncate"), &[people(&[4], &[Some("d")])], "r4").await.unwrap();
+    write(&with("truncate"), &[people(&[4], &[Some("d")])], "r4")
+        .await
+        .unwrap();
     assert_eq!(names(&db, &table).await, vec![(4, Some("d".into()))]);
 
     // replace: a new table with the new rows (and the new schema).
     let other = RecordBatch::try_new(
-        Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false), Field::new("name", DataType::Utf8, true), Field::new("extra", DataType::Float64, true)])),
-        vec![Arc::new(Int64Array::from(vec![7, 8])), Arc::new(StringArray::from(vec!["g", "h"])), Arc::new(Float64Array::from(vec![0.5, 1.5]))],
+        Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("name", DataType::Utf8, true),
+            Field::new("extra", DataType::Float64, true),
+        ])),
+        vec![
+            Arc::new(Int64Array::from(vec![7, 8])),
+            Arc::new(StringArray::from(vec!["g", "h"])),
+            Arc::new(Float64Array::from(vec![0.5, 1.5])),
+        ],
     )
     .unwrap();
     write(&with("replace"), &[other], "r5").await.unwrap();
-    assert_eq!(names(&db, &table).await, vec![(7, Some("g".into())), (8, Some("h".into()))]);
+    assert_eq!(
+        names(&db, &table).await,
+        vec![(7, Some("g".into())), (8, Some("h".into()))]
+    );
     assert!(column_types(&db, &table).await.contains_key("extra"));
 
     // No staging or retired tables are left behind by any of it.
     let base = table.split_once('.').unwrap().1;
-    assert_eq!(db.tables_like(&format!("dbo.{base}")).await, vec![base.to_string()]);
+    assert_eq!(
+        db.tables_like(&format!("dbo.{base}")).await,
+        vec![base.to_string()]
+    );
 }
 
 #[tokio::test]
@@ -555,11 +722,16 @@ async fn append_adds_new_columns_and_refuses_to_drop_not_null_ones() {
     ))
     .await;
     let append = store(&db, &format!("table: {table}\nif_exists: append\n")).unwrap();
-    let error = write(&append, &[people(&[1], &[Some("a")])], "r1").await.unwrap_err();
+    let error = write(&append, &[people(&[1], &[Some("a")])], "r1")
+        .await
+        .unwrap_err();
     assert!(error.to_string().contains("must"), "{error}");
     assert_eq!(db.count(&table).await, 0);
 
-    db.sql(&format!("DROP TABLE {table}; CREATE TABLE {table} (id BIGINT NOT NULL, name NVARCHAR(10) NULL);")).await;
+    db.sql(&format!(
+        "DROP TABLE {table}; CREATE TABLE {table} (id BIGINT NOT NULL, name NVARCHAR(10) NULL);"
+    ))
+    .await;
     let schema = Arc::new(Schema::new(vec![
         Field::new("id", DataType::Int64, false),
         Field::new("name", DataType::Utf8, true),
@@ -567,7 +739,11 @@ async fn append_adds_new_columns_and_refuses_to_drop_not_null_ones() {
     ]));
     let batch = RecordBatch::try_new(
         schema,
-        vec![Arc::new(Int64Array::from(vec![1])), Arc::new(StringArray::from(vec!["a"])), Arc::new(Float64Array::from(vec![9.5]))],
+        vec![
+            Arc::new(Int64Array::from(vec![1])),
+            Arc::new(StringArray::from(vec!["a"])),
+            Arc::new(Float64Array::from(vec![9.5])),
+        ],
     )
     .unwrap();
     write(&append, &[batch], "r2").await.unwrap();
@@ -583,25 +759,55 @@ async fn a_failure_in_the_middle_of_a_load_leaves_the_target_untouched() {
     let table = db.table("midway");
     let base = table.split_once('.').unwrap().1.to_string();
     let initial = people(&[1, 2], &[Some("a"), Some("b")]);
-    write(&store(&db, &format!("table: {table}\n")).unwrap(), &[initial], "r1").await.unwrap();
+    write(
+        &store(&db, &format!("table: {table}\n")).unwrap(),
+        &[initial],
+        "r1",
+    )
+    .await
+    .unwrap();
 
     // A value that does not fit the existing column, in the third batch of an append.
-    let append = store(&db, &format!("table: {table}\nif_exists: append\nparallel_workers: 1\n")).unwrap();
+    let append = store(
+        &db,
+        &format!("table: {table}\nif_exists: append\nparallel_workers: 1\n"),
+    )
+    .unwrap();
     let good = people(&[3, 4], &[Some("c"), Some("d")]);
     let bad = people(&[5], &[Some(&"x".repeat(50))]);
-    db.sql(&format!("ALTER TABLE {table} ALTER COLUMN name NVARCHAR(2) NULL")).await;
-    let error = write(&append, &[good.clone(), good.clone(), bad], "r2").await.unwrap_err();
+    db.sql(&format!(
+        "ALTER TABLE {table} ALTER COLUMN name NVARCHAR(2) NULL"
+    ))
+    .await;
+    let error = write(&append, &[good.clone(), good.clone(), bad], "r2")
+        .await
+        .unwrap_err();
     assert!(error.to_string().contains("name"), "{error}");
-    assert_eq!(names(&db, &table).await, vec![(1, Some("a".into())), (2, Some("b".into()))]);
-    assert_eq!(db.tables_like(&format!("dbo.{base}")).await, vec![base.clone()]);
+    assert_eq!(
+        names(&db, &table).await,
+        vec![(1, Some("a".into())), (2, Some("b".into()))]
+    );
+    assert_eq!(
+        db.tables_like(&format!("dbo.{base}")).await,
+        vec![base.clone()]
+    );
 
     // The server failing during a bulk load of a replace.
     if let Some(server) = &db.server {
         server.fail_next_bulk_load_after(1);
-        let replace = store(&db, &format!("table: {table}\nif_exists: replace\nbatch_size: 2\n")).unwrap();
-        let error = write(&replace, &[good.clone(), good], "r3").await.unwrap_err();
+        let replace = store(
+            &db,
+            &format!("table: {table}\nif_exists: replace\nbatch_size: 2\n"),
+        )
+        .unwrap();
+        let error = write(&replace, &[good.clone(), good], "r3")
+            .await
+            .unwrap_err();
         assert!(error.to_string().contains("bulk load"), "{error}");
-        assert_eq!(names(&db, &table).await, vec![(1, Some("a".into())), (2, Some("b".into()))]);
+        assert_eq!(
+            names(&db, &table).await,
+            vec![(1, Some("a".into())), (2, Some("b".into()))]
+        );
         assert_eq!(db.tables_like(&format!("dbo.{base}")).await, vec![base]);
     }
 }
@@ -611,8 +817,17 @@ async fn staging_tables_left_by_a_crashed_run_are_dropped() {
     let db = Db::start().await;
     let table = db.table("stale");
     let base = table.split_once('.').unwrap().1.to_string();
-    db.sql(&format!("CREATE TABLE dbo.[{base}__hygge_20200101T000000Z-dead00] (id BIGINT);")).await;
-    write(&store(&db, &format!("table: {table}\n")).unwrap(), &[people(&[1], &[None])], "r1").await.unwrap();
+    db.sql(&format!(
+        "CREATE TABLE dbo.[{base}__hygge_20200101T000000Z-dead00] (id BIGINT);"
+    ))
+    .await;
+    write(
+        &store(&db, &format!("table: {table}\n")).unwrap(),
+        &[people(&[1], &[None])],
+        "r1",
+    )
+    .await
+    .unwrap();
     assert_eq!(db.tables_like(&format!("dbo.{base}")).await, vec![base]);
 }
 
@@ -621,20 +836,43 @@ async fn a_partitioned_read_equals_a_single_read() {
     let db = Db::start().await;
     let table = db.table("parts");
     let ids: Vec<i64> = (0..1000).map(|i| i * 7 - 300).collect();
-    let names: Vec<Option<String>> = ids.iter().map(|i| (i % 3 != 0).then(|| format!("n{i}"))).collect();
-    let batch = people(&ids, &names.iter().map(|n| n.as_deref()).collect::<Vec<_>>());
-    write(&store(&db, &format!("table: {table}\n")).unwrap(), &[batch], "r1").await.unwrap();
+    let names: Vec<Option<String>> = ids
+        .iter()
+        .map(|i| (i % 3 != 0).then(|| format!("n{i}")))
+        .collect();
+    let batch = people(
+        &ids,
+        &names.iter().map(|n| n.as_deref()).collect::<Vec<_>>(),
+    );
+    write(
+        &store(&db, &format!("table: {table}\n")).unwrap(),
+        &[batch],
+        "r1",
+    )
+    .await
+    .unwrap();
     db.sql(&format!("ALTER TABLE {table} ADD k INT NULL")).await;
-    db.sql(&format!("INSERT INTO {table} (id, name) VALUES (5000, N'null key')")).await;
+    db.sql(&format!(
+        "INSERT INTO {table} (id, name) VALUES (5000, N'null key')"
+    ))
+    .await;
 
     let single = sorted_by_first(&read(&home(&db, &format!("table: {table}\n")).unwrap()).await);
     for partitions in [1, 3, 7] {
-        let spec = home(&db, &format!("table: {table}\npartition_on: id\npartitions: {partitions}\n")).unwrap();
+        let spec = home(
+            &db,
+            &format!("table: {table}\npartition_on: id\npartitions: {partitions}\n"),
+        )
+        .unwrap();
         let split = sorted_by_first(&read(&spec).await);
         assert_eq!(split, single, "{partitions} partitions");
     }
     // NULL partition keys are read exactly once.
-    let spec = home(&db, &format!("table: {table}\npartition_on: k\npartitions: 4\n")).unwrap();
+    let spec = home(
+        &db,
+        &format!("table: {table}\npartition_on: k\npartitions: 4\n"),
+    )
+    .unwrap();
     assert_eq!(read(&spec).await.num_rows(), single.num_rows());
     let bad = home(&db, &format!("table: {table}\npartition_on: name\n")).unwrap();
     let error = read_with(&bad, ReadRequest::default()).await.unwrap_err();
@@ -661,13 +899,20 @@ async fn a_watermark_becomes_a_bound_parameter_for_tables_and_queries() {
     ] {
         let spec = home(&db, &source).unwrap();
         let batch = sorted_by_first(&read_with(&spec, request.clone()).await.unwrap());
-        assert_eq!(batch.column(0).as_primitive::<Int32Type>().values(), &[2, 3], "{source}");
+        assert_eq!(
+            batch.column(0).as_primitive::<Int32Type>().values(),
+            &[2, 3],
+            "{source}"
+        );
     }
     if let Some(server) = &db.server {
         let sql = server.executed_sql();
         let reads: Vec<&String> = sql.iter().filter(|s| s.contains("> @P1")).collect();
         assert_eq!(reads.len(), 2, "{sql:#?}");
-        assert!(reads.iter().all(|s| !s.contains("2024-06-01")), "{reads:#?}");
+        assert!(
+            reads.iter().all(|s| !s.contains("2024-06-01")),
+            "{reads:#?}"
+        );
         assert!(reads[1].contains("AS [hygge_query]"), "{reads:#?}");
     }
 }
@@ -683,7 +928,11 @@ async fn more_flows_than_pool_size_share_the_pool() {
     for i in 0..6 {
         let table = db.table("pooled");
         tables.push(table.clone());
-        let spec = store(&db, &format!("table: {table}\nparallel_workers: 3\nbatch_size: 10\n")).unwrap();
+        let spec = store(
+            &db,
+            &format!("table: {table}\nparallel_workers: 3\nbatch_size: 10\n"),
+        )
+        .unwrap();
         tasks.spawn(async move {
             let ids: Vec<i64> = (0..100).collect();
             let batch = people(&ids, &vec![Some("x"); 100]);
@@ -694,7 +943,11 @@ async fn more_flows_than_pool_size_share_the_pool() {
         done.unwrap().unwrap();
     }
     if let Some(server) = &db.server {
-        assert_eq!(server.max_concurrent_sessions(), 2, "six flows, three streams each, one pool of two");
+        assert_eq!(
+            server.max_concurrent_sessions(),
+            2,
+            "six flows, three streams each, one pool of two"
+        );
     }
     for table in &tables {
         assert_eq!(db.count(table).await, 100);
@@ -723,7 +976,10 @@ async fn a_wrong_password_and_an_unreachable_server_say_what_to_try() {
     let error = connect(&unreachable, None).await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Connection);
     let text = error.to_string();
-    assert!(text.contains(&format!("127.0.0.1:{port}")) && text.contains("cannot reach"), "{text}");
+    assert!(
+        text.contains(&format!("127.0.0.1:{port}")) && text.contains("cannot reach"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -731,7 +987,11 @@ fn config_problems_name_the_key() {
     let check = |role: Role, yaml: &str, key: &str, message: &str| {
         let value: Value = serde_yaml::from_str(yaml).unwrap();
         let mut connections = BTreeMap::new();
-        connections.insert("warehouse".to_string(), serde_yaml::from_str("type: mssql\nserver: db\ndatabase: w\nuser: u\npassword: p\n").unwrap());
+        connections.insert(
+            "warehouse".to_string(),
+            serde_yaml::from_str("type: mssql\nserver: db\ndatabase: w\nuser: u\npassword: p\n")
+                .unwrap(),
+        );
         let config = connector_config(&value, role, &connections);
         let problem = match role {
             Role::Home => MSSQL.home(&config).unwrap().err(),
@@ -741,18 +1001,78 @@ fn config_problems_name_the_key() {
         assert_eq!(problem.key.as_deref(), Some(key), "{yaml}: {problem:?}");
         assert!(problem.message.contains(message), "{yaml}: {problem:?}");
     };
-    check(Role::Home, "connection: wharehouse\ntable: t\n", "connection", "unknown connection");
-    check(Role::Home, "connection: warehouse\ntabel: t\n", "tabel", "unknown key");
-    check(Role::Home, "connection: warehouse\ntable: t\nquery: SELECT 1\n", "query", "not both");
-    check(Role::Home, "connection: warehouse\ntable: t\npartitions: 3\n", "partitions", "partition_on");
-    check(Role::Home, "connection: warehouse\nserver: x\ntable: t\n", "server", "both");
-    check(Role::Home, "server: db\ndatabase: d\nauth: service_principal\ntable: t\n", "tenant_id", "required");
-    check(Role::Store, "connection: warehouse\ntable: a.b.c\n", "table", "not a table name");
-    check(Role::Store, "connection: warehouse\ntable: t\nif_exists: merge\n", "if_exists", "unknown variant");
-    check(Role::Store, "connection: warehouse\ntable: t\nschema_overrides:\n  a: GEOGRAPHY\n", "schema_overrides.a", "not a SQL Server type");
-    check(Role::Store, "connection: warehouse\ntable: t\nparallel_workers: 40\n", "parallel_workers", "between");
-    check(Role::Store, "connection: warehouse\ntable: t\ntable_hints: NOLOCK\n", "table_hints", "not supported");
-    check(Role::Store, "connection: warehouse\ntable: t\nstring_buffer_factor: 0.5\n", "string_buffer_factor", "at least");
+    check(
+        Role::Home,
+        "connection: wharehouse\ntable: t\n",
+        "connection",
+        "unknown connection",
+    );
+    check(
+        Role::Home,
+        "connection: warehouse\ntabel: t\n",
+        "tabel",
+        "unknown key",
+    );
+    check(
+        Role::Home,
+        "connection: warehouse\ntable: t\nquery: SELECT 1\n",
+        "query",
+        "not both",
+    );
+    check(
+        Role::Home,
+        "connection: warehouse\ntable: t\npartitions: 3\n",
+        "partitions",
+        "partition_on",
+    );
+    check(
+        Role::Home,
+        "connection: warehouse\nserver: x\ntable: t\n",
+        "server",
+        "both",
+    );
+    check(
+        Role::Home,
+        "server: db\ndatabase: d\nauth: service_principal\ntable: t\n",
+        "tenant_id",
+        "required",
+    );
+    check(
+        Role::Store,
+        "connection: warehouse\ntable: a.b.c\n",
+        "table",
+        "not a table name",
+    );
+    check(
+        Role::Store,
+        "connection: warehouse\ntable: t\nif_exists: merge\n",
+        "if_exists",
+        "unknown variant",
+    );
+    check(
+        Role::Store,
+        "connection: warehouse\ntable: t\nschema_overrides:\n  a: GEOGRAPHY\n",
+        "schema_overrides.a",
+        "not a SQL Server type",
+    );
+    check(
+        Role::Store,
+        "connection: warehouse\ntable: t\nparallel_workers: 40\n",
+        "parallel_workers",
+        "between",
+    );
+    check(
+        Role::Store,
+        "connection: warehouse\ntable: t\ntable_hints: NOLOCK\n",
+        "table_hints",
+        "not supported",
+    );
+    check(
+        Role::Store,
+        "connection: warehouse\ntable: t\nstring_buffer_factor: 0.5\n",
+        "string_buffer_factor",
+        "at least",
+    );
 }
 
 #[test]
@@ -761,6 +1081,9 @@ fn python_projects_keys_are_accepted() {
         "server: myserver.database.windows.net\ndatabase: db\ndriver: ODBC Driver 18 for SQL Server\nencrypt: 'Yes'\ntrust_cert: 'no'\ntimeout: 30\ntable: dbo.users\nbatch_size: 102400\nparallel_workers: 8\ntable_hints: TABLOCK\nwrite_strategy: direct_insert\nif_exists: append\n",
     )
     .unwrap();
-    let spec = MSSQL.store(&connector_config(&value, Role::Store, &BTreeMap::new())).unwrap().unwrap();
+    let spec = MSSQL
+        .store(&connector_config(&value, Role::Store, &BTreeMap::new()))
+        .unwrap()
+        .unwrap();
     assert!(spec.describe().contains("dbo.users"), "{}", spec.describe());
 }

@@ -108,9 +108,7 @@ impl TokenSource {
         let fresh = tokio::task::spawn_blocking(move || fetch(&auth, &endpoints))
             .await
             .map_err(|e| ConnectorError::internal(format!("token task failed: {e}")))?
-            .map_err(|e| {
-                e.with_context(format!("connection {label} (server {host})"))
-            })?;
+            .map_err(|e| e.with_context(format!("connection {label} (server {host})")))?;
         let token = fresh.access_token.clone();
         *cache = Some((fresh.access_token, Instant::now() + fresh.expires_in));
         Ok(token)
@@ -213,7 +211,12 @@ fn parse_token_json(body: &str) -> Result<Token, String> {
     if let Some(error) = response.error {
         return Err(format!(
             "{error}: {}",
-            response.error_description.unwrap_or_default().lines().next().unwrap_or_default()
+            response
+                .error_description
+                .unwrap_or_default()
+                .lines()
+                .next()
+                .unwrap_or_default()
         ));
     }
     let access_token = response
@@ -237,7 +240,10 @@ fn service_principal(
     client_id: &str,
     secret: &str,
 ) -> Result<Token, ConnectorError> {
-    let url = format!("{}/{tenant}/oauth2/v2.0/token", at.authority.trim_end_matches('/'));
+    let url = format!(
+        "{}/{tenant}/oauth2/v2.0/token",
+        at.authority.trim_end_matches('/')
+    );
     let scope = format!("{RESOURCE}.default");
     let response = agent(None).post(&url).send_form([
         ("grant_type", "client_credentials"),
@@ -274,7 +280,10 @@ fn managed_identity(
             (url, request)
         }
         None => {
-            let url = format!("{}/metadata/identity/oauth2/token", at.imds.trim_end_matches('/'));
+            let url = format!(
+                "{}/metadata/identity/oauth2/token",
+                at.imds.trim_end_matches('/')
+            );
             let mut request = agent
                 .get(&url)
                 .query("api-version", "2018-02-01")
@@ -310,7 +319,14 @@ fn read_response(
 fn azure_cli(at: &Endpoints) -> Result<Token, ConnectorError> {
     let hint = "install the Azure CLI and run `az login`, or choose another `auth:`";
     let output = Command::new(&at.az)
-        .args(["account", "get-access-token", "--resource", RESOURCE, "--output", "json"])
+        .args([
+            "account",
+            "get-access-token",
+            "--resource",
+            RESOURCE,
+            "--output",
+            "json",
+        ])
         .output()
         .map_err(|e| auth_error(format!("cannot run `az`: {e}"), hint))?;
     if !output.status.success() {
@@ -333,9 +349,9 @@ fn azure_cli(at: &Endpoints) -> Result<Token, ConnectorError> {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs();
-    let expires_in = parsed
-        .expires_on
-        .map_or(Duration::from_secs(600), |at| Duration::from_secs(at.saturating_sub(now)));
+    let expires_in = parsed.expires_on.map_or(Duration::from_secs(600), |at| {
+        Duration::from_secs(at.saturating_sub(now))
+    });
     Ok(Token {
         access_token: parsed.access_token,
         expires_in,

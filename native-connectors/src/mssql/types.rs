@@ -102,9 +102,7 @@ fn sql_type_for_data_type(data_type: &DataType) -> Result<SqlType, String> {
         | DataType::FixedSizeBinary(_) => SqlType::VarBinary(None),
         DataType::Dictionary(_, value) => sql_type_for_data_type(value)?,
         other => {
-            return Err(format!(
-                "SQL Server has no column type for Arrow {other}"
-            ));
+            return Err(format!("SQL Server has no column type for Arrow {other}"));
         }
     })
 }
@@ -130,7 +128,10 @@ mod tests {
 
     #[test]
     fn reading_keeps_precision() {
-        assert_eq!(arrow_type(SqlType::Decimal(38, 10)), DataType::Decimal128(38, 10));
+        assert_eq!(
+            arrow_type(SqlType::Decimal(38, 10)),
+            DataType::Decimal128(38, 10)
+        );
         assert_eq!(arrow_type(SqlType::Money), DataType::Decimal128(19, 4));
         assert_eq!(
             arrow_type(SqlType::DateTime2(7)),
@@ -149,19 +150,42 @@ mod tests {
         assert_eq!(ty(DataType::Int8), Ok(SqlType::SmallInt));
         assert_eq!(ty(DataType::UInt64), Ok(SqlType::Decimal(20, 0)));
         assert_eq!(
-            ty(DataType::Timestamp(TimeUnit::Microsecond, Some("+02:00".into()))),
+            ty(DataType::Timestamp(
+                TimeUnit::Microsecond,
+                Some("+02:00".into())
+            )),
             Ok(SqlType::DateTimeOffset(7))
         );
-        assert!(ty(DataType::List(Field::new("x", DataType::Int32, true).into())).is_err());
+        assert!(
+            ty(DataType::List(
+                Field::new("x", DataType::Int32, true).into()
+            ))
+            .is_err()
+        );
     }
 
     #[test]
     fn strings_are_sized_with_the_buffer_and_capped() {
-        assert_eq!(sized(SqlType::NVarChar(None), 20, 2.0), SqlType::NVarChar(Some(40)));
-        assert_eq!(sized(SqlType::NVarChar(None), 7, 1.5), SqlType::NVarChar(Some(11)));
-        assert_eq!(sized(SqlType::NVarChar(None), 0, 2.0), SqlType::NVarChar(Some(1)));
-        assert_eq!(sized(SqlType::NVarChar(None), 2001, 2.0), SqlType::NVarChar(None));
-        assert_eq!(sized(SqlType::VarBinary(None), 4000, 2.0), SqlType::VarBinary(Some(8000)));
+        assert_eq!(
+            sized(SqlType::NVarChar(None), 20, 2.0),
+            SqlType::NVarChar(Some(40))
+        );
+        assert_eq!(
+            sized(SqlType::NVarChar(None), 7, 1.5),
+            SqlType::NVarChar(Some(11))
+        );
+        assert_eq!(
+            sized(SqlType::NVarChar(None), 0, 2.0),
+            SqlType::NVarChar(Some(1))
+        );
+        assert_eq!(
+            sized(SqlType::NVarChar(None), 2001, 2.0),
+            SqlType::NVarChar(None)
+        );
+        assert_eq!(
+            sized(SqlType::VarBinary(None), 4000, 2.0),
+            SqlType::VarBinary(Some(8000))
+        );
         assert_eq!(sized(SqlType::Int, 10, 2.0), SqlType::Int);
     }
 }

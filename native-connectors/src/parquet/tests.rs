@@ -29,7 +29,8 @@ fn config<'a>(value: &'a Value, dir: &'a Path, role: Role) -> ConnectorConfig<'a
     }
 }
 
-static NO_CONNECTIONS: std::collections::BTreeMap<String, Value> = std::collections::BTreeMap::new();
+static NO_CONNECTIONS: std::collections::BTreeMap<String, Value> =
+    std::collections::BTreeMap::new();
 
 fn home(dir: &Path, yaml: &str) -> Result<Arc<dyn HomeSpec>, ConfigProblem> {
     let value: Value = serde_yaml::from_str(yaml).unwrap();

@@ -71,7 +71,10 @@ fn service_principal_posts_client_credentials_for_sql_scope() {
     assert_eq!(token.access_token, "tok-123");
     assert_eq!(token.expires_in, Duration::from_secs(3599));
     let request = server.requests.lock().unwrap()[0].clone();
-    assert!(request.starts_with("POST /tenant-1/oauth2/v2.0/token"), "{request}");
+    assert!(
+        request.starts_with("POST /tenant-1/oauth2/v2.0/token"),
+        "{request}"
+    );
     for part in [
         "grant_type=client_credentials",
         "client_id=app-1",
@@ -94,7 +97,11 @@ fn a_refused_secret_is_an_auth_error_with_the_reason() {
     };
     let error = service_principal(&at, "t", "c", "wrong").unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Auth);
-    assert!(error.message().contains("AADSTS7000215"), "{}", error.message());
+    assert!(
+        error.message().contains("AADSTS7000215"),
+        "{}",
+        error.message()
+    );
     assert!(!error.message().contains("Trace ID"), "{}", error.message());
 }
 
@@ -109,9 +116,15 @@ fn managed_identity_asks_the_metadata_service_for_sql() {
     assert_eq!(token.access_token, "mi-tok");
     assert_eq!(token.expires_in, Duration::from_secs(86399));
     let request = server.requests.lock().unwrap()[0].to_ascii_lowercase();
-    assert!(request.starts_with("get /metadata/identity/oauth2/token?"), "{request}");
+    assert!(
+        request.starts_with("get /metadata/identity/oauth2/token?"),
+        "{request}"
+    );
     assert!(request.contains("metadata: true"), "{request}");
-    assert!(request.contains("resource=https%3a%2f%2fdatabase.windows.net%2f"), "{request}");
+    assert!(
+        request.contains("resource=https%3a%2f%2fdatabase.windows.net%2f"),
+        "{request}"
+    );
     assert!(request.contains("client_id=user-assigned-1"), "{request}");
 }
 
@@ -124,8 +137,14 @@ fn managed_identity_prefers_the_app_service_endpoint() {
     };
     managed_identity(&at, None, None).unwrap();
     let request = server.requests.lock().unwrap()[0].to_ascii_lowercase();
-    assert!(request.starts_with("get /msi/token?api-version=2019-08-01"), "{request}");
-    assert!(request.contains("x-identity-header: hdr-secret"), "{request}");
+    assert!(
+        request.starts_with("get /msi/token?api-version=2019-08-01"),
+        "{request}"
+    );
+    assert!(
+        request.contains("x-identity-header: hdr-secret"),
+        "{request}"
+    );
 }
 
 fn fake_az(dir: &std::path::Path, script: &str) -> String {
@@ -153,19 +172,29 @@ echo '{"accessToken":"cli-tok","expiresOn":"2099-01-01 00:00:00.000000","expires
     assert!(token.expires_in > Duration::from_secs(3600 * 24 * 365));
 
     let at = Endpoints {
-        az: fake_az(dir.path(), "echo 'ERROR: Please run az login to setup account.' >&2; exit 1"),
+        az: fake_az(
+            dir.path(),
+            "echo 'ERROR: Please run az login to setup account.' >&2; exit 1",
+        ),
         ..endpoints()
     };
     let error = azure_cli(&at).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Auth);
-    assert!(error.message().contains("Please run az login"), "{}", error.message());
+    assert!(
+        error.message().contains("Please run az login"),
+        "{}",
+        error.message()
+    );
 }
 
 #[test]
 fn the_default_chain_falls_through_to_the_cli_and_reports_every_failure() {
     let dir = tempfile::tempdir().unwrap();
     let at = Endpoints {
-        az: fake_az(dir.path(), r#"echo '{"accessToken":"cli-tok","expires_on":4070908800}'"#),
+        az: fake_az(
+            dir.path(),
+            r#"echo '{"accessToken":"cli-tok","expires_on":4070908800}'"#,
+        ),
         ..endpoints()
     };
     assert_eq!(default_chain(&at).unwrap().access_token, "cli-tok");
@@ -180,7 +209,11 @@ fn the_default_chain_falls_through_to_the_cli_and_reports_every_failure() {
 
     let error = default_chain(&endpoints()).unwrap_err();
     for part in ["service principal", "managed identity", "azure cli"] {
-        assert!(error.message().contains(part), "{part}: {}", error.message());
+        assert!(
+            error.message().contains(part),
+            "{part}: {}",
+            error.message()
+        );
     }
 }
 
@@ -199,7 +232,11 @@ async fn tokens_are_cached_until_close_to_expiry() {
     let source = TokenSource::with_endpoints(&auth, at).unwrap();
     assert_eq!(source.token_for("db", "host").await.unwrap(), "tok-123");
     assert_eq!(source.token_for("db", "host").await.unwrap(), "tok-123");
-    assert_eq!(server.requests.lock().unwrap().len(), 1, "second call must hit the cache");
+    assert_eq!(
+        server.requests.lock().unwrap().len(),
+        1,
+        "second call must hit the cache"
+    );
     // A token within the refresh margin is fetched again.
     *source.cache.lock().await = Some(("old".into(), Instant::now() + Duration::from_secs(60)));
     assert_eq!(source.token_for("db", "host").await.unwrap(), "tok-123");
