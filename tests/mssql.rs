@@ -255,3 +255,59 @@ async fn debug_tries_each_connection_and_a_wrong_password_fails_the_run_cleanly(
     ok(hygge_go(dir.path(), &["go", "--flow", "unload"], "Hygge-Test-1").await);
     assert_eq!(count_rows(&dir.path().join("data/out/orders")), 10);
 }
+
+/// Copies a folder tree.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bundled_mssql_sample_runs_both_ways() {
+    let server = TestServer::start(ServerConfig::default()).await.unwrap();
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&samples.join("mssql"), &dir.path().join("mssql"));
+    copy_tree(
+        &samples.join("quickstart/data/source"),
+        &dir.path().join("quickstart/data/source"),
+    );
+    let project = dir.path().join("mssql");
+    let port = server.port().to_string();
+    let run = |args: &'static [&'static str]| {
+        let project = project.clone();
+        let port = port.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut cmd = hygge();
+            cmd.arg("--project").arg(&project).args(args);
+            for (k, v) in [
+                ("MSSQL_PORT", port.as_str()),
+                ("MSSQL_PASSWORD", "Hygge-Test-1"),
+                ("MSSQL_ENCRYPT", "false"),
+            ] {
+                cmd.env(k, v);
+            }
+            cmd.output().unwrap()
+        })
+    };
+    ok(run(&["go", "--flow", "to_warehouse"]).await.unwrap());
+    ok(run(&["go", "--flow", "from_warehouse"]).await.unwrap());
+    assert_eq!(count_rows(&project.join("data/out/orders")), 1000);
+    assert_eq!(count_rows(&project.join("data/out/customers")), 200);
+    let orders = read_dir_batches(&project.join("data/out/orders"));
+    let amount = orders[0]
+        .schema()
+        .field_with_name("amount")
+        .unwrap()
+        .data_type()
+        .clone();
+    assert_eq!(amount, DataType::Decimal128(10, 2));
+}

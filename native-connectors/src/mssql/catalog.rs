@@ -191,8 +191,21 @@ pub async fn ensure_schema(
         &[schema],
     )
     .await?;
-    if rows.is_empty() {
-        execute(conn, settings, &format!("CREATE SCHEMA {}", quote(schema))).await?;
+    if !rows.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    match execute(conn, settings, &format!("CREATE SCHEMA {}", quote(schema))).await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            // Another flow may have created it in the meantime: that is success too.
+            let now = query_rows(
+                conn,
+                settings,
+                "SELECT SCHEMA_NAME FROM INFORMATION_SCHEMA.SCHEMATA WHERE SCHEMA_NAME = @P1",
+                &[schema],
+            )
+            .await?;
+            if now.is_empty() { Err(e) } else { Ok(()) }
+        }
+    }
 }

@@ -179,11 +179,17 @@ fn plan_columns(
     for field in schema.fields() {
         let name = field.name();
         if let Some(existing) = target.and_then(|t| t.iter().find(|c| &c.name == name)) {
-            let sql_type = existing.sql_type.clone().map_err(|server_type| {
-                ConnectorError::config(format!(
-                    "column `{name}` of {table} has type {server_type}, which hygge cannot load"
-                ))
-            })?;
+            let sql_type = match existing.sql_type.clone() {
+                // tiberius mis-encodes an empty XML value in a bulk load; XML is staged as
+                // text and converted by the server in the publishing INSERT … SELECT.
+                Ok(SqlType::Xml) => SqlType::NVarChar(None),
+                Ok(ty) => ty,
+                Err(server_type) => {
+                    return Err(ConnectorError::config(format!(
+                        "column `{name}` of {table} has type {server_type}, which hygge cannot load"
+                    )));
+                }
+            };
             columns.push(StagedColumn {
                 name: name.clone(),
                 sql_type,
