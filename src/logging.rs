@@ -34,8 +34,10 @@ impl Output {
 }
 
 fn filter(level: &str) -> EnvFilter {
+    // tiberius warns on every connection without TLS; the mssql connector says it once per
+    // connection pool instead.
     EnvFilter::new(format!(
-        "{level},hygge={level},hygge_runtime={level},hygge_native_connectors={level}"
+        "{level},hygge={level},hygge_runtime={level},hygge_native_connectors={level},tiberius=error"
     ))
 }
 

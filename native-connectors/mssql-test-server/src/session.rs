@@ -699,11 +699,17 @@ impl Session {
             Some(_) => None,
             None => Some(shared.db.begin()),
         };
+        let explicit = implicit.is_none();
         let Some(txn) = self.txn.as_mut().or(implicit.as_mut()) else {
             return Err(SqlError::new(8525, "no transaction").into());
         };
+        // Like SQL Server loading a heap, concurrent bulk loads into one table do not wait
+        // for each other: outside an explicit transaction the table's lock is taken only
+        // while the received rows are appended (see `bulk_load`).
         let checked = async {
-            shared.db.acquire(txn, std::slice::from_ref(&key)).await?;
+            if explicit {
+                shared.db.acquire(txn, std::slice::from_ref(&key)).await?;
+            }
             let ws = Workspace::new(&shared.db, txn);
             let t = ws
                 .table(&key)
@@ -854,6 +860,20 @@ impl Session {
                 let shared = self.shared.clone();
                 match self.txn.as_mut().or(implicit.as_mut()) {
                     Some(txn) => {
+                        if let Err(e) = shared
+                            .db
+                            .acquire(txn, std::slice::from_ref(&target.key))
+                            .await
+                        {
+                            tokens::message(self.w.buf(), &e, "");
+                            self.rollback_open();
+                            tokens::done(self.w.buf(), token::DONE, done::ERROR, 0, 0);
+                            if let Some(t) = implicit {
+                                self.shared.db.rollback(t);
+                            }
+                            self.w.finish().await?;
+                            return Ok(());
+                        }
                         let mut ws = Workspace::new(&shared.db, txn);
                         match ws.table_mut(&target.key) {
                             Some(t) => {

@@ -178,12 +178,11 @@ pub async fn tables_in_schema(
         .collect())
 }
 
-/// Creates `schema` unless it exists.
-pub async fn ensure_schema(
+async fn schema_exists(
     conn: &mut Conn,
     settings: &ConnectionSettings,
     schema: &str,
-) -> Result<(), ConnectorError> {
+) -> Result<bool, ConnectorError> {
     let rows = query_rows(
         conn,
         settings,
@@ -191,21 +190,21 @@ pub async fn ensure_schema(
         &[schema],
     )
     .await?;
-    if !rows.is_empty() {
+    Ok(!rows.is_empty())
+}
+
+/// Creates `schema` unless it exists.
+pub async fn ensure_schema(
+    conn: &mut Conn,
+    settings: &ConnectionSettings,
+    schema: &str,
+) -> Result<(), ConnectorError> {
+    if schema_exists(conn, settings, schema).await? {
         return Ok(());
     }
     match execute(conn, settings, &format!("CREATE SCHEMA {}", quote(schema))).await {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            // Another flow may have created it in the meantime: that is success too.
-            let now = query_rows(
-                conn,
-                settings,
-                "SELECT SCHEMA_NAME FROM INFORMATION_SCHEMA.SCHEMATA WHERE SCHEMA_NAME = @P1",
-                &[schema],
-            )
-            .await?;
-            if now.is_empty() { Err(e) } else { Ok(()) }
-        }
+        // Another flow may have created it in the meantime: that is success too.
+        Err(e) if !schema_exists(conn, settings, schema).await? => Err(e),
+        _ => Ok(()),
     }
 }
