@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 use super::catalog::{self, ColumnInfo};
 use super::config::ConnectionSettings;
 use super::decode::BatchBuilder;
-use super::pool::{Pool, PooledConn};
+use super::pool::{Pool, PooledConn, labelled_error};
 use super::sql::{SqlType, TableName, quote};
 use super::types::arrow_type;
 
@@ -352,12 +352,12 @@ async fn stream_statement(
     let mut stream = query
         .query(&mut conn.client)
         .await
-        .map_err(|e| statement_error(settings_label, e))?;
+        .map_err(|e| labelled_error(settings_label, e))?;
     let mut builder = BatchBuilder::new(schema, types, batch_size);
     while let Some(item) = stream
         .try_next()
         .await
-        .map_err(|e| statement_error(settings_label, e))?
+        .map_err(|e| labelled_error(settings_label, e))?
     {
         let QueryItem::Row(row) = item else { continue };
         builder
@@ -382,17 +382,6 @@ async fn stream_statement(
         sender.send(Ok(batch)).await.ok();
     }
     Ok(())
-}
-
-fn statement_error(label: &str, e: tiberius::error::Error) -> ConnectorError {
-    match &e {
-        tiberius::error::Error::Server(token) => ConnectorError::data(format!(
-            "{label} said: {} (error {})",
-            token.message(),
-            token.code()
-        )),
-        _ => ConnectorError::connection(format!("reading from {label}: {e}")),
-    }
 }
 
 struct MssqlReader {

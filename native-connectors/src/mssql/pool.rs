@@ -253,16 +253,21 @@ fn login_error(
 
 /// A server error from a statement, with the server named.
 pub fn sql_error(settings: &ConnectionSettings, e: tiberius::error::Error) -> ConnectorError {
+    labelled_error(&settings.label, e)
+}
+
+/// A statement's error, naming the connection `label`: the server's own refusals are data
+/// errors, a broken connection is a connection error (which the flow retries).
+pub fn labelled_error(label: &str, e: tiberius::error::Error) -> ConnectorError {
     match &e {
         tiberius::error::Error::Server(token) => ConnectorError::data(format!(
-            "{} said: {} (error {})",
-            settings.label,
+            "{label} said: {} (error {})",
             token.message(),
             token.code()
         )),
         tiberius::error::Error::Io { .. } => {
-            ConnectorError::connection(format!("lost the connection to {}: {e}", settings.label))
+            ConnectorError::connection(format!("lost the connection to {label}: {e}"))
         }
-        _ => ConnectorError::data(format!("{}: {e}", settings.label)),
+        _ => ConnectorError::data(format!("{label}: {e}")),
     }
 }

@@ -102,6 +102,17 @@ struct StagedColumn {
     declared: Option<String>,
 }
 
+impl StagedColumn {
+    /// The type a data-sized column needs for the longest value seen, with `factor` headroom.
+    fn fitted(&self, factor: f64) -> SqlType {
+        let unsized_type = match self.sql_type {
+            SqlType::NVarChar(_) => SqlType::NVarChar(None),
+            _ => SqlType::VarBinary(None),
+        };
+        sized(unsized_type, self.longest, factor)
+    }
+}
+
 /// How the staged rows reach the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Publish {
@@ -151,7 +162,6 @@ impl Store for MssqlStore {
         let (sender, receiver) = mpsc::channel::<RecordBatch>(plan.parallel_workers.max(1));
         let mut writer = MssqlWriter {
             pool: self.pool.clone(),
-            settings,
             plan: plan.clone(),
             staging: Arc::new(staging),
             columns,
@@ -281,7 +291,6 @@ async fn drop_stale_staging(
 
 struct MssqlWriter {
     pool: Pool,
-    settings: ConnectionSettings,
     plan: Arc<StorePlan>,
     staging: Arc<TableName>,
     columns: Vec<StagedColumn>,
@@ -305,7 +314,7 @@ impl MssqlWriter {
             let receiver = self.receiver.clone();
             let staging = self.staging.clone();
             let names: Vec<String> = self.columns.iter().map(|c| quote(&c.name)).collect();
-            let settings = self.settings.clone();
+            let settings = self.pool.settings().clone();
             let column_types: Vec<SqlType> = self.columns.iter().map(|c| c.sql_type).collect();
             self.workers.spawn(async move {
                 let mut loaded = 0;
@@ -353,14 +362,7 @@ impl MssqlWriter {
         let factor = self.plan.string_buffer_factor;
         let mut widened = Vec::new();
         for column in self.columns.iter_mut().filter(|c| c.sized_from_data) {
-            let want = sized(
-                match column.sql_type {
-                    SqlType::NVarChar(_) => SqlType::NVarChar(None),
-                    _ => SqlType::VarBinary(None),
-                },
-                column.longest,
-                factor,
-            );
+            let want = column.fitted(factor);
             if !self.created || wider(want, column.sql_type) {
                 column.sql_type = want;
                 widened.push(column.clone());
@@ -377,7 +379,7 @@ impl MssqlWriter {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            catalog::execute(&mut conn, &self.settings, &ddl).await?;
+            catalog::execute(&mut conn, self.pool.settings(), &ddl).await?;
             self.created = true;
             return Ok(());
         }
@@ -388,7 +390,7 @@ impl MssqlWriter {
                 self.staging.quoted(),
                 Self::column_ddl(&column)
             );
-            catalog::execute(&mut conn, &self.settings, &ddl).await?;
+            catalog::execute(&mut conn, self.pool.settings(), &ddl).await?;
         }
         Ok(())
     }
@@ -505,10 +507,10 @@ impl MssqlWriter {
                 quote(&format!("CCI_{}", self.plan.table.table)),
                 self.staging.quoted()
             );
-            catalog::execute(&mut conn, &self.settings, &ddl).await?;
+            catalog::execute(&mut conn, self.pool.settings(), &ddl).await?;
         }
         for batch in self.publish_batches() {
-            if let Err(e) = catalog::execute(&mut conn, &self.settings, &batch).await {
+            if let Err(e) = catalog::execute(&mut conn, self.pool.settings(), &batch).await {
                 // The connection is closed rather than reused: the server rolls back whatever
                 // the transaction had done.
                 conn.busy = true;
@@ -523,7 +525,7 @@ impl MssqlWriter {
         };
         if let Some(leftover) = leftover {
             let drop = format!("DROP TABLE IF EXISTS {}", leftover.quoted());
-            if let Err(e) = catalog::execute(&mut conn, &self.settings, &drop).await {
+            if let Err(e) = catalog::execute(&mut conn, self.pool.settings(), &drop).await {
                 warn!(table = %leftover, "published, but could not drop the leftover table: {e}");
             }
         }
@@ -541,7 +543,7 @@ impl MssqlWriter {
         let mut conn = self.pool.get().await?;
         catalog::execute(
             &mut conn,
-            &self.settings,
+            self.pool.settings(),
             &format!("DROP TABLE IF EXISTS {}", self.staging.quoted()),
         )
         .await
@@ -665,31 +667,17 @@ impl StoreWriter for MssqlWriter {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        let mut grew = false;
         for (column, array) in self.columns.iter_mut().zip(batch.columns()) {
             if column.sized_from_data {
-                let longest = longest_value(array.as_ref());
-                if longest > column.longest {
-                    column.longest = longest;
-                    grew = true;
-                }
+                column.longest = column.longest.max(longest_value(array.as_ref()));
             }
         }
-        let needs_wider = self.columns.iter().any(|c| {
-            c.sized_from_data
-                && wider(
-                    sized(
-                        match c.sql_type {
-                            SqlType::NVarChar(_) => SqlType::NVarChar(None),
-                            _ => SqlType::VarBinary(None),
-                        },
-                        c.longest,
-                        1.0,
-                    ),
-                    c.sql_type,
-                )
-        });
-        if !self.created || (grew && needs_wider) {
+        // Widen only when a value no longer fits; the buffer factor then leaves headroom.
+        let overflows = self
+            .columns
+            .iter()
+            .any(|c| c.sized_from_data && wider(c.fitted(1.0), c.sql_type));
+        if !self.created || overflows {
             self.fit_staging().await?;
         }
         self.rows += batch.num_rows() as u64;

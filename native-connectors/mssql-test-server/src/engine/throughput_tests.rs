@@ -63,7 +63,7 @@ fn bulk_rows(columns: &[Column]) -> Vec<u8> {
 }
 
 #[test]
-#[ignore = "throughput benchmark; run in release"]
+#[ignore = "throughput benchmark, meaningful only in release: cargo test --release -p hygge-tds-test-server --lib -- --ignored throughput --nocapture"]
 fn throughput_bulk_decode_and_result_encode() {
     let columns = columns();
     let target = BulkTarget {
