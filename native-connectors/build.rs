@@ -43,7 +43,9 @@ fn main() {
         .unwrap_or_else(|| out_dir.join("components-target"));
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
+    // From inside components/, so that its .cargo/config.toml (the guest's rustflags) applies.
     command
+        .current_dir(&components)
         .args([
             "build",
             "--release",

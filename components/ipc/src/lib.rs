@@ -6,7 +6,8 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use arrow_ipc::reader::StreamReader;
+use arrow_buffer::Buffer;
+use arrow_ipc::reader::{StreamDecoder, StreamReader};
 use arrow_ipc::writer::StreamWriter;
 use arrow_schema::{ArrowError, Schema, SchemaRef};
 
@@ -33,18 +34,23 @@ pub fn schema_from_bytes(bytes: &[u8]) -> Result<SchemaRef, ArrowError> {
     Ok(StreamReader::try_new(Cursor::new(bytes), None)?.schema())
 }
 
-/// The one batch of an IPC stream.
-pub fn batch_from_bytes(bytes: &[u8]) -> Result<RecordBatch, ArrowError> {
-    let mut reader = StreamReader::try_new(Cursor::new(bytes), None)?;
-    let batch = reader
-        .next()
-        .ok_or_else(|| ArrowError::IpcError("the message holds no record batch".into()))??;
-    if reader.next().is_some() {
-        return Err(ArrowError::IpcError(
-            "the message holds more than one record batch".into(),
-        ));
+/// The one batch of an IPC stream. The batch's arrays point into `bytes` (no copy, except
+/// for a buffer that is not aligned for its type); every array is validated.
+pub fn batch_from_bytes(bytes: Vec<u8>) -> Result<RecordBatch, ArrowError> {
+    let mut buffer = Buffer::from(bytes);
+    let mut decoder = StreamDecoder::new();
+    let mut batch = None;
+    while !buffer.is_empty() {
+        if let Some(decoded) = decoder.decode(&mut buffer)? {
+            if batch.replace(decoded).is_some() {
+                return Err(ArrowError::IpcError(
+                    "the message holds more than one record batch".into(),
+                ));
+            }
+        }
     }
-    Ok(batch)
+    decoder.finish()?;
+    batch.ok_or_else(|| ArrowError::IpcError("the message holds no record batch".into()))
 }
 
 /// An empty schema, for components that fail before they know theirs.

@@ -2,7 +2,7 @@
 //! seek and read (WASI has no `File::try_clone`, which parquet's own `File` reader uses).
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -106,7 +106,8 @@ impl Length for SeekReader {
     }
 }
 
-/// A reader from an offset, for [`ChunkReader::get_read`].
+/// A reader from an offset, for [`ChunkReader::get_read`]. Parquet reads page headers
+/// through it a few bytes at a time, so it is buffered: each refill is one WASI call.
 pub struct OffsetReader {
     source: SeekReader,
     position: u64,
@@ -120,29 +121,36 @@ impl Read for OffsetReader {
     }
 }
 
-impl ChunkReader for SeekReader {
-    type T = OffsetReader;
+/// Bytes read ahead for a page header; a header is rarely more than a few hundred bytes.
+const HEADER_READ_AHEAD: usize = 16 << 10;
 
-    fn get_read(&self, start: u64) -> Result<OffsetReader, ParquetError> {
-        Ok(OffsetReader {
-            source: self.clone(),
-            position: start,
-        })
+impl ChunkReader for SeekReader {
+    type T = BufReader<OffsetReader>;
+
+    fn get_read(&self, start: u64) -> Result<BufReader<OffsetReader>, ParquetError> {
+        Ok(BufReader::with_capacity(
+            HEADER_READ_AHEAD,
+            OffsetReader {
+                source: self.clone(),
+                position: start,
+            },
+        ))
     }
 
     fn get_bytes(&self, start: u64, length: usize) -> Result<bytes::Bytes, ParquetError> {
-        let mut buf = vec![0; length];
-        let mut filled = 0;
-        while filled < length {
-            let n = self
-                .read_at(start + filled as u64, &mut buf[filled..])
-                .map_err(|e| ParquetError::External(Box::new(e)))?;
-            if n == 0 {
-                return Err(ParquetError::EOF(format!(
-                    "expected {length} bytes at {start}"
-                )));
-            }
-            filled += n;
+        let mut buf = Vec::with_capacity(length);
+        let mut reader = OffsetReader {
+            source: self.clone(),
+            position: start,
+        }
+        .take(length as u64);
+        reader
+            .read_to_end(&mut buf)
+            .map_err(|e| ParquetError::External(Box::new(e)))?;
+        if buf.len() < length {
+            return Err(ParquetError::EOF(format!(
+                "expected {length} bytes at {start}"
+            )));
         }
         Ok(buf.into())
     }

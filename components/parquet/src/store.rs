@@ -155,7 +155,7 @@ impl GuestWriter for ParquetWriter {
         let state = state
             .as_mut()
             .ok_or_else(|| error(ErrorKind::Internal, "the writer is closed"))?;
-        let batch = hygge_ipc::batch_from_bytes(&batch)
+        let batch = hygge_ipc::batch_from_bytes(batch)
             .map_err(|e| data_error(format!("invalid batch: {e}")))?;
         if batch.schema().fields() != state.schema.fields() {
             return Err(data_error(

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Cache, CacheConfig, Config, Engine, Store};
+use wasmtime::{Cache, CacheConfig, Config, Engine, Store, UpdateDeadline};
 
 use super::bindings::home_world::hygge::connector::{host, types};
 use super::limiter::MemoryLimiter;
@@ -15,7 +15,7 @@ use super::permissions::Permissions;
 use super::state::HostState;
 use crate::contract::ConnectorError;
 
-/// How often the epoch advances; call deadlines are counted in these ticks.
+/// How often the epoch advances: a running call yields and checks its deadline this often.
 const TICK: Duration = Duration::from_millis(10);
 
 /// The process's Wasm engine.
@@ -52,6 +52,10 @@ impl WasmEngine {
     fn new() -> wasmtime::Result<WasmEngine> {
         let mut config = Config::new();
         config.wasm_component_model(true).epoch_interruption(true);
+        // For `perf`: names the compiled guest functions in /tmp/perf-<pid>.map.
+        if std::env::var_os("HYGGE_WASM_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         // The compile cache is keyed by the component's bytes and the engine's version
         // and settings, so a flow's second start skips compilation.
         let cache = match cache_dir() {
@@ -129,12 +133,21 @@ impl WasmEngine {
             component: component.to_string(),
             stdout,
             stderr,
+            deadline: std::time::Instant::now(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         // Bounds what one call may copy from the guest into the host.
         store.set_hostcall_fuel(MAX_MESSAGE_BYTES);
-        store.epoch_deadline_trap();
+        // Every tick, a running call yields to the executor (so a component never holds
+        // a worker thread for long) and is interrupted once past its deadline.
+        store.epoch_deadline_callback(|context| {
+            if std::time::Instant::now() >= context.data().deadline {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
         arm(&mut store, permissions.call_timeout());
         Ok(store)
     }
@@ -142,8 +155,8 @@ impl WasmEngine {
 
 /// Sets the deadline of the next call.
 pub(crate) fn arm(store: &mut Store<HostState>, timeout: Duration) {
-    let ticks = (timeout.as_millis() / TICK.as_millis()).max(1) as u64;
-    store.set_epoch_deadline(ticks);
+    store.data_mut().deadline = std::time::Instant::now() + timeout;
+    store.set_epoch_deadline(1);
 }
 
 /// A component's bytes and, once needed, its compiled form.

@@ -123,7 +123,7 @@ impl BatchReader for WasmReader {
                 self.store.data().drain_output_to_log();
                 Ok(None)
             }
-            Some(bytes) => decode_batch(&bytes, &self.schema, &self.name).map(Some),
+            Some(bytes) => decode_batch(bytes, &self.schema, &self.name).map(Some),
         }
     }
 }

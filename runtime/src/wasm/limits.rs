@@ -30,7 +30,7 @@ pub fn decode_schema(bytes: &[u8], component: &str) -> Result<SchemaRef, Connect
 
 /// The batch in a component's `next-batch()` answer, which must have the announced schema.
 pub fn decode_batch(
-    bytes: &[u8],
+    bytes: Vec<u8>,
     expected: &SchemaRef,
     component: &str,
 ) -> Result<RecordBatch, ConnectorError> {
@@ -71,7 +71,7 @@ mod tests {
     fn garbage_and_foreign_schemas_are_refused_naming_the_component() {
         let schema: SchemaRef =
             Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
-        let err = decode_batch(b"garbage", &schema, "evil")
+        let err = decode_batch(b"garbage".to_vec(), &schema, "evil")
             .unwrap_err()
             .to_string();
         assert!(
@@ -81,14 +81,14 @@ mod tests {
         let other: SchemaRef = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));
         let batch = RecordBatch::try_new(other, vec![Arc::new(Int64Array::from(vec![1]))]).unwrap();
         let bytes = hygge_ipc::batch_to_bytes(&batch).unwrap();
-        let err = decode_batch(&bytes, &schema, "evil")
+        let err = decode_batch(bytes, &schema, "evil")
             .unwrap_err()
             .to_string();
         assert!(err.contains("differs from the one it announced"), "{err}");
         let good = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![7]))])
             .unwrap();
         assert_eq!(
-            decode_batch(&hygge_ipc::batch_to_bytes(&good).unwrap(), &schema, "ok").unwrap(),
+            decode_batch(hygge_ipc::batch_to_bytes(&good).unwrap(), &schema, "ok").unwrap(),
             good
         );
     }

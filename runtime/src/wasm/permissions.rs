@@ -117,6 +117,9 @@ impl Permissions {
         builder
             .stdout(stdout.clone())
             .stderr(stderr.clone())
+            // File I/O runs on the calling thread instead of a `spawn_blocking` hop per
+            // read; a component call yields to the executor on every epoch tick anyway.
+            .allow_blocking_current_thread(true)
             .allow_ip_name_lookup(false)
             .allow_tcp(false)
             .allow_udp(false)

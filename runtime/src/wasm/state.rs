@@ -26,6 +26,8 @@ pub struct HostState {
     pub(crate) stdout: MemoryOutputPipe,
     /// The component's stderr, capped.
     pub(crate) stderr: MemoryOutputPipe,
+    /// When the current call must have finished (set by `arm`).
+    pub(crate) deadline: std::time::Instant,
 }
 
 impl HostState {
