@@ -8,6 +8,7 @@
 
 mod config;
 mod files;
+mod mem;
 mod home;
 mod store;
 
