@@ -198,6 +198,56 @@ fn an_endless_loop_is_interrupted() {
 }
 
 #[test]
+fn an_endless_loop_does_not_hold_the_executor() {
+    // On a runtime with one thread, a ticker must keep running while the component spins.
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let out = tmp.path().join("out");
+    // Timers are checked at every scheduling turn, so the ticker's gaps show how long the
+    // component held the thread.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .event_interval(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let permissions = Permissions::default().with_call_timeout(Duration::from_millis(1500));
+    let (longest_gap, summary) = runtime.block_on(async {
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let ticking = done.clone();
+        let ticker = tokio::spawn(async move {
+            let mut longest = Duration::ZERO;
+            let mut last = std::time::Instant::now();
+            while !ticking.load(std::sync::atomic::Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                longest = longest.max(last.elapsed());
+                last = std::time::Instant::now();
+            }
+            longest
+        });
+        let options = RunOptions {
+            concurrency: 1,
+            continue_on_error: true,
+            retry: RetryPolicy {
+                attempts: 1,
+                base_delay: Duration::ZERO,
+            },
+        };
+        let jobs = vec![job("attack", "spin", &home, &out, permissions)];
+        let summary = run_all(jobs, "run-1", options, Arc::new(NoEvents)).await;
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        (ticker.await.unwrap(), summary)
+    });
+    let message = summary.flows[0].error.as_ref().unwrap().message.clone();
+    assert!(message.contains("within its call_timeout"), "{message}");
+    // Without yielding, the ticker would wait the whole 1.5 s call.
+    assert!(
+        longest_gap < Duration::from_millis(400),
+        "the executor was held for {longest_gap:?}"
+    );
+}
+
+#[test]
 fn unbounded_memory_growth_hits_the_cap() {
     let (report, _tmp) = attack_with("memory", Permissions::default().with_memory_limit(64 << 20));
     let message = report.error.unwrap().message;

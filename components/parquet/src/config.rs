@@ -11,7 +11,9 @@ pub const JSON_SCHEMA: &str = r#"{
     "batch_size": {"type": "integer", "minimum": 1},
     "compression": {"enum": ["snappy", "gzip", "lz4", "brotli", "none"]},
     "compression_level": {"type": "integer"},
-    "row_group_size": {"type": "integer", "minimum": 1}
+    "row_group_size": {"type": "integer", "minimum": 1},
+    "part": {"type": "integer", "minimum": 0, "description": "store: which of `parts` parallel writers this is"},
+    "parts": {"type": "integer", "minimum": 1, "description": "store: how many writers share the run; part 0 publishes"}
   },
   "required": ["path"],
   "additionalProperties": false
@@ -36,6 +38,18 @@ pub struct StoreConfig {
     pub compression: Option<String>,
     pub compression_level: Option<u32>,
     pub row_group_size: Option<usize>,
+    /// Which of `parts` writers of one run this instance is (0 when alone). Part 0 owns
+    /// the staging folder: it creates it, and its commit (the host calls it last)
+    /// publishes every part's file.
+    #[serde(default)]
+    pub part: u32,
+    /// How many writers share the run.
+    #[serde(default = "one")]
+    pub parts: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// Parses a config, naming the problem.

@@ -8,8 +8,8 @@
 
 mod config;
 mod files;
-mod mem;
 mod home;
+mod mem;
 mod store;
 
 wit_bindgen::generate!({ world: "connector", path: "../../wit" });

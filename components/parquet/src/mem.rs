@@ -58,7 +58,10 @@ mod tests {
             (b"abcdefgh", b"abcdefgh"),
             (b"abcdefghij", b"abcdefghik"),
             (b"abcdefgz", b"abcdefga"),
-            (b"\x01\x00\x00\x00\x00\x00\x00\x00", b"\x00\x01\x00\x00\x00\x00\x00\x00"),
+            (
+                b"\x01\x00\x00\x00\x00\x00\x00\x00",
+                b"\x00\x01\x00\x00\x00\x00\x00\x00",
+            ),
             (b"a\xff", b"a\x01"),
         ];
         for (a, b) in cases {

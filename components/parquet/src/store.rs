@@ -1,11 +1,17 @@
-//! The writer resource: Arrow IPC batches → one Parquet file per run, staged in a hidden
+//! The writer resource: Arrow IPC batches → one Parquet file per writer, staged in a hidden
 //! sibling folder and published on commit.
 //!
 //! Naming follows the native stores (`.hygge-staging.<entity>.<run id>` beside the entity
 //! folder, `part-<run id>-00001.parquet`), so a native run cleans up after a crashed Wasm
-//! run and the other way round. `full_drop` swaps folders by two renames (WASI has no
-//! exchange); a crash between them is rolled forward by the next run, native or Wasm.
-//! `incremental` publishes its one file with one rename.
+//! run and the other way round.
+//!
+//! The host may open several writers for one run (config `part` / `parts`), each writing
+//! its own file into the same staging folder. Part 0 creates the folder; the host commits
+//! the other parts first (they only close their files) and part 0 last, which publishes:
+//! the staging folder replaces the entity folder by two renames (WASI has no exchange), and
+//! a crash between them is rolled forward by the next run, native or Wasm. `incremental`
+//! first hard-links the entity folder's files into the staging folder, so the same swap
+//! publishes old and new files at once.
 
 use std::cell::RefCell;
 use std::fs::File;
@@ -37,6 +43,8 @@ struct State {
     file_name: String,
     run_type: RunType,
     writer: ArrowWriter<BufWriter<File>>,
+    /// Part 0: owns the staging folder and publishes it.
+    leader: bool,
 }
 
 fn io(what: &str, e: std::io::Error) -> Error {
@@ -107,6 +115,53 @@ fn clean_stale(parent: &Path, name: &str, destination: &Path) -> Result<(), Erro
     Ok(())
 }
 
+/// Replaces `destination` with `staging`: one rename when there is nothing to replace,
+/// else the old folder aside, the new one in, the old one removed.
+fn swap_in(staging: &Path, destination: &Path) -> Result<(), Error> {
+    if !destination.exists() {
+        return std::fs::rename(staging, destination).map_err(|e| io("cannot publish", e));
+    }
+    let old = PathBuf::from(format!("{}{OLD_SUFFIX}", staging.display()));
+    std::fs::rename(destination, &old)
+        .map_err(|e| io("cannot move the previous files aside", e))?;
+    std::fs::rename(staging, destination).map_err(|e| io("cannot publish", e))?;
+    std::fs::remove_dir_all(&old).map_err(|e| io("cannot remove the previous files", e))
+}
+
+/// Hard-links the visible files under `destination/relative` into the same place under
+/// `staging` (no data is copied). A staged file of the same name is refused.
+fn link_published(destination: &Path, staging: &Path, relative: &Path) -> Result<(), Error> {
+    let from = destination.join(relative);
+    let entries =
+        std::fs::read_dir(&from).map_err(|e| io(&format!("cannot list {}", from.display()), e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| io("cannot list the published files", e))?;
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with(['.', '_']) {
+            continue;
+        }
+        let path = relative.join(&name);
+        let target = staging.join(&path);
+        let kind = entry
+            .file_type()
+            .map_err(|e| io("cannot read a published file", e))?;
+        if kind.is_dir() {
+            std::fs::create_dir_all(&target)
+                .map_err(|e| io("cannot mirror a published folder", e))?;
+            link_published(destination, staging, &path)?;
+        } else if target.exists() {
+            return Err(data_error(format!(
+                "{} is published already; an incremental run would overwrite it",
+                path.display()
+            )));
+        } else {
+            std::fs::hard_link(entry.path(), &target)
+                .map_err(|e| io("cannot link a published file into staging", e))?;
+        }
+    }
+    Ok(())
+}
+
 impl GuestWriter for ParquetWriter {
     fn open(config: String, schema: Vec<u8>, context: RunContext) -> Result<Writer, Error> {
         let config: StoreConfig = parse(&config)?;
@@ -121,11 +176,29 @@ impl GuestWriter for ParquetWriter {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
-        std::fs::create_dir_all(&parent).map_err(|e| io("cannot create the store folder", e))?;
-        clean_stale(&parent, &name, &destination)?;
+        if config.part >= config.parts {
+            return Err(config_error(format!(
+                "part {} is not below parts {}",
+                config.part, config.parts
+            )));
+        }
+        let leader = config.part == 0;
         let staging = parent.join(format!("{STAGING_PREFIX}{name}.{}", context.run_id));
-        std::fs::create_dir(&staging).map_err(|e| io("cannot create the staging folder", e))?;
-        let file_name = format!("part-{}-00001.parquet", context.run_id);
+        if leader {
+            std::fs::create_dir_all(&parent)
+                .map_err(|e| io("cannot create the store folder", e))?;
+            clean_stale(&parent, &name, &destination)?;
+            std::fs::create_dir(&staging).map_err(|e| io("cannot create the staging folder", e))?;
+        } else if !staging.is_dir() {
+            return Err(error(
+                ErrorKind::Internal,
+                format!(
+                    "part {} was opened before part 0 created the staging folder",
+                    config.part
+                ),
+            ));
+        }
+        let file_name = format!("part-{}-{:05}.parquet", context.run_id, config.part + 1);
         let file = File::create(staging.join(&file_name))
             .map_err(|e| io("cannot create the staged file", e))?;
         let props = WriterProperties::builder()
@@ -146,6 +219,7 @@ impl GuestWriter for ParquetWriter {
                 file_name,
                 run_type: context.run_type,
                 writer,
+                leader,
             })),
         }))
     }
@@ -178,39 +252,29 @@ impl GuestWriter for ParquetWriter {
             .writer
             .close()
             .map_err(|e| data_error(format!("cannot finish the file: {e}")))?;
-        let dest = &state.destination;
-        match state.run_type {
-            RunType::Incremental => {
-                std::fs::create_dir_all(dest)
-                    .map_err(|e| io("cannot create the destination", e))?;
-                std::fs::rename(
-                    state.staging.join(&state.file_name),
-                    dest.join(&state.file_name),
-                )
-                .map_err(|e| io("cannot publish", e))?;
-                std::fs::remove_dir_all(&state.staging)
-                    .map_err(|e| io("cannot remove the staging folder", e))?;
-            }
-            RunType::FullDrop if !dest.exists() => {
-                std::fs::rename(&state.staging, dest).map_err(|e| io("cannot publish", e))?;
-            }
-            RunType::FullDrop => {
-                let old = PathBuf::from(format!("{}{OLD_SUFFIX}", state.staging.display()));
-                std::fs::rename(dest, &old)
-                    .map_err(|e| io("cannot move the previous files aside", e))?;
-                std::fs::rename(&state.staging, dest).map_err(|e| io("cannot publish", e))?;
-                std::fs::remove_dir_all(&old)
-                    .map_err(|e| io("cannot remove the previous files", e))?;
-            }
+        if !state.leader {
+            return Ok(());
         }
-        Ok(())
+        if matches!(state.run_type, RunType::Incremental) && state.destination.exists() {
+            link_published(&state.destination, &state.staging, Path::new(""))?;
+        }
+        swap_in(&state.staging, &state.destination)
     }
 
     fn abort(&self) -> Result<(), Error> {
         if let Some(state) = self.state.borrow_mut().take() {
             drop(state.writer);
-            std::fs::remove_dir_all(&state.staging)
-                .map_err(|e| io("cannot remove the staging folder", e))?;
+            let removed = if state.leader {
+                std::fs::remove_dir_all(&state.staging)
+            } else {
+                std::fs::remove_file(state.staging.join(&state.file_name))
+            };
+            match removed {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(io("cannot remove the staged files", e));
+                }
+                _ => {}
+            }
         }
         Ok(())
     }

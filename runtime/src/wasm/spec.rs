@@ -22,6 +22,8 @@ pub struct ComponentSpec<Side> {
     pub(crate) config_json: String,
     pub(crate) describe: String,
     pub(crate) batch_size: Option<usize>,
+    /// Store side: how many instances share a run (see [`ComponentSpec::with_parts`]).
+    pub(crate) parts: usize,
     side: PhantomData<Side>,
 }
 
@@ -33,6 +35,7 @@ impl<Side> Clone for ComponentSpec<Side> {
             config_json: self.config_json.clone(),
             describe: self.describe.clone(),
             batch_size: self.batch_size,
+            parts: self.parts,
             side: PhantomData,
         }
     }
@@ -53,6 +56,7 @@ impl<Side> ComponentSpec<Side> {
             config_json,
             describe,
             batch_size: None,
+            parts: 1,
             side: PhantomData,
         }
     }

@@ -1,7 +1,16 @@
 //! A component as a [`Store`]: each attempt instantiates it afresh in its own sandbox.
+//!
+//! Each instance writes on its own task, so the component encodes while the flow reads the
+//! next batches. A store opened [`with_parts`](ComponentSpec::with_parts) spreads the
+//! batches of one run over several instances (one Wasm instance runs on one thread), each
+//! told its `part` and the number of `parts` in its config; part 0 is opened first and
+//! committed last, and its commit publishes every part (the protocol is in wit/README.md).
 
 use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
@@ -40,6 +49,35 @@ impl StoreSpec for ComponentSpec<StoreSide> {
     }
 }
 
+impl ComponentSpec<StoreSide> {
+    /// Spreads each run over `parts` instances (at least 1). Only for components that
+    /// take `part` and `parts` config keys and follow the protocol in wit/README.md.
+    pub fn with_parts(mut self, parts: usize) -> Self {
+        self.parts = parts.max(1);
+        self
+    }
+
+    /// The config of instance `part`: the component's config plus `part` and `parts`
+    /// when there is more than one.
+    fn part_config(&self, part: usize) -> ConnectorResult<String> {
+        if self.parts == 1 {
+            return Ok(self.config_json.clone());
+        }
+        let mut config: serde_json::Value =
+            serde_json::from_str(&self.config_json).map_err(|e| {
+                ConnectorError::internal("the component config is not JSON").with_source(e)
+            })?;
+        let Some(object) = config.as_object_mut() else {
+            return Err(ConnectorError::internal(
+                "a store in parts needs a JSON object as its config",
+            ));
+        };
+        object.insert("part".into(), part.into());
+        object.insert("parts".into(), self.parts.into());
+        Ok(config.to_string())
+    }
+}
+
 #[async_trait]
 impl Store for ComponentSpec<StoreSide> {
     async fn open(
@@ -47,19 +85,9 @@ impl Store for ComponentSpec<StoreSide> {
         schema: SchemaRef,
         context: &RunContext,
     ) -> ConnectorResult<Box<dyn StoreWriter>> {
-        let engine = WasmEngine::global()?;
-        let component = self.source.compiled(engine).await?;
-        let name = self.source.name().to_string();
-        let mut store = engine.new_store(&name, &self.permissions)?;
-        let bindings = StoreConnector::instantiate_async(&mut store, &component, engine.linker())
-            .await
-            .map_err(|e| {
-                call_failed(&store, "instantiate", e)
-                    .with_context("does the component export hygge:connector/store?")
-            })?;
         let schema_bytes = hygge_ipc::schema_to_bytes(&schema)
             .map_err(|e| ConnectorError::internal("cannot encode the schema").with_source(e))?;
-        let guest_context = GuestRunContext {
+        let context = GuestRunContext {
             run_id: context.run_id.clone(),
             flow: context.flow.clone(),
             entity: context.entity.clone(),
@@ -68,38 +96,77 @@ impl Store for ComponentSpec<StoreSide> {
                 RunType::Incremental => GuestRunType::Incremental,
             },
         };
-        let timeout = self.permissions.call_timeout();
-        arm(&mut store, timeout);
-        let writer = bindings
-            .hygge_connector_store()
-            .writer()
-            .call_open(&mut store, &self.config_json, &schema_bytes, &guest_context)
-            .await
-            .map_err(|e| call_failed(&store, "open", e))?
-            .map_err(|e| guest_error(&name, "open", e))?;
+        let leader = Instance::open(&self, 0, &schema_bytes, &context).await?;
         Ok(Box::new(WasmWriter {
-            store,
-            bindings,
-            writer,
-            name,
-            timeout,
-            batch_size: self.batch_size,
+            parts: vec![Part::spawn(leader)],
+            next: 0,
+            spec: *self,
+            schema_bytes,
+            context,
         }))
     }
 }
 
-/// An open component store.
-struct WasmWriter {
+/// One instance of the component with its open writer.
+struct Instance {
     store: WasmtimeStore<HostState>,
     bindings: StoreConnector,
     writer: ResourceAny,
     name: String,
     timeout: Duration,
-    batch_size: Option<usize>,
 }
 
-impl WasmWriter {
-    async fn finish(&mut self, call: &str, commit: bool) -> ConnectorResult<()> {
+impl Instance {
+    async fn open(
+        spec: &ComponentSpec<StoreSide>,
+        part: usize,
+        schema_bytes: &[u8],
+        context: &GuestRunContext,
+    ) -> ConnectorResult<Instance> {
+        let engine = WasmEngine::global()?;
+        let component = spec.source.compiled(engine).await?;
+        let name = spec.source.name().to_string();
+        let config = spec.part_config(part)?;
+        let mut store = engine.new_store(&name, &spec.permissions)?;
+        let bindings = StoreConnector::instantiate_async(&mut store, &component, engine.linker())
+            .await
+            .map_err(|e| {
+                call_failed(&store, "instantiate", e)
+                    .with_context("does the component export hygge:connector/store?")
+            })?;
+        let timeout = spec.permissions.call_timeout();
+        arm(&mut store, timeout);
+        let writer = bindings
+            .hygge_connector_store()
+            .writer()
+            .call_open(&mut store, &config, schema_bytes, context)
+            .await
+            .map_err(|e| call_failed(&store, "open", e))?
+            .map_err(|e| guest_error(&name, "open", e))?;
+        Ok(Instance {
+            store,
+            bindings,
+            writer,
+            name,
+            timeout,
+        })
+    }
+
+    async fn write(&mut self, batch: &RecordBatch) -> ConnectorResult<()> {
+        let bytes = hygge_ipc::batch_to_bytes(batch)
+            .map_err(|e| ConnectorError::internal("cannot encode a batch").with_source(e))?;
+        arm(&mut self.store, self.timeout);
+        self.bindings
+            .hygge_connector_store()
+            .writer()
+            .call_write(&mut self.store, self.writer, &bytes)
+            .await
+            .map_err(|e| call_failed(&self.store, "write", e))?
+            .map_err(|e| guest_error(&self.name, "write", e))
+    }
+
+    async fn finish(&mut self, commit: bool) -> ConnectorResult<()> {
+        let call = if commit { "commit" } else { "abort" };
         arm(&mut self.store, self.timeout);
         let api = self.bindings.hygge_connector_store().writer();
         let answer = if commit {
@@ -115,30 +182,137 @@ impl WasmWriter {
     }
 }
 
+/// An instance writing on its own task, fed through a short queue.
+struct Part {
+    queue: mpsc::Sender<RecordBatch>,
+    task: JoinHandle<(Instance, ConnectorResult<()>)>,
+}
+
+/// Batches queued per part beyond the one being written.
+const PART_QUEUE: usize = 1;
+
+impl Part {
+    fn spawn(mut instance: Instance) -> Part {
+        let (queue, mut batches) = mpsc::channel::<RecordBatch>(PART_QUEUE);
+        let task = tokio::spawn(async move {
+            while let Some(batch) = batches.recv().await {
+                if let Err(e) = instance.write(&batch).await {
+                    return (instance, Err(e));
+                }
+            }
+            (instance, Ok(()))
+        });
+        Part { queue, task }
+    }
+
+    /// Closes the queue and waits for the queued batches to be written.
+    async fn drain(self) -> ConnectorResult<(Instance, ConnectorResult<()>)> {
+        drop(self.queue);
+        self.task
+            .await
+            .map_err(|e| ConnectorError::internal(format!("a component writer task failed: {e}")))
+    }
+}
+
+/// An open component store: one part, or several written in parallel.
+struct WasmWriter {
+    spec: ComponentSpec<StoreSide>,
+    schema_bytes: Vec<u8>,
+    context: GuestRunContext,
+    /// Part 0 first; the others are opened when their first batch comes.
+    parts: Vec<Part>,
+    next: usize,
+}
+
+/// Aborts every instance, the followers before part 0 (which removes the staging).
+async fn abort_all(instances: Vec<Instance>) {
+    let mut instances = instances;
+    let leader = (!instances.is_empty()).then(|| instances.remove(0));
+    for mut instance in instances.into_iter().chain(leader) {
+        if let Err(e) = instance.finish(false).await {
+            tracing::warn!(component = %instance.name, error = %e, "abort failed");
+        }
+    }
+}
+
+impl WasmWriter {
+    /// Waits for every part; the instances, and the first error if any part failed.
+    async fn drain(&mut self) -> (Vec<Instance>, ConnectorResult<()>) {
+        let mut instances = Vec::new();
+        let mut outcome = Ok(());
+        for part in std::mem::take(&mut self.parts) {
+            match part.drain().await {
+                Ok((instance, result)) => {
+                    instances.push(instance);
+                    if outcome.is_ok() {
+                        outcome = result;
+                    }
+                }
+                Err(e) => {
+                    if outcome.is_ok() {
+                        outcome = Err(e);
+                    }
+                }
+            }
+        }
+        (instances, outcome)
+    }
+}
+
 #[async_trait]
 impl StoreWriter for WasmWriter {
     fn batch_size(&self) -> Option<usize> {
-        self.batch_size
+        self.spec.batch_size
     }
 
     async fn write(&mut self, batch: RecordBatch) -> ConnectorResult<()> {
-        let bytes = hygge_ipc::batch_to_bytes(&batch)
-            .map_err(|e| ConnectorError::internal("cannot encode a batch").with_source(e))?;
-        arm(&mut self.store, self.timeout);
-        self.bindings
-            .hygge_connector_store()
-            .writer()
-            .call_write(&mut self.store, self.writer, &bytes)
-            .await
-            .map_err(|e| call_failed(&self.store, "write", e))?
-            .map_err(|e| guest_error(&self.name, "write", e))
+        let index = self.next % self.spec.parts;
+        self.next += 1;
+        if index == self.parts.len() {
+            let instance =
+                Instance::open(&self.spec, index, &self.schema_bytes, &self.context).await?;
+            self.parts.push(Part::spawn(instance));
+        }
+        if self.parts[index].queue.send(batch).await.is_ok() {
+            return Ok(());
+        }
+        // The part's task ended early: it failed. Nothing of this run may be published.
+        let (instances, outcome) = self.drain().await;
+        abort_all(instances).await;
+        outcome.and(Err(ConnectorError::internal(
+            "a component writer stopped without an error",
+        )))
     }
 
     async fn commit(mut self: Box<Self>) -> ConnectorResult<()> {
-        self.finish("commit", true).await
+        let (mut instances, outcome) = self.drain().await;
+        if let Err(e) = outcome {
+            abort_all(instances).await;
+            return Err(e);
+        }
+        // The followers only close their files; part 0, last, publishes them all.
+        while instances.len() > 1 {
+            let mut follower = instances.remove(1);
+            if let Err(e) = follower.finish(true).await {
+                abort_all(instances).await;
+                return Err(e);
+            }
+        }
+        match instances.pop() {
+            Some(mut leader) => leader.finish(true).await,
+            None => Err(ConnectorError::internal(
+                "the component store has no writer",
+            )),
+        }
     }
 
     async fn abort(mut self: Box<Self>) -> ConnectorResult<()> {
-        self.finish("abort", false).await
+        let (mut instances, _) = self.drain().await;
+        if instances.is_empty() {
+            return Ok(());
+        }
+        let mut leader = instances.remove(0);
+        abort_all(instances).await;
+        leader.finish(false).await
     }
 }

@@ -145,5 +145,20 @@ pub fn store(
         config.to_string(),
         format!("parquet {} (wasm)", settings.destination.display()),
     )
-    .with_batch_size(settings.batch_size))
+    .with_batch_size(settings.batch_size)
+    .with_parts(store_parts()))
 }
+
+/// Instances that share one run of a component store: one per core (a Wasm instance
+/// encodes on one thread), at most [`MAX_STORE_PARTS`]. Each writes its own file.
+fn store_parts() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(MAX_STORE_PARTS)
+}
+
+/// Each part holds a row group in memory while it encodes, so their number is bounded.
+const MAX_STORE_PARTS: usize = 4;
+
+#[cfg(test)]
+mod tests;
