@@ -1,6 +1,7 @@
 """Parquet → Parquet through the Wasm component against native, on bench/data.
 
-Prints the medians, the ratio, the component's load time cold and cached, and its size.
+Runs the flow four ways (all native; the component as home; as store; as both), and prints
+the medians, their ratios to native, the component's load time cold and cached, and its size.
   .venv/bin/python wasm.py HYGGE ROWS RUNS
 """
 import os
@@ -22,7 +23,9 @@ with open(os.path.join(project, "flows/bench/flow.yml"), "w") as f:
     f.write(f"home: {os.path.join(here, 'data')}\nstore:\n  path: {os.path.join(here, 'out', 'hygge')}\n  compression: snappy\nentities: [lineitem]\n")
 cache = tempfile.mkdtemp()
 env = dict(os.environ, HYGGE_CACHE_DIR=cache)
-WASM = ["--var", "flow.bench.home.runtime=wasm", "--var", "flow.bench.store.runtime=wasm"]
+HOME = ["--var", "flow.bench.home.runtime=wasm"]
+STORE = ["--var", "flow.bench.store.runtime=wasm"]
+WASM = HOME + STORE
 
 
 def go(extra, capture=False):
@@ -42,13 +45,21 @@ shutil.rmtree(cache, ignore_errors=True)
 os.makedirs(cache)
 _, cold_log = go(WASM)
 _, warm_log = go(WASM)
-native = statistics.median(go([])[0] for _ in range(runs))
-wasm = statistics.median(go(WASM)[0] for _ in range(runs))
+modes = [("native", []), ("wasm home, native store", HOME),
+         ("native home, wasm store", STORE), ("wasm home and store", WASM)]
+# Interleaved, so that drift on a shared machine hits every mode alike.
+times = {name: [] for name, _ in modes}
+for _ in range(runs):
+    for name, extra in modes:
+        times[name].append(go(extra)[0])
+medians = {name: statistics.median(t) for name, t in times.items()}
+native = medians["native"]
 size = os.path.getsize(os.path.join(os.path.dirname(hygge), "..", "hygge-components/wasm32-wasip2/release/hygge_parquet_component.wasm"))
 print(f"rows: {rows:,}; median of {runs} runs")
-print("| runtime | median s | rows/s | wasm time / native time |")
+print("| runtime | median s | rows/s | time / native time |")
 print("| --- | ---: | ---: | ---: |")
-print(f"| native | {native:.2f} | {rows / native:,.0f} | 1.00 |")
-print(f"| wasm | {wasm:.2f} | {rows / wasm:,.0f} | {wasm / native:.2f} |")
+for name, _ in modes:
+    t = medians[name]
+    print(f"| {name} | {t:.2f} | {rows / t:,.0f} | {t / native:.2f} |")
 print(f"component load (compile) cold: {load_millis(cold_log)}; cached: {load_millis(warm_log)}")
 print(f"component size: {size / 1024 / 1024:.1f} MiB")
