@@ -10,7 +10,7 @@ use wasmtime::component::ResourceAny;
 
 use super::bindings::home_world::HomeConnector;
 use super::bindings::{ReadRequest as GuestReadRequest, WatermarkFilter};
-use super::engine::{ComponentSource, WasmEngine, arm};
+use super::engine::{ComponentSource, arm};
 use super::error::{call_failed, guest_error};
 use super::limits::{decode_batch, decode_schema};
 use super::spec::{ComponentSpec, HomeSide};
@@ -45,10 +45,8 @@ impl HomeSpec for ComponentSpec<HomeSide> {
 #[async_trait]
 impl Home for ComponentSpec<HomeSide> {
     async fn open(self: Box<Self>, request: &ReadRequest) -> ConnectorResult<Box<dyn BatchReader>> {
-        let engine = WasmEngine::global()?;
-        let component = self.source.compiled(engine).await?;
+        let (engine, component, mut store) = self.prepare().await?;
         let name = self.source.name().to_string();
-        let mut store = engine.new_store(&name, &self.permissions)?;
         let bindings = HomeConnector::instantiate_async(&mut store, &component, engine.linker())
             .await
             .map_err(|e| {

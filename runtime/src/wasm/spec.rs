@@ -3,8 +3,13 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use super::engine::ComponentSource;
+use wasmtime::Store;
+use wasmtime::component::Component;
+
+use super::engine::{ComponentSource, WasmEngine};
 use super::permissions::Permissions;
+use super::state::HostState;
+use crate::contract::ConnectorError;
 
 /// Marks a [`ComponentSpec`] used as a home.
 #[derive(Debug, Clone, Copy)]
@@ -70,5 +75,16 @@ impl<Side> ComponentSpec<Side> {
     /// What the component may touch.
     pub fn permissions(&self) -> &Permissions {
         &self.permissions
+    }
+
+    /// What instantiating needs: the engine, the compiled component, and a fresh sandboxed
+    /// store for one instance of it.
+    pub(crate) async fn prepare(
+        &self,
+    ) -> Result<(&'static WasmEngine, Component, Store<HostState>), ConnectorError> {
+        let engine = WasmEngine::global()?;
+        let component = self.source.compiled(engine).await?;
+        let store = engine.new_store(self.source.name(), &self.permissions)?;
+        Ok((engine, component, store))
     }
 }

@@ -20,7 +20,7 @@ use wasmtime::component::ResourceAny;
 
 use super::bindings::store_world::StoreConnector;
 use super::bindings::{GuestRunType, RunContext as GuestRunContext};
-use super::engine::{ComponentSource, WasmEngine, arm};
+use super::engine::{ComponentSource, arm};
 use super::error::{call_failed, guest_error};
 use super::spec::{ComponentSpec, StoreSide};
 use super::state::HostState;
@@ -123,11 +123,9 @@ impl Instance {
         schema_bytes: &[u8],
         context: &GuestRunContext,
     ) -> ConnectorResult<Instance> {
-        let engine = WasmEngine::global()?;
-        let component = spec.source.compiled(engine).await?;
-        let name = spec.source.name().to_string();
         let config = spec.part_config(part)?;
-        let mut store = engine.new_store(&name, &spec.permissions)?;
+        let (engine, component, mut store) = spec.prepare().await?;
+        let name = spec.source.name().to_string();
         let bindings = StoreConnector::instantiate_async(&mut store, &component, engine.linker())
             .await
             .map_err(|e| {
