@@ -41,12 +41,12 @@ pub fn batch_from_bytes(bytes: Vec<u8>) -> Result<RecordBatch, ArrowError> {
     let mut decoder = StreamDecoder::new();
     let mut batch = None;
     while !buffer.is_empty() {
-        if let Some(decoded) = decoder.decode(&mut buffer)? {
-            if batch.replace(decoded).is_some() {
-                return Err(ArrowError::IpcError(
-                    "the message holds more than one record batch".into(),
-                ));
-            }
+        if let Some(decoded) = decoder.decode(&mut buffer)?
+            && batch.replace(decoded).is_some()
+        {
+            return Err(ArrowError::IpcError(
+                "the message holds more than one record batch".into(),
+            ));
         }
     }
     decoder.finish()?;
