@@ -3,12 +3,14 @@
 //! the component's store spends markedly less time comparing (see BENCHMARKS.md).
 //!
 //! Defining the symbols here keeps the linker from taking wasi-libc's from its archive.
+//! They are exported under the C names only in the Wasm build; on the host they are plain
+//! functions, so that their tests run on the host (`.ci/run` does).
 
 /// The first `n` bytes at `a` and `b` compared as unsigned bytes: <0, 0 or >0.
 ///
 /// # Safety
 /// `a` and `b` must be valid for reads of `n` bytes (the C contract).
-#[unsafe(no_mangle)]
+#[cfg_attr(target_family = "wasm", unsafe(no_mangle))]
 pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
     let mut i = 0;
     while i + 8 <= n {
@@ -41,7 +43,7 @@ pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
 ///
 /// # Safety
 /// As [`memcmp`].
-#[unsafe(no_mangle)]
+#[cfg_attr(target_family = "wasm", unsafe(no_mangle))]
 pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
     // SAFETY: the caller's contract is memcmp's.
     unsafe { memcmp(a, b, n) }
@@ -51,8 +53,18 @@ pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
 mod tests {
     use super::*;
 
+    fn sign(a: &[u8], b: &[u8]) -> i32 {
+        assert_eq!(a.len(), b.len());
+        // SAFETY: both slices hold a.len() bytes.
+        let ordered = unsafe { memcmp(a.as_ptr(), b.as_ptr(), a.len()) }.signum();
+        // SAFETY: as above.
+        let equal = unsafe { bcmp(a.as_ptr(), b.as_ptr(), a.len()) } == 0;
+        assert_eq!(equal, ordered == 0, "{a:?} vs {b:?}");
+        ordered
+    }
+
     #[test]
-    fn orders_like_bytes() {
+    fn orders_like_byte_slices() {
         let cases: &[(&[u8], &[u8])] = &[
             (b"", b""),
             (b"abcdefgh", b"abcdefgh"),
@@ -63,10 +75,30 @@ mod tests {
                 b"\x00\x01\x00\x00\x00\x00\x00\x00",
             ),
             (b"a\xff", b"a\x01"),
+            (b"same first word, then \x80", b"same first word, then \x7f"),
         ];
         for (a, b) in cases {
-            let got = unsafe { memcmp(a.as_ptr(), b.as_ptr(), a.len()) }.signum();
-            assert_eq!(got, a.cmp(b) as i32, "{a:?} vs {b:?}");
+            assert_eq!(sign(a, b), a.cmp(b) as i32, "{a:?} vs {b:?}");
+            assert_eq!(sign(b, a), b.cmp(a) as i32, "{b:?} vs {a:?}");
+        }
+    }
+
+    #[test]
+    fn every_position_and_length_up_to_40_bytes() {
+        for len in 0..40 {
+            let base: Vec<u8> = (0..len as u8).map(|i| i.wrapping_mul(37)).collect();
+            assert_eq!(sign(&base, &base), 0);
+            for at in 0..len {
+                for delta in [1u8, 0x80] {
+                    let mut other = base.clone();
+                    other[at] = other[at].wrapping_add(delta);
+                    assert_eq!(
+                        sign(&base, &other),
+                        base.cmp(&other) as i32,
+                        "len {len} at {at}"
+                    );
+                }
+            }
         }
     }
 }
