@@ -9,6 +9,8 @@
 mod config;
 mod files;
 mod home;
+// On the host (clippy, unit tests) the symbols are not exported, so nothing calls them.
+#[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
 mod mem;
 mod store;
 
