@@ -9,12 +9,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use async_trait::async_trait;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use wasmtime::Store as WasmtimeStore;
 use wasmtime::component::ResourceAny;
 
@@ -222,15 +221,27 @@ struct WasmWriter {
     next: usize,
 }
 
-/// Aborts every instance, the followers before part 0 (which removes the staging).
-async fn abort_all(instances: Vec<Instance>) {
-    let mut instances = instances;
-    let leader = (!instances.is_empty()).then(|| instances.remove(0));
-    for mut instance in instances.into_iter().chain(leader) {
-        if let Err(e) = instance.finish(false).await {
-            tracing::warn!(component = %instance.name, error = %e, "abort failed");
+/// Aborts every instance, the followers before part 0 (which removes the staging); a
+/// follower that cannot abort is logged, part 0's answer is returned.
+async fn abort_all(mut instances: Vec<Instance>) -> ConnectorResult<()> {
+    if instances.is_empty() {
+        return Ok(());
+    }
+    let mut leader = instances.remove(0);
+    for mut follower in instances {
+        if let Err(e) = follower.finish(false).await {
+            tracing::warn!(component = %follower.name, error = %e, "abort failed");
         }
     }
+    leader.finish(false).await
+}
+
+/// Aborts after `error`, which stays the answer; a failed abort is logged beside it.
+async fn abort_after(instances: Vec<Instance>, error: ConnectorError) -> ConnectorError {
+    if let Err(e) = abort_all(instances).await {
+        tracing::warn!(error = %e, "abort after a failure failed too");
+    }
+    error
 }
 
 impl WasmWriter {
@@ -242,15 +253,9 @@ impl WasmWriter {
             match part.drain().await {
                 Ok((instance, result)) => {
                     instances.push(instance);
-                    if outcome.is_ok() {
-                        outcome = result;
-                    }
+                    outcome = outcome.and(result);
                 }
-                Err(e) => {
-                    if outcome.is_ok() {
-                        outcome = Err(e);
-                    }
-                }
+                Err(e) => outcome = outcome.and(Err(e)),
             }
         }
         (instances, outcome)
@@ -276,24 +281,22 @@ impl StoreWriter for WasmWriter {
         }
         // The part's task ended early: it failed. Nothing of this run may be published.
         let (instances, outcome) = self.drain().await;
-        abort_all(instances).await;
-        outcome.and(Err(ConnectorError::internal(
-            "a component writer stopped without an error",
-        )))
+        let error = outcome.err().unwrap_or_else(|| {
+            ConnectorError::internal("a component writer stopped without an error")
+        });
+        Err(abort_after(instances, error).await)
     }
 
     async fn commit(mut self: Box<Self>) -> ConnectorResult<()> {
         let (mut instances, outcome) = self.drain().await;
         if let Err(e) = outcome {
-            abort_all(instances).await;
-            return Err(e);
+            return Err(abort_after(instances, e).await);
         }
         // The followers only close their files; part 0, last, publishes them all.
         while instances.len() > 1 {
             let mut follower = instances.remove(1);
             if let Err(e) = follower.finish(true).await {
-                abort_all(instances).await;
-                return Err(e);
+                return Err(abort_after(instances, e).await);
             }
         }
         match instances.pop() {
@@ -305,12 +308,7 @@ impl StoreWriter for WasmWriter {
     }
 
     async fn abort(mut self: Box<Self>) -> ConnectorResult<()> {
-        let (mut instances, _) = self.drain().await;
-        if instances.is_empty() {
-            return Ok(());
-        }
-        let mut leader = instances.remove(0);
-        abort_all(instances).await;
-        leader.finish(false).await
+        let (instances, _) = self.drain().await;
+        abort_all(instances).await
     }
 }
