@@ -9,7 +9,11 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const COMPONENTS: &[&str] = &["hygge_parquet_component", "hygge_evil_component"];
+const COMPONENTS: &[&str] = &[
+    "hygge_parquet_component",
+    "hygge_evil_component",
+    "hygge_evil_net_component",
+];
 
 fn main() {
     let manifest =
@@ -25,6 +29,7 @@ fn main() {
         "ipc",
         "parquet",
         "evil",
+        "evil-net",
         ".cargo",
     ] {
         println!(
@@ -88,10 +93,14 @@ fn main() {
         let to = out_dir.join(format!("{name}.wasm"));
         copy(&from, &to);
     }
-    // Tests load the hostile component from disk; it is never embedded.
+    // Tests load the hostile components from disk; they are never embedded.
     println!(
         "cargo:rustc-env=HYGGE_EVIL_COMPONENT={}",
         out_dir.join("hygge_evil_component.wasm").display()
+    );
+    println!(
+        "cargo:rustc-env=HYGGE_EVIL_NET_COMPONENT={}",
+        out_dir.join("hygge_evil_net_component.wasm").display()
     );
 }
 

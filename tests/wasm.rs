@@ -169,6 +169,10 @@ fn component_inspect_shows_world_description_and_imports() {
         "{out}"
     );
     assert!(out.contains("hygge:connector/home@0.1.0"), "{out}");
+    assert!(
+        !out.contains("wasi:sockets") && !out.contains("refused:"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -20,6 +20,12 @@ fn evil() -> Arc<ComponentSource> {
     ComponentSource::new("evil", bytes)
 }
 
+/// The hostile component that opens a socket, and so imports `wasi:sockets`.
+fn evil_net() -> Arc<ComponentSource> {
+    let bytes = std::fs::read(env!("HYGGE_EVIL_NET_COMPONENT")).unwrap();
+    ComponentSource::new("evil-net", bytes)
+}
+
 /// A native parquet store writing `out/<entity>`.
 fn store(out: &Path, entity: &str) -> Arc<dyn StoreSpec> {
     let value: serde_yaml::Value =
@@ -43,10 +49,17 @@ fn store(out: &Path, entity: &str) -> Arc<dyn StoreSpec> {
         .unwrap()
 }
 
-fn job(entity: &str, attack: &str, home: &Path, out: &Path, permissions: Permissions) -> FlowJob {
+fn job(
+    component: Arc<ComponentSource>,
+    entity: &str,
+    attack: &str,
+    home: &Path,
+    out: &Path,
+    permissions: Permissions,
+) -> FlowJob {
     let config = serde_json::json!({ "attack": attack, "path": "/home" }).to_string();
     let spec = WasmHomeSpec::new(
-        evil(),
+        component,
         permissions.with_read_dir(home, "/home"),
         config,
         "evil".into(),
@@ -65,6 +78,15 @@ fn job(entity: &str, attack: &str, home: &Path, out: &Path, permissions: Permiss
 
 /// Runs `attack` beside a well-behaved flow; returns the attack's report.
 fn attack_with(attack: &str, permissions: Permissions) -> (FlowReport, tempfile::TempDir) {
+    attack_by(evil(), attack, permissions)
+}
+
+/// Runs `attack` of `component` beside a well-behaved flow of the evil component.
+fn attack_by(
+    component: Arc<ComponentSource>,
+    attack: &str,
+    permissions: Permissions,
+) -> (FlowReport, tempfile::TempDir) {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
@@ -75,8 +97,15 @@ fn attack_with(attack: &str, permissions: Permissions) -> (FlowReport, tempfile:
         .build()
         .unwrap();
     let jobs = vec![
-        job("attack", attack, &home, &out, permissions.clone()),
-        job("bystander", "none", &home, &out, permissions),
+        job(
+            component,
+            "attack",
+            attack,
+            &home,
+            &out,
+            permissions.clone(),
+        ),
+        job(evil(), "bystander", "none", &home, &out, permissions),
     ];
     let options = RunOptions {
         concurrency: 2,
@@ -140,6 +169,7 @@ fn escaping_through_a_symlink_is_blocked() {
             .unwrap();
         let report = runtime.block_on(hygge_runtime::flow::run_flow(
             &job(
+                evil(),
                 "attack",
                 "escape_symlink",
                 &home,
@@ -179,9 +209,37 @@ fn the_environment_and_arguments_are_empty() {
 }
 
 #[test]
-fn sockets_are_refused() {
-    let (message, _tmp) = attack("socket");
-    assert!(message.contains("socket was blocked"), "{message}");
+fn a_component_that_imports_sockets_is_refused_before_it_runs() {
+    let (report, _tmp) = attack_by(evil_net(), "socket", Permissions::default());
+    assert_eq!(report.status, FlowStatus::Failed);
+    let message = report.error.unwrap().message;
+    assert!(
+        message.contains("component `evil-net` imports `wasi:sockets/")
+            && message.contains("no network access"),
+        "{message}"
+    );
+    // Refused at load: had it run, its `open` would have said how the socket went.
+    assert!(!message.contains("socket was blocked"), "{message}");
+    assert!(!message.contains("LEAKED"), "{message}");
+}
+
+#[test]
+fn inspect_lists_a_refused_import_without_running_the_component() {
+    let bytes = std::fs::read(env!("HYGGE_EVIL_NET_COMPONENT")).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let found = runtime
+        .block_on(hygge_runtime::wasm::inspect("evil-net", bytes))
+        .unwrap();
+    assert!(found.description.is_none(), "describe() ran");
+    assert!(
+        found
+            .refused
+            .iter()
+            .any(|(import, what)| import.starts_with("wasi:sockets/") && *what == "network access"),
+        "{:?}",
+        found.refused
+    );
+    assert_eq!(found.world, "home-connector");
 }
 
 #[test]
@@ -233,7 +291,7 @@ fn an_endless_loop_does_not_hold_the_executor() {
                 base_delay: Duration::ZERO,
             },
         };
-        let jobs = vec![job("attack", "spin", &home, &out, permissions)];
+        let jobs = vec![job(evil(), "attack", "spin", &home, &out, permissions)];
         let summary = run_all(jobs, "run-1", options, Arc::new(NoEvents)).await;
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         (ticker.await.unwrap(), summary)

@@ -97,7 +97,13 @@ pub async fn run(command: ComponentCommand) -> Result<bool> {
                             .join(" ")
                     );
                 }
+                None if !found.refused.is_empty() => {
+                    println!("describe(): not called; hygge will not start this component")
+                }
                 None => println!("describe(): not exported (not a hygge connector?)"),
+            }
+            for (import, what) in &found.refused {
+                println!("refused: {import} (hygge grants no {what})");
             }
             println!("imports:");
             for import in &found.imports {

@@ -1,7 +1,6 @@
 //! Attacks on the filesystem and the environment, made in `open`.
 
 use std::io::Read;
-use std::net::TcpStream;
 
 use crate::hygge::connector::types::Error;
 use crate::{blocked, leaked};
@@ -24,7 +23,6 @@ pub fn attack(name: &str, home: &str) -> Option<Result<(), Error>> {
             Some(a) => Ok(a),
             None => Err(std::io::Error::other("no arguments are visible")),
         },
-        "socket" => TcpStream::connect("127.0.0.1:9").map(|_| "connected".to_string()),
         _ => return None,
     };
     Some(match outcome {

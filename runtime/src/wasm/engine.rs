@@ -5,12 +5,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Cache, CacheConfig, Config, Engine, Store, UpdateDeadline};
 
-use super::bindings::home_world::hygge::connector::{host, types};
 use super::limiter::MemoryLimiter;
 use super::limits::MAX_MESSAGE_BYTES;
+use super::linker::new_linker;
 use super::permissions::Permissions;
 use super::state::HostState;
 use crate::contract::ConnectorError;
@@ -85,12 +85,7 @@ impl WasmEngine {
                     std::thread::sleep(TICK);
                 }
             })?;
-        let mut linker = Linker::new(&engine);
-        // WASI p2 with a context that grants only what Permissions lists; sockets are
-        // linked so that a component's attempt is refused at run time, not at load.
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        types::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
-        host::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
+        let linker = new_linker(&engine)?;
         Ok(WasmEngine {
             engine,
             linker,

@@ -3,6 +3,7 @@
 use super::bindings::Description;
 use super::engine::{ComponentSource, WasmEngine};
 use super::error::call_failed;
+use super::linker::withheld_imports;
 use super::permissions::Permissions;
 use crate::contract::ConnectorError;
 
@@ -15,6 +16,9 @@ pub struct Inspection {
     pub world: &'static str,
     /// Imported interfaces: the capabilities it asks for.
     pub imports: Vec<String>,
+    /// Imports hygge never grants (for example `wasi:sockets`), with what they would give;
+    /// such a component is not started, so `description` is `None`.
+    pub refused: Vec<(String, &'static str)>,
     /// Exported interfaces.
     pub exports: Vec<String>,
 }
@@ -48,7 +52,8 @@ pub async fn inspect_source(source: &ComponentSource) -> Result<Inspection, Conn
         (false, true) => "store-connector",
         (false, false) => "none",
     };
-    let description = if has(META) {
+    let refused = withheld_imports(engine.engine(), &component);
+    let description = if has(META) && refused.is_empty() {
         let mut store = engine.new_store(name, &Permissions::default())?;
         let instance = engine
             .linker()
@@ -80,6 +85,7 @@ pub async fn inspect_source(source: &ComponentSource) -> Result<Inspection, Conn
         description,
         world,
         imports,
+        refused,
         exports,
     })
 }

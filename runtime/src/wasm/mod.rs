@@ -2,9 +2,10 @@
 //! deny-by-default sandbox, indistinguishable to the flow engine from native connectors.
 //!
 //! One file per concern: [`bindings`] (generated), `state` (per-instance data),
-//! [`Permissions`] (the grant), `limiter` (memory cap), `engine` (epoch ticker, compile
-//! cache, linker), `limits` (checks on what a guest returns), `error` (what a failure
-//! says), and the [`WasmHomeSpec`] / [`WasmStoreSpec`] adapters.
+//! [`Permissions`] (the grant), `limiter` (memory cap), `linker` (the imports granted, one
+//! interface at a time), `engine` (epoch ticker, compile cache), `limits` (checks on what a
+//! guest returns), `error` (what a failure says), and the [`WasmHomeSpec`] /
+//! [`WasmStoreSpec`] adapters.
 
 pub mod bindings;
 mod connector;
@@ -14,6 +15,7 @@ mod home;
 mod inspect;
 mod limiter;
 mod limits;
+mod linker;
 mod permissions;
 mod spec;
 mod state;

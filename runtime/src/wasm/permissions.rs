@@ -120,6 +120,7 @@ impl Permissions {
             // File I/O runs on the calling thread instead of a `spawn_blocking` hop per
             // read; a component call yields to the executor on every epoch tick anyway.
             .allow_blocking_current_thread(true)
+            // `wasi:sockets` is not linked (see `linker`); the context refuses it as well.
             .allow_ip_name_lookup(false)
             .allow_tcp(false)
             .allow_udp(false)

@@ -7,6 +7,7 @@ use wasmtime::Store;
 use wasmtime::component::Component;
 
 use super::engine::{ComponentSource, WasmEngine};
+use super::linker::refuse_withheld;
 use super::permissions::Permissions;
 use super::state::HostState;
 use crate::contract::ConnectorError;
@@ -84,6 +85,7 @@ impl<Side> ComponentSpec<Side> {
     ) -> Result<(&'static WasmEngine, Component, Store<HostState>), ConnectorError> {
         let engine = WasmEngine::global()?;
         let component = self.source.compiled(engine).await?;
+        refuse_withheld(engine.engine(), self.source.name(), &component)?;
         let store = engine.new_store(self.source.name(), &self.permissions)?;
         Ok((engine, component, store))
     }
