@@ -302,7 +302,7 @@ pub struct MssqlHomeConfig {
     pub query: Option<String>,
     /// Rows per batch.
     pub batch_size: Option<usize>,
-    /// A numeric, date or time column to split the read on.
+    /// An integer, decimal, date or date-time column to split the read on.
     pub partition_on: Option<String>,
     /// How many range queries (each on its own pooled connection) to split the read into.
     pub partitions: Option<usize>,

@@ -10,13 +10,14 @@ use futures_util::TryStreamExt;
 use hygge_runtime::contract::{
     BatchReader, ConnectorError, ConnectorResult, Home, HomeSpec, ReadRequest,
 };
-use tiberius::{Query, QueryItem};
+use tiberius::{ColumnData, Query, QueryItem};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::catalog::{self, ColumnInfo};
 use super::config::ConnectionSettings;
 use super::decode::BatchBuilder;
+use super::partition::KeyKind;
 use super::pool::{Pool, PooledConn, labelled_error};
 use super::sql::{SqlType, TableName, quote};
 use super::types::arrow_type;
@@ -89,7 +90,8 @@ struct MssqlHome {
 struct Statement {
     sql: String,
     text_params: Vec<String>,
-    int_params: Vec<i64>,
+    /// Bounds of a partition's range, bound after `text_params`.
+    range_params: Vec<ColumnData<'static>>,
 }
 
 #[async_trait]
@@ -147,7 +149,7 @@ impl Home for MssqlHome {
         let base = Statement {
             sql: format!("SELECT {select_list} FROM {from}"),
             text_params,
-            int_params: Vec::new(),
+            range_params: Vec::new(),
         };
         let statements = match &self.partitioning {
             None => vec![with_filters(&base, &filters, None)],
@@ -245,8 +247,9 @@ fn with_filters(base: &Statement, filters: &[String], extra: Option<String>) -> 
     statement
 }
 
-/// Splits the read into `partitions` ranges of the partition column between its MIN and
-/// MAX; NULLs go to the first range, so the ranges cover every row exactly once.
+/// Splits the read into `partitions` ranges of the partition column, cut evenly between its
+/// MIN and MAX (see [`KeyKind`]). The first range is open below and takes the NULL keys, the
+/// last is open above, so the ranges cover every row exactly once.
 async fn partition_statements(
     conn: &mut PooledConn,
     settings: &ConnectionSettings,
@@ -265,22 +268,17 @@ async fn partition_statements(
                 p.column
             ))
         })?;
-    if !matches!(
-        column.sql_type,
-        Ok(SqlType::TinyInt | SqlType::SmallInt | SqlType::Int | SqlType::BigInt)
-    ) {
+    let Some(kind) = column.sql_type.as_ref().ok().copied().and_then(KeyKind::of) else {
         return Err(ConnectorError::config(format!(
-            "partition_on column `{}` must be an integer column",
+            "partition_on column `{}` must be an integer, decimal, date or date-time column",
             p.column
         ))
-        .with_context("pick an integer key, or read without partitions"));
-    }
+        .with_context("pick such a key, or read without partitions"));
+    };
     let col = quote(&p.column);
     let bounds = with_filters(
         &Statement {
-            sql: format!(
-                "SELECT CAST(MIN({col}) AS BIGINT) AS lo, CAST(MAX({col}) AS BIGINT) AS hi FROM {from}"
-            ),
+            sql: format!("SELECT {} FROM {from}", kind.bounds_select(&col)),
             ..base.clone()
         },
         filters,
@@ -288,48 +286,44 @@ async fn partition_statements(
     );
     let params: Vec<&str> = bounds.text_params.iter().map(String::as_str).collect();
     let rows = catalog::query_rows(conn, settings, &bounds.sql, &params).await?;
-    let (lo, hi) = rows
-        .first()
-        .map(|r| {
-            (
-                r.try_get::<i64, _>(0).ok().flatten(),
-                r.try_get::<i64, _>(1).ok().flatten(),
-            )
-        })
-        .unwrap_or((None, None));
-    let (Some(lo), Some(hi)) = (lo, hi) else {
+    let bounds = rows
+        .into_iter()
+        .next()
+        .map(|row| row.into_iter().collect::<Vec<_>>());
+    let ranges = match bounds.as_deref() {
+        Some([lo, hi]) => kind
+            .split(lo, hi, p.partitions)
+            .map_err(|e| ConnectorError::internal(format!("partition_on `{}`: {e}", p.column)))?,
+        _ => None,
+    };
+    let Some(ranges) = ranges else {
         // Empty, or only NULLs: one read returns exactly those rows.
         return Ok(vec![with_filters(base, filters, None)]);
     };
-    let n = p.partitions.max(1) as i128;
-    let span = i128::from(hi) - i128::from(lo) + 1;
-    let step = ((span + n - 1) / n).max(1);
     let first_param = base.text_params.len() + 1;
-    let mut statements = Vec::new();
-    let mut start = i128::from(lo);
-    let mut index = 0;
-    while start <= i128::from(hi) {
-        let end = start + step;
-        let is_first = index == 0;
-        let is_last = end > i128::from(hi);
-        let a = format!("@P{first_param}");
-        let b = format!("@P{}", first_param + 1);
-        let range = match (is_first, is_last) {
-            (true, true) => format!("({col} IS NULL OR {col} >= {a})"),
-            (true, false) => format!("({col} IS NULL OR ({col} >= {a} AND {col} < {b}))"),
-            (false, true) => format!("{col} >= {a}"),
-            (false, false) => format!("({col} >= {a} AND {col} < {b})"),
-        };
-        let mut statement = with_filters(base, filters, Some(range));
-        statement.int_params.push(start as i64);
-        if !is_last {
-            statement.int_params.push(end as i64);
-        }
-        statements.push(statement);
-        start = end;
-        index += 1;
-    }
-    Ok(statements)
+    Ok(ranges
+        .into_iter()
+        .map(|range| {
+            let takes_nulls = range.from.is_none();
+            let mut conditions = Vec::new();
+            let mut params = Vec::new();
+            for (bound, op) in [(range.from, ">="), (range.to, "<")] {
+                if let Some(value) = bound {
+                    conditions.push(format!("{col} {op} @P{}", first_param + params.len()));
+                    params.push(value);
+                }
+            }
+            let predicate = match (conditions.is_empty(), takes_nulls) {
+                // The only range: every row.
+                (true, _) => None,
+                (false, true) => Some(format!("({col} IS NULL OR {})", conditions.join(" AND "))),
+                (false, false) => Some(conditions.join(" AND ")),
+            };
+            let mut statement = with_filters(base, filters, predicate);
+            statement.range_params = params;
+            statement
+        })
+        .collect())
 }
 
 async fn stream_statement(
@@ -345,8 +339,8 @@ async fn stream_statement(
     for p in &statement.text_params {
         query.bind(p.clone());
     }
-    for p in &statement.int_params {
-        query.bind(*p);
+    for p in &statement.range_params {
+        query.bind(p.clone());
     }
     conn.busy = true;
     let mut stream = query

@@ -905,7 +905,65 @@ async fn a_partitioned_read_equals_a_single_read() {
     assert_eq!(read(&spec).await.num_rows(), single.num_rows());
     let bad = home(&db, &format!("table: {table}\npartition_on: name\n")).unwrap();
     let error = read_with(&bad, ReadRequest::default()).await.unwrap_err();
-    assert!(error.to_string().contains("integer"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("integer, decimal, date or date-time"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn decimal_date_and_date_time_keys_partition_exactly() {
+    let db = Db::start().await;
+    let table = db.table("timeparts");
+    let mut sql = format!(
+        "CREATE TABLE {table} (id INT NOT NULL, d DATE, dt DATETIME, dt2 DATETIME2(7), \
+         dt23 DATETIME2(3), dto DATETIMEOFFSET(7), amount DECIMAL(18,4));"
+    );
+    for i in 0..240i32 {
+        // Uneven gaps, sub-second parts, offsets, negative amounts; every 7th row all NULL.
+        if i % 7 == 0 {
+            sql.push_str(&format!("INSERT INTO {table} (id) VALUES ({i});"));
+            continue;
+        }
+        let day = 1 + (i * 13) % 28;
+        let month = 1 + (i * 5) % 12;
+        let second = (i * 37) % 60;
+        let offset = (i % 5) * 60 - 120;
+        sql.push_str(&format!(
+            "INSERT INTO {table} VALUES ({i}, '20{:02}-{month:02}-{day:02}', \
+             '2024-{month:02}-{day:02} 10:{:02}:{second:02}.{:03}', \
+             '2024-{month:02}-{day:02} 10:{:02}:{second:02}.{:07}', \
+             '2024-{month:02}-{day:02} 10:00:{second:02}.{:03}', \
+             '2024-{month:02}-{day:02} 10:00:{second:02}.{:07} {}{:02}:00', {}.{:04});",
+            i % 30,
+            i % 60,
+            (i * 3) % 1000,
+            i % 60,
+            i * 41,
+            i * 7,
+            i * 977,
+            if offset < 0 { "-" } else { "+" },
+            offset.abs() / 60,
+            i * 31 - 4000,
+            (i * 17) % 10_000,
+        ));
+    }
+    db.sql(&sql).await;
+    let single = sorted_by_first(&read(&home(&db, &format!("table: {table}\n")).unwrap()).await);
+    assert_eq!(single.num_rows(), 240);
+    for key in ["d", "dt", "dt2", "dt23", "dto", "amount"] {
+        for partitions in [2, 5] {
+            let spec = home(
+                &db,
+                &format!("table: {table}\npartition_on: {key}\npartitions: {partitions}\n"),
+            )
+            .unwrap();
+            let split = sorted_by_first(&read(&spec).await);
+            assert_eq!(split, single, "{key}, {partitions} partitions");
+        }
+    }
 }
 
 #[tokio::test]
