@@ -6,6 +6,7 @@ Prints Markdown for BENCHMARKS.md.
 """
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -92,17 +93,48 @@ flows:
     return root
 
 
+SERVER_PID = None
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu():
+    """CPU seconds (user + system) the TDS test server has used so far."""
+    with open(f"/proc/{SERVER_PID}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+CPU = {}
+
+
 def timed(cmd, **kw):
+    """Wall seconds of one run; its client and server CPU seconds go to CPU[cmd]."""
+    client, server = children_cpu(), server_cpu()
     start = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, **kw)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    CPU.setdefault(tuple(cmd), []).append((children_cpu() - client, server_cpu() - server))
+    return wall
+
+
+def cpu_of(cmd):
+    """Median client and server CPU seconds of the runs of `cmd`."""
+    runs = CPU.get(tuple(cmd), [])
+    return (statistics.median(c for c, _ in runs), statistics.median(s for _, s in runs)) if runs else (float("nan"),) * 2
 
 
 def main():
     tables = {"narrow": narrow(narrow_rows), "wide": wide(wide_rows)}
     for name, table in tables.items():
         write_source(name, table)
+    global SERVER_PID
     server, port = start_server()
+    SERVER_PID = server.pid
     root = project(port)
     hygge = os.path.join(release, "hygge")
     results = []
@@ -113,7 +145,7 @@ def main():
             # hygge: Parquet → mssql.
             load = [hygge, "-q", "--project", root, "go", "--entity", f"load.{name}"]
             times = [timed(load) for _ in range(runs)]
-            results.append((name, "Parquet → mssql", "hygge", rows, statistics.median(times)))
+            results.append((name, "Parquet → mssql", "hygge", rows, statistics.median(times), load))
             # freebcp: the same rows from a tab-separated file (file written beforehand, not timed).
             tsv = os.path.join(csv_dir, f"{name}.tsv")
             pacsv.write_csv(table, tsv, pacsv.WriteOptions(include_header=False, delimiter="\t", quoting_style="none"))
@@ -125,14 +157,14 @@ def main():
             bcp = ["freebcp", f"dbo.{name}", "in", tsv, "-c", "-S", "bench", "-U", "sa", "-P", PASSWORD, "-b", "100000"]
             try:
                 times = [timed(bcp, env=env) for _ in range(runs)]
-                results.append((name, "Parquet → mssql", "freebcp (bcp, as Sling)", rows, statistics.median(times)))
+                results.append((name, "Parquet → mssql", "freebcp (bcp, as Sling)", rows, statistics.median(times), bcp))
             except subprocess.CalledProcessError as e:
-                results.append((name, "Parquet → mssql", f"freebcp failed ({e.returncode})", rows, float("nan")))
+                results.append((name, "Parquet → mssql", f"freebcp failed ({e.returncode})", rows, float("nan"), None))
             # Reset the table to exactly `rows` rows for the reads.
             subprocess.run(load, check=True, stdout=subprocess.DEVNULL)
             unload = [hygge, "-q", "--project", root, "go", "--entity", f"unload.{name}"]
             times = [timed(unload) for _ in range(runs)]
-            results.append((name, "mssql → Parquet", "hygge", rows, statistics.median(times)))
+            results.append((name, "mssql → Parquet", "hygge", rows, statistics.median(times), unload))
             out = os.path.join(data, "out", name)
             assert sum(pq.ParquetFile(os.path.join(out, f)).metadata.num_rows for f in os.listdir(out)) == rows
             cx = [os.path.join(here, ".venv/bin/python"), "-c",
@@ -142,18 +174,20 @@ def main():
                   f"pq.write_table(t, '{csv_dir}/{name}.parquet')"]
             try:
                 times = [timed(cx) for _ in range(runs)]
-                results.append((name, "mssql → Parquet", "connectorx + pyarrow", rows, statistics.median(times)))
+                results.append((name, "mssql → Parquet", "connectorx + pyarrow", rows, statistics.median(times), cx))
             except subprocess.CalledProcessError as e:
-                results.append((name, "mssql → Parquet", f"connectorx failed ({e.returncode})", rows, float("nan")))
+                results.append((name, "mssql → Parquet", f"connectorx failed ({e.returncode})", rows, float("nan"), None))
         shutil.rmtree(csv_dir, ignore_errors=True)
     finally:
         server.kill()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; server: hygge's in-process-style TDS test server on the same cores; median of {runs} runs\n")
-    print("| table | direction | tool | rows | median s | rows/s | hygge time / tool time |")
-    print("| --- | --- | --- | ---: | ---: | ---: | ---: |")
-    base = {(t, d): s for t, d, tool, _, s in results if tool == "hygge"}
-    for table, direction, tool, rows, secs in results:
-        print(f"| {table} | {direction} | {tool} | {rows:,} | {secs:.2f} | {rows / secs:,.0f} | {base[(table, direction)] / secs:.2f} |")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; server: hygge's TDS test server, a separate process on the same cores; median of {runs} runs\n")
+    print("| table | direction | tool | rows | median s | rows/s | hygge time / tool time | client CPU s | server CPU s | rows per client CPU-second |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    base = {(t, d): s for t, d, tool, _, s, _ in results if tool == "hygge"}
+    for table, direction, tool, rows, secs, cmd in results:
+        client, server_s = cpu_of(cmd) if cmd else (float("nan"),) * 2
+        print(f"| {table} | {direction} | {tool} | {rows:,} | {secs:.2f} | {rows / secs:,.0f} | {base[(table, direction)] / secs:.2f} "
+              f"| {client:.2f} | {server_s:.2f} | {rows / client:,.0f} |")
 
 
 main()

@@ -20,7 +20,7 @@ use tracing::{info, warn};
 
 use super::catalog::{self, ColumnInfo};
 use super::config::{ConnectionSettings, IfExists, IndexKind};
-use super::encode::{batch_rows, normalize};
+use super::encode::{RowEncoder, normalize};
 use super::pool::{Pool, sql_error};
 use super::sql::{SqlType, TableName, literal, quote};
 use super::types::{sized, sql_type_for};
@@ -631,8 +631,8 @@ async fn load_batch(
     batch: &RecordBatch,
 ) -> ConnectorResult<()> {
     let normalized = normalize(batch, types).map_err(|e| ConnectorError::data(e.to_string()))?;
-    let rows =
-        batch_rows(batch, &normalized, types).map_err(|e| ConnectorError::data(e.to_string()))?;
+    let rows = RowEncoder::new(batch, &normalized, types)
+        .map_err(|e| ConnectorError::data(e.to_string()))?;
     let mut conn = pool.get().await?;
     let table = staging.quoted();
     let columns: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -644,7 +644,11 @@ async fn load_batch(
         .map_err(|e| {
             sql_error(settings, e).with_context(format!("starting a bulk load into {staging}"))
         })?;
-    for row in rows {
+    for index in 0..batch.num_rows() {
+        // A value that does not fit fails the load; the staging table is then dropped.
+        let row = rows
+            .row(index)
+            .map_err(|e| ConnectorError::data(e.to_string()))?;
         request.send(row).await.map_err(|e| {
             sql_error(settings, e).with_context(format!("bulk load into {staging}"))
         })?;
