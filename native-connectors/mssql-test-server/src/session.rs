@@ -54,6 +54,7 @@ pub(crate) async fn run(stream: TcpStream, shared: Arc<Shared>, spid: u16) {
         pending_bulk: None,
         attention,
         acks_owed: 0,
+        applocks: shared.db.begin(),
     };
     if let Err(e) = session.serve(&mut packets).await {
         tracing::debug!(spid, "session ended: {e}");
@@ -110,6 +111,9 @@ struct Session {
     attention: Arc<AtomicBool>,
     /// Attention packets already answered while streaming.
     acks_owed: u32,
+    /// The application locks the session owns (sp_getapplock with @LockOwner = 'Session'),
+    /// released by sp_releaseapplock or when the session ends.
+    applocks: Txn,
 }
 
 impl Drop for Session {
@@ -129,6 +133,8 @@ impl Session {
             self.shared.db.rollback(t);
         }
         self.trancount = 0;
+        let applocks = std::mem::replace(&mut self.applocks, self.shared.db.begin());
+        self.shared.db.rollback(applocks);
     }
 
     fn globals(&self) -> Globals {
@@ -138,6 +144,12 @@ impl Session {
             spid: self.spid,
             trancount: self.trancount,
             rowcount: self.rowcount,
+            applocks: self
+                .applocks
+                .held()
+                .iter()
+                .filter_map(|k| k.strip_prefix("applock:").map(str::to_string))
+                .collect(),
         }
     }
 
@@ -625,8 +637,49 @@ impl Session {
         Ok(())
     }
 
+    /// sp_getapplock / sp_releaseapplock: waits for (or drops) a session-owned lock. The
+    /// return code is not sent; a client reads the outcome with APPLOCK_MODE().
+    async fn applock(
+        &mut self,
+        procedure: &str,
+        args: &[(Option<String>, Expr)],
+        params: &Params,
+    ) -> Result<Outcome, Stop> {
+        let globals = self.globals();
+        let se = StatementEnv {
+            params,
+            globals: &globals,
+            fmtonly: self.fmtonly,
+        };
+        let call = engine::applock_call(procedure, args, &se)?;
+        let key = engine::applock_key(&call.resource);
+        if procedure == "sp_getapplock" {
+            self.shared
+                .db
+                .try_acquire(&mut self.applocks, &key, call.timeout)
+                .await;
+            Ok(Outcome::Done(Vec::new()))
+        } else if self.shared.db.release_one(&mut self.applocks, &key) {
+            Ok(Outcome::Done(Vec::new()))
+        } else {
+            Err(SqlError::new(
+                1223,
+                format!(
+                    "Cannot release the application lock (Database Principal: 'public', Resource: '{}') because it is not currently held.",
+                    call.resource
+                ),
+            )
+            .into())
+        }
+    }
+
     /// Runs a data statement in the explicit transaction, or in its own.
     async fn execute(&mut self, stmt: &Statement, params: &Params) -> Result<Outcome, Stop> {
+        if let Statement::Exec { procedure, args } = stmt
+            && matches!(procedure.as_str(), "sp_getapplock" | "sp_releaseapplock")
+        {
+            return self.applock(procedure, args, params).await;
+        }
         let keys = if self.fmtonly {
             Vec::new()
         } else {

@@ -148,3 +148,48 @@ async fn sessions_are_counted_and_attention_is_acknowledged() {
     assert_eq!(server.open_sessions(), 0);
     assert_eq!(server.max_concurrent_sessions(), 3);
 }
+
+#[tokio::test]
+async fn application_locks_belong_to_the_session_until_released_or_disconnected() {
+    let server = server().await;
+    let mut a = connect(&server).await;
+    let mut b = connect(&server).await;
+    let take = |timeout: i32| {
+        format!(
+            "EXEC sp_getapplock @Resource = N'hygge:dbo.t', @LockMode = 'Exclusive', \
+             @LockOwner = 'Session', @LockTimeout = {timeout}; \
+             SELECT APPLOCK_MODE('public', N'hygge:dbo.t', 'Session')"
+        )
+    };
+    let mode = |r: &[tiberius::Row]| r[0].get::<&str, _>(0).unwrap().to_string();
+    assert_eq!(mode(&rows(&mut a, &take(0)).await), "Exclusive");
+    // Held by a: b gives up after its timeout, and the lock is still a's.
+    assert_eq!(mode(&rows(&mut b, &take(100)).await), "NoLock");
+    // Released by a: b gets it.
+    exec(
+        &mut a,
+        "EXEC sp_releaseapplock @Resource = N'hygge:dbo.t', @LockOwner = 'Session'",
+    )
+    .await;
+    assert_eq!(mode(&rows(&mut b, &take(0)).await), "Exclusive");
+    // Releasing what the session does not hold is error 1223.
+    assert_eq!(
+        batch_error(
+            &mut a,
+            "EXEC sp_releaseapplock @Resource = N'hygge:dbo.t', @LockOwner = 'Session'"
+        )
+        .await
+        .0,
+        1223
+    );
+    // b disconnects: a, waiting for ever, gets it.
+    let waiting = tokio::spawn(async move { mode(&rows(&mut a, &take(-1)).await) });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!waiting.is_finished(), "a did not wait");
+    drop(b);
+    let granted = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("a disconnect did not release the lock")
+        .unwrap();
+    assert_eq!(granted, "Exclusive");
+}

@@ -13,6 +13,7 @@ mod config;
 mod decode;
 mod encode;
 mod home;
+mod lock;
 mod partition;
 mod pool;
 mod sql;

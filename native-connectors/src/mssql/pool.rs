@@ -124,6 +124,16 @@ impl Pool {
         &self.settings
     }
 
+    /// A connection of its own, outside the pool and its `pool_size`, for something held for a
+    /// whole run (a table's write lock) that must not starve the flows of pooled connections.
+    ///
+    /// # Errors
+    /// The connection error (auth, network) with the server named.
+    pub async fn dedicated(&self) -> Result<SqlClient, ConnectorError> {
+        let manager = self.pool.manager();
+        connect(&manager.settings, manager.tokens.as_ref()).await
+    }
+
     /// A connection, waiting for a free one when all are in use.
     ///
     /// # Errors

@@ -21,6 +21,7 @@ use tracing::{info, warn};
 use super::catalog::{self, ColumnInfo};
 use super::config::{ConnectionSettings, IfExists, IndexKind};
 use super::encode::{RowEncoder, normalize};
+use super::lock::TableLock;
 use super::pool::{Pool, sql_error};
 use super::sql::{SqlType, TableName, literal, quote};
 use super::types::{sized, sql_type_for};
@@ -134,6 +135,8 @@ impl Store for MssqlStore {
         let settings = self.pool.settings().clone();
         let plan = self.plan.clone();
         let table = &plan.table;
+        // Before anything else: a concurrent run's staging table is not stale.
+        let lock = TableLock::acquire(&self.pool, table).await?;
         let mut conn = self.pool.get().await?;
         catalog::ensure_schema(&mut conn, &settings, &table.schema).await?;
         drop_stale_staging(&mut conn, &settings, table, &context.run_id).await?;
@@ -171,6 +174,7 @@ impl Store for MssqlStore {
             receiver: Arc::new(Mutex::new(receiver)),
             workers: JoinSet::new(),
             rows: 0,
+            _lock: lock,
         };
         writer.spawn_workers();
         Ok(Box::new(writer))
@@ -300,6 +304,8 @@ struct MssqlWriter {
     receiver: Arc<Mutex<mpsc::Receiver<RecordBatch>>>,
     workers: JoinSet<ConnectorResult<u64>>,
     rows: u64,
+    /// This run's write lock on the target, released when the writer ends.
+    _lock: TableLock,
 }
 
 impl MssqlWriter {

@@ -62,30 +62,74 @@ impl Database {
     pub(crate) async fn acquire(&self, txn: &mut Txn, keys: &[String]) -> Result<(), SqlError> {
         let deadline = tokio::time::Instant::now() + self.lock_timeout;
         for key in keys {
-            if txn.held.contains(key) {
-                continue;
-            }
-            loop {
-                let notified = self.released.notified();
-                tokio::pin!(notified);
-                notified.as_mut().enable();
-                {
-                    let mut locks = lock(&self.locks);
-                    match locks.get(key) {
-                        Some(owner) if *owner != txn.id => {}
-                        _ => {
-                            locks.insert(key.clone(), txn.id);
-                            txn.held.push(key.clone());
-                            break;
-                        }
-                    }
-                }
-                if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                    return Err(SqlError::lock_timeout());
-                }
+            if !self.acquire_until(txn, key, Some(deadline)).await {
+                return Err(SqlError::lock_timeout());
             }
         }
         Ok(())
+    }
+
+    /// Takes the lock `key` for `owner`, waiting at most `timeout` (`None`: for ever) for
+    /// whoever holds it; whether it was granted. sp_getapplock's session locks use it.
+    pub(crate) async fn try_acquire(
+        &self,
+        owner: &mut Txn,
+        key: &str,
+        timeout: Option<Duration>,
+    ) -> bool {
+        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+        self.acquire_until(owner, key, deadline).await
+    }
+
+    async fn acquire_until(
+        &self,
+        txn: &mut Txn,
+        key: &str,
+        deadline: Option<tokio::time::Instant>,
+    ) -> bool {
+        if txn.held.iter().any(|k| k == key) {
+            return true;
+        }
+        loop {
+            let notified = self.released.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut locks = lock(&self.locks);
+                match locks.get(key) {
+                    Some(owner) if *owner != txn.id => {}
+                    _ => {
+                        locks.insert(key.to_string(), txn.id);
+                        txn.held.push(key.to_string());
+                        return true;
+                    }
+                }
+            }
+            match deadline {
+                Some(deadline) => {
+                    if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                        return false;
+                    }
+                }
+                None => notified.await,
+            }
+        }
+    }
+
+    /// Releases one lock `owner` holds (sp_releaseapplock); whether it held it.
+    pub(crate) fn release_one(&self, owner: &mut Txn, key: &str) -> bool {
+        let Some(position) = owner.held.iter().position(|k| k == key) else {
+            return false;
+        };
+        owner.held.remove(position);
+        {
+            let mut locks = lock(&self.locks);
+            if locks.get(key) == Some(&owner.id) {
+                locks.remove(key);
+            }
+        }
+        self.released.notify_waiters();
+        true
     }
 
     /// Publishes the transaction's changes and releases its locks.
@@ -150,6 +194,11 @@ pub(crate) struct Txn {
 }
 
 impl Txn {
+    /// The locks it holds.
+    pub(crate) fn held(&self) -> &[String] {
+        &self.held
+    }
+
     /// The transaction descriptor sent in ENVCHANGE.
     pub(crate) fn descriptor(&self) -> [u8; 8] {
         self.id.to_le_bytes()

@@ -31,6 +31,8 @@ pub(crate) struct Globals {
     pub(crate) trancount: u32,
     /// Rows affected by the previous statement.
     pub(crate) rowcount: u64,
+    /// Resources of the application locks the session holds (sp_getapplock).
+    pub(crate) applocks: Vec<String>,
 }
 
 /// What binding and evaluation can look at besides the row.
@@ -491,6 +493,21 @@ impl Binder<'_> {
                     e.push(BExpr::Cast(Box::new(BExpr::Const(Value::Null)), from, from));
                 }
                 typed(BExpr::Func(f, e), SqlType::Int, nullable)
+            }
+            "APPLOCK_MODE" => {
+                arity(3)?;
+                let Some(BExpr::Const(Value::String(resource))) = bound.get(1).map(|b| &b.expr)
+                else {
+                    return Err(SqlError::new(
+                        8116,
+                        "Argument data type is invalid for argument 2 of applock_mode function.",
+                    ));
+                };
+                let held = env.globals.applocks.iter().any(|r| r == resource);
+                constant(
+                    Value::String(if held { "Exclusive" } else { "NoLock" }.into()),
+                    SqlType::NVarChar(Some(32)),
+                )
             }
             "DB_NAME" => constant(
                 Value::String(env.globals.database.clone()),

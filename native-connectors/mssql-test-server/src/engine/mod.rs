@@ -72,6 +72,92 @@ pub(crate) fn lock_keys(stmt: &Statement) -> Vec<String> {
     }
 }
 
+/// An sp_getapplock or sp_releaseapplock call: the session waits for the lock itself.
+#[derive(Debug, PartialEq)]
+pub(crate) struct AppLockCall {
+    /// `@Resource`.
+    pub(crate) resource: String,
+    /// `@LockTimeout` in milliseconds; `None` waits for ever (-1, the default).
+    pub(crate) timeout: Option<std::time::Duration>,
+}
+
+/// The lock key of an application lock on `resource` (binary-compared, as SQL Server does).
+pub(crate) fn applock_key(resource: &str) -> String {
+    format!("applock:{resource}")
+}
+
+/// Reads the arguments of sp_getapplock / sp_releaseapplock. Only what hygge uses is
+/// supported: `@LockMode = 'Exclusive'` and `@LockOwner = 'Session'`.
+pub(crate) fn applock_call(
+    procedure: &str,
+    args: &[(Option<String>, Expr)],
+    se: &StatementEnv<'_>,
+) -> Result<AppLockCall, SqlError> {
+    let positions: &[&str] = if procedure == "sp_getapplock" {
+        &["@resource", "@lockmode", "@lockowner", "@locktimeout"]
+    } else {
+        &["@resource", "@lockowner"]
+    };
+    let mut values: std::collections::HashMap<&str, String> = Default::default();
+    for (i, (name, e)) in args.iter().enumerate() {
+        let key = match name {
+            Some(n) => positions
+                .iter()
+                .find(|p| p.eq_ignore_ascii_case(n))
+                .copied()
+                .ok_or_else(|| {
+                    SqlError::new(
+                        8145,
+                        format!("{n} is not a parameter for procedure {procedure}."),
+                    )
+                })?,
+            None => positions.get(i).copied().ok_or_else(|| {
+                SqlError::new(
+                    8144,
+                    format!("Procedure or function {procedure} has too many arguments specified."),
+                )
+            })?,
+        };
+        if let Some(text) = constant_text(e, se)? {
+            values.insert(key, text);
+        } else if let Expr::Literal(Value::Int(n), _) = e {
+            values.insert(key, n.to_string());
+        }
+    }
+    let resource = values.remove("@resource").ok_or_else(|| {
+        SqlError::new(
+            201,
+            format!("Procedure or function '{procedure}' expects parameter '@Resource', which was not supplied."),
+        )
+    })?;
+    let unsupported = |what: &str| {
+        SqlError::new(
+            50000,
+            format!("the TDS test server supports {what} only in {procedure}"),
+        )
+    };
+    if procedure == "sp_getapplock"
+        && !values
+            .get("@lockmode")
+            .is_some_and(|m| m.eq_ignore_ascii_case("exclusive"))
+    {
+        return Err(unsupported("@LockMode = 'Exclusive'"));
+    }
+    if !values
+        .get("@lockowner")
+        .is_some_and(|o| o.eq_ignore_ascii_case("session"))
+    {
+        return Err(unsupported("@LockOwner = 'Session'"));
+    }
+    let timeout = match values.get("@locktimeout").map(|t| t.trim().parse::<i64>()) {
+        None => None,
+        Some(Ok(ms)) if ms < 0 => None,
+        Some(Ok(ms)) => Some(std::time::Duration::from_millis(ms as u64)),
+        Some(Err(_)) => return Err(SqlError::new(8114, "Error converting data type to int.")),
+    };
+    Ok(AppLockCall { resource, timeout })
+}
+
 /// The text of a constant argument (literal or parameter).
 fn constant_text(e: &Expr, se: &StatementEnv<'_>) -> Result<Option<String>, SqlError> {
     match e {
