@@ -861,6 +861,52 @@ async fn staging_tables_left_by_a_crashed_run_are_dropped() {
 }
 
 #[tokio::test]
+async fn decimals_at_every_wire_length_boundary_round_trip_through_a_bulk_load() {
+    // A DECIMAL's wire length (5, 9, 13 or 17 bytes) follows its digits; values on both
+    // sides of each boundary, at two scales, come back exactly.
+    let db = Db::start().await;
+    let table = db.table("decimals");
+    let mut values: Vec<i128> = vec![0, 1, -1];
+    for k in [1u32, 9, 10, 19, 20, 28, 29, 37] {
+        let p = 10i128.pow(k);
+        values.extend([p - 1, p, -(p - 1), -p]);
+    }
+    values.push(10i128.pow(38) - 1);
+    let n = values.len();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("s0", DataType::Decimal128(38, 0), false),
+        Field::new("s10", DataType::Decimal128(38, 10), false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int64Array::from_iter_values(0..n as i64)),
+            Arc::new(
+                Decimal128Array::from(values.clone())
+                    .with_precision_and_scale(38, 0)
+                    .unwrap(),
+            ),
+            Arc::new(
+                Decimal128Array::from(values.clone())
+                    .with_precision_and_scale(38, 10)
+                    .unwrap(),
+            ),
+        ],
+    )
+    .unwrap();
+    write(
+        &store(&db, &format!("table: {table}\nindex: heap\n")).unwrap(),
+        std::slice::from_ref(&batch),
+        "r1",
+    )
+    .await
+    .unwrap();
+    let back = sorted_by_first(&read(&home(&db, &format!("table: {table}\n")).unwrap()).await);
+    assert_eq!(back, batch);
+}
+
+#[tokio::test]
 async fn a_second_run_into_the_same_table_waits_for_the_first() {
     let db = Db::start().await;
     let table = db.table("locked");
