@@ -1258,7 +1258,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> futures_util::io::AsyncRead for C
             }
         }
 
-        buf.copy_from_slice(this.buf.split_to(size).as_ref());
+        // hygge: copy and advance; `split_to` made (and dropped) a shared handle per read.
+        buf.copy_from_slice(&this.buf[..size]);
+        bytes::Buf::advance(&mut this.buf, size);
         Poll::Ready(Ok(size))
     }
 }
