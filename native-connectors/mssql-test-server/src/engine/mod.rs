@@ -118,11 +118,21 @@ pub(crate) fn applock_call(
                 )
             })?,
         };
-        if let Some(text) = constant_text(e, se)? {
-            values.insert(key, text);
-        } else if let Expr::Literal(Value::Int(n), _) = e {
-            values.insert(key, n.to_string());
-        }
+        let text = match e {
+            Expr::Literal(Value::Int(n), _) => Some(n.to_string()),
+            Expr::Neg(inner) => match inner.as_ref() {
+                Expr::Literal(Value::Int(n), _) => Some((-n).to_string()),
+                _ => None,
+            },
+            other => constant_text(other, se)?,
+        };
+        let text = text.ok_or_else(|| {
+            SqlError::new(
+                50000,
+                format!("the TDS test server takes only constants and parameters for {key} in {procedure}"),
+            )
+        })?;
+        values.insert(key, text);
     }
     let resource = values.remove("@resource").ok_or_else(|| {
         SqlError::new(
