@@ -12,8 +12,8 @@ pub const JSON_SCHEMA: &str = r#"{
     "compression": {"enum": ["snappy", "gzip", "lz4", "brotli", "none"]},
     "compression_level": {"type": "integer"},
     "row_group_size": {"type": "integer", "minimum": 1},
-    "part": {"type": "integer", "minimum": 0, "description": "store: which of `parts` parallel writers this is"},
-    "parts": {"type": "integer", "minimum": 1, "description": "store: how many writers share the run; part 0 publishes"}
+    "part": {"type": "integer", "minimum": 0, "description": "which of `parts` parallel instances this is (home: reads every `parts`-th row group; store: writes its own file)"},
+    "parts": {"type": "integer", "minimum": 1, "description": "how many instances share the run; a store's part 0 publishes"}
   },
   "required": ["path"],
   "additionalProperties": false
@@ -25,6 +25,14 @@ pub const JSON_SCHEMA: &str = r#"{
 pub struct HomeConfig {
     pub path: String,
     pub batch_size: Option<usize>,
+    /// Which of `parts` readers of one run this instance is (0 when alone). Part `k`
+    /// reads the row groups `k`, `k + parts`, … of the input, counted across its files
+    /// in order, and marks the end of each with an empty batch (wit/README.md).
+    #[serde(default)]
+    pub part: u32,
+    /// How many readers share the run.
+    #[serde(default = "one")]
+    pub parts: u32,
 }
 
 /// Store keys.

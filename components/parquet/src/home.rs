@@ -1,4 +1,9 @@
 //! The reader resource: Parquet files → Arrow IPC batches.
+//!
+//! Alone, an instance reads every file whole, in order. As part `k` of `parts` (config
+//! keys set by the host, protocol in wit/README.md) it reads only the row groups `k`,
+//! `k + parts`, … counted across the files in order, and answers an empty byte list after
+//! each, so the host can put the parts' batches back in input order.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -22,27 +27,45 @@ pub struct ParquetReader {
     state: RefCell<State>,
 }
 
+/// What one instance reads: a whole file, or one row group of it.
+struct Unit {
+    path: PathBuf,
+    row_group: Option<usize>,
+}
+
+/// A unit being read, and the reorder that puts its columns in the requested order.
+struct Open {
+    path: PathBuf,
+    reader: ParquetRecordBatchReader,
+    reorder: Option<Vec<usize>>,
+}
+
 struct State {
     schema: SchemaRef,
     columns: Option<Vec<String>>,
     batch_size: usize,
-    pending: VecDeque<PathBuf>,
-    current: Option<(PathBuf, ParquetRecordBatchReader, Option<Vec<usize>>)>,
+    pending: VecDeque<Unit>,
+    current: Option<Open>,
+    /// A part answers an empty batch after each of its units.
+    mark_unit_ends: bool,
 }
 
-/// Opens one file with the projection; returns its schema, its reader, and the reorder
-/// that puts columns in the requested order.
-fn open_file(
-    path: &Path,
+/// Opens one unit with the projection; returns its schema and the open reader.
+fn open_unit(
+    unit: &Unit,
     columns: Option<&[String]>,
     batch_size: usize,
-) -> Result<(SchemaRef, ParquetRecordBatchReader, Option<Vec<usize>>), Error> {
+) -> Result<(SchemaRef, Open), Error> {
+    let path = &unit.path;
     let fail = |e: String| data_error(format!("{}: {e}", path.display()));
     let source = SeekReader::open(path).map_err(|e| fail(format!("cannot open: {e}")))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(source)
         .map_err(|e| fail(format!("not a readable Parquet file: {e}")))?;
     let file_schema = builder.schema().clone();
     let mut builder = builder.with_batch_size(batch_size);
+    if let Some(row_group) = unit.row_group {
+        builder = builder.with_row_groups(vec![row_group]);
+    }
     let mut reorder = None;
     if let Some(columns) = columns {
         let wanted = columns
@@ -82,34 +105,83 @@ fn open_file(
         ),
         None => arrow_array::RecordBatchReader::schema(&reader),
     };
-    Ok((schema, reader, reorder))
+    Ok((
+        schema,
+        Open {
+            path: path.clone(),
+            reader,
+            reorder,
+        },
+    ))
+}
+
+/// The units part `part` of `parts` reads: every `parts`-th row group, counted across
+/// `files` in order, starting at `part`.
+fn part_units(files: &[PathBuf], part: usize, parts: usize) -> Result<VecDeque<Unit>, Error> {
+    let mut units = VecDeque::new();
+    let mut index = 0;
+    for path in files {
+        let fail = |e: String| data_error(format!("{}: {e}", path.display()));
+        let source = SeekReader::open(path).map_err(|e| fail(format!("cannot open: {e}")))?;
+        let row_groups = ParquetRecordBatchReaderBuilder::try_new(source)
+            .map_err(|e| fail(format!("not a readable Parquet file: {e}")))?
+            .metadata()
+            .num_row_groups();
+        for row_group in 0..row_groups {
+            if index % parts == part {
+                units.push_back(Unit {
+                    path: path.clone(),
+                    row_group: Some(row_group),
+                });
+            }
+            index += 1;
+        }
+    }
+    Ok(units)
 }
 
 impl GuestReader for ParquetReader {
     fn open(config: String, request: ReadRequest) -> Result<Reader, Error> {
         let config: HomeConfig = parse(&config)?;
+        if config.part >= config.parts {
+            return Err(config_error(format!(
+                "part {} is not below parts {}",
+                config.part, config.parts
+            )));
+        }
         let files = list_inputs(Path::new(&config.path)).map_err(config_error)?;
-        let batch_size = (request.batch_size as usize)
-            .max(1)
-            .min(config.batch_size.unwrap_or(usize::MAX))
-            .max(1);
         let batch_size = if request.batch_size == 0 {
             config.batch_size.unwrap_or(DEFAULT_BATCH_SIZE)
         } else {
-            batch_size
+            (request.batch_size as usize).min(config.batch_size.unwrap_or(usize::MAX))
+        }
+        .max(1);
+        let first = Unit {
+            path: files
+                .first()
+                .ok_or_else(|| config_error("no input files"))?
+                .clone(),
+            row_group: None,
         };
-        let mut pending: VecDeque<PathBuf> = files.into();
-        let first = pending
-            .pop_front()
-            .ok_or_else(|| config_error("no input files"))?;
-        let (schema, reader, reorder) = open_file(&first, request.columns.as_deref(), batch_size)?;
+        let (schema, first) = open_unit(&first, request.columns.as_deref(), batch_size)?;
+        let (pending, current) = if config.parts > 1 {
+            let units = part_units(&files, config.part as usize, config.parts as usize)?;
+            (units, None)
+        } else {
+            let rest = files[1..].iter().map(|path| Unit {
+                path: path.clone(),
+                row_group: None,
+            });
+            (rest.collect(), Some(first))
+        };
         Ok(Reader::new(ParquetReader {
             state: RefCell::new(State {
                 schema,
                 columns: request.columns,
                 batch_size,
                 pending,
-                current: Some((first, reader, reorder)),
+                current,
+                mark_unit_ends: config.parts > 1,
             }),
         }))
     }
@@ -122,24 +194,23 @@ impl GuestReader for ParquetReader {
     fn next_batch(&self) -> Result<Option<Vec<u8>>, Error> {
         let mut state = self.state.borrow_mut();
         loop {
-            let Some((path, reader, reorder)) = state.current.as_mut() else {
+            let Some(open) = state.current.as_mut() else {
                 let Some(next) = state.pending.pop_front() else {
                     return Ok(None);
                 };
-                let (schema, reader, reorder) =
-                    open_file(&next, state.columns.as_deref(), state.batch_size)?;
+                let (schema, open) = open_unit(&next, state.columns.as_deref(), state.batch_size)?;
                 if schema.fields() != state.schema.fields() {
                     return Err(data_error(format!(
                         "{} has other columns than the first file",
-                        next.display()
+                        next.path.display()
                     )));
                 }
-                state.current = Some((next, reader, reorder));
+                state.current = Some(open);
                 continue;
             };
-            match reader.next() {
+            match open.reader.next() {
                 Some(Ok(batch)) => {
-                    let batch = match reorder {
+                    let batch = match &open.reorder {
                         Some(order) => batch
                             .project(order)
                             .map_err(|e| data_error(e.to_string()))?,
@@ -149,8 +220,13 @@ impl GuestReader for ParquetReader {
                         .map(Some)
                         .map_err(|e| data_error(e.to_string()));
                 }
-                Some(Err(e)) => return Err(data_error(format!("{}: {e}", path.display()))),
-                None => state.current = None,
+                Some(Err(e)) => return Err(data_error(format!("{}: {e}", open.path.display()))),
+                None => {
+                    state.current = None;
+                    if state.mark_unit_ends {
+                        return Ok(Some(Vec::new()));
+                    }
+                }
             }
         }
     }

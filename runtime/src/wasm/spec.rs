@@ -28,7 +28,7 @@ pub struct ComponentSpec<Side> {
     pub(crate) config_json: String,
     pub(crate) describe: String,
     pub(crate) batch_size: Option<usize>,
-    /// Store side: how many instances share a run (see [`ComponentSpec::with_parts`]).
+    /// How many instances share a run (see [`ComponentSpec::with_parts`]).
     pub(crate) parts: usize,
     side: PhantomData<Side>,
 }
@@ -71,6 +71,35 @@ impl<Side> ComponentSpec<Side> {
     pub fn with_batch_size(mut self, batch_size: Option<usize>) -> Self {
         self.batch_size = batch_size;
         self
+    }
+
+    /// Spreads each run over `parts` instances (at least 1), each on its own task: a Wasm
+    /// instance runs on one thread. Only for components that take `part` and `parts`
+    /// config keys and follow the protocol in wit/README.md ("A home in parts", "A store
+    /// in parts").
+    pub fn with_parts(mut self, parts: usize) -> Self {
+        self.parts = parts.max(1);
+        self
+    }
+
+    /// The config of instance `part`: the component's config plus `part` and `parts`
+    /// when there is more than one.
+    pub(crate) fn part_config(&self, part: usize) -> Result<String, ConnectorError> {
+        if self.parts == 1 {
+            return Ok(self.config_json.clone());
+        }
+        let mut config: serde_json::Value =
+            serde_json::from_str(&self.config_json).map_err(|e| {
+                ConnectorError::internal("the component config is not JSON").with_source(e)
+            })?;
+        let Some(object) = config.as_object_mut() else {
+            return Err(ConnectorError::internal(
+                "a component in parts needs a JSON object as its config",
+            ));
+        };
+        object.insert("part".into(), part.into());
+        object.insert("parts".into(), self.parts.into());
+        Ok(config.to_string())
     }
 
     /// What the component may touch.

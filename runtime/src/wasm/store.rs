@@ -48,35 +48,6 @@ impl StoreSpec for ComponentSpec<StoreSide> {
     }
 }
 
-impl ComponentSpec<StoreSide> {
-    /// Spreads each run over `parts` instances (at least 1). Only for components that
-    /// take `part` and `parts` config keys and follow the protocol in wit/README.md.
-    pub fn with_parts(mut self, parts: usize) -> Self {
-        self.parts = parts.max(1);
-        self
-    }
-
-    /// The config of instance `part`: the component's config plus `part` and `parts`
-    /// when there is more than one.
-    fn part_config(&self, part: usize) -> ConnectorResult<String> {
-        if self.parts == 1 {
-            return Ok(self.config_json.clone());
-        }
-        let mut config: serde_json::Value =
-            serde_json::from_str(&self.config_json).map_err(|e| {
-                ConnectorError::internal("the component config is not JSON").with_source(e)
-            })?;
-        let Some(object) = config.as_object_mut() else {
-            return Err(ConnectorError::internal(
-                "a store in parts needs a JSON object as its config",
-            ));
-        };
-        object.insert("part".into(), part.into());
-        object.insert("parts".into(), self.parts.into());
-        Ok(config.to_string())
-    }
-}
-
 #[async_trait]
 impl Store for ComponentSpec<StoreSide> {
     async fn open(

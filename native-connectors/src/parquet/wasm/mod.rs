@@ -96,7 +96,8 @@ pub fn home(
         config.to_string(),
         format!("parquet {} (wasm)", path.display()),
     )
-    .with_batch_size(batch_size))
+    .with_batch_size(batch_size)
+    .with_parts(parts()))
 }
 
 /// What a component store needs from the file store's config.
@@ -146,19 +147,21 @@ pub fn store(
         format!("parquet {} (wasm)", settings.destination.display()),
     )
     .with_batch_size(settings.batch_size)
-    .with_parts(store_parts()))
+    .with_parts(parts()))
 }
 
-/// Instances that share one run of a component store: one per core (a Wasm instance
-/// encodes on one thread), at most [`MAX_STORE_PARTS`]. Each writes its own file.
-fn store_parts() -> usize {
+/// Instances that share one run of a component home or store: one per core (a Wasm
+/// instance decodes or encodes on one thread), at most [`MAX_PARTS`]. A home's parts read
+/// alternate row groups; a store's each write their own file.
+fn parts() -> usize {
     std::thread::available_parallelism()
         .map_or(1, usize::from)
-        .min(MAX_STORE_PARTS)
+        .min(MAX_PARTS)
 }
 
-/// Each part holds a row group in memory while it encodes, so their number is bounded.
-const MAX_STORE_PARTS: usize = 4;
+/// Each part holds a row group in memory while it decodes or encodes, so their number
+/// is bounded.
+const MAX_PARTS: usize = 4;
 
 #[cfg(test)]
 mod tests;
