@@ -9,8 +9,6 @@ mod dml;
 pub(crate) mod expr;
 mod query;
 pub(crate) mod result;
-#[cfg(test)]
-mod throughput_tests;
 mod views;
 
 use database::Workspace;
