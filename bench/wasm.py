@@ -1,11 +1,13 @@
 """Parquet → Parquet through the Wasm component against native, on bench/data.
 
 Runs the flow four ways (all native; the component as home; as store; as both), and prints
-the medians, their ratios to native, the component's load time cold and cached, and its size.
+the medians of wall and CPU time (user + system, of hygge's process), their ratios to native,
+the component's load time cold and cached, and its size.
   .venv/bin/python wasm.py HYGGE ROWS RUNS
 """
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -28,11 +30,18 @@ STORE = ["--var", "flow.bench.store.runtime=wasm"]
 WASM = HOME + STORE
 
 
-def go(extra, capture=False):
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def go(extra):
+    """Wall seconds, CPU seconds (user + system) and stderr of one run."""
+    cpu = children_cpu()
     start = time.perf_counter()
     res = subprocess.run([hygge, "--project", project, "go", *extra], check=True, env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    return time.perf_counter() - start, res.stderr
+    return time.perf_counter() - start, children_cpu() - cpu, res.stderr
 
 
 def load_millis(log):
@@ -43,23 +52,28 @@ def load_millis(log):
 # Cold: empty compile cache; then cached.
 shutil.rmtree(cache, ignore_errors=True)
 os.makedirs(cache)
-_, cold_log = go(WASM)
-_, warm_log = go(WASM)
+cold_log = go(WASM)[2]
+warm_log = go(WASM)[2]
 modes = [("native", []), ("wasm home, native store", HOME),
          ("native home, wasm store", STORE), ("wasm home and store", WASM)]
 # Interleaved, so that drift on a shared machine hits every mode alike.
 times = {name: [] for name, _ in modes}
+cpus = {name: [] for name, _ in modes}
 for _ in range(runs):
     for name, extra in modes:
-        times[name].append(go(extra)[0])
+        wall, cpu, _ = go(extra)
+        times[name].append(wall)
+        cpus[name].append(cpu)
 medians = {name: statistics.median(t) for name, t in times.items()}
+cpu_medians = {name: statistics.median(c) for name, c in cpus.items()}
 native = medians["native"]
 size = os.path.getsize(os.path.join(os.path.dirname(hygge), "..", "hygge-components/wasm32-wasip2/release/hygge_parquet_component.wasm"))
 print(f"rows: {rows:,}; median of {runs} runs")
-print("| runtime | median s | rows/s | time / native time |")
-print("| --- | ---: | ---: | ---: |")
+print("| runtime | median s | rows/s | time / native time | CPU s | CPU / native CPU | cores busy |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
 for name, _ in modes:
-    t = medians[name]
-    print(f"| {name} | {t:.2f} | {rows / t:,.0f} | {t / native:.2f} |")
+    t, c = medians[name], cpu_medians[name]
+    print(f"| {name} | {t:.2f} | {rows / t:,.0f} | {t / native:.2f} | {c:.2f} | "
+          f"{c / cpu_medians['native']:.2f} | {c / t:.2f} |")
 print(f"component load (compile) cold: {load_millis(cold_log)}; cached: {load_millis(warm_log)}")
 print(f"component size: {size / 1024 / 1024:.1f} MiB")

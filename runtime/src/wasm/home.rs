@@ -3,8 +3,8 @@
 //! A home opened [`with_parts`](ComponentSpec::with_parts) reads with several instances at
 //! once, each on its own task: part `k` reads the units (row groups) `k`, `k + parts`, …
 //! and answers an empty byte list after each, and the host takes the units in turn, so
-//! the batches come out in input order with a few batches buffered per part (the protocol
-//! is in wit/README.md).
+//! the batches come out in input order (the protocol is in wit/README.md). While the flow
+//! takes one part's unit, the others read theirs ahead, up to a memory budget per part.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +12,7 @@ use std::time::Duration;
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use async_trait::async_trait;
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
@@ -175,20 +175,24 @@ impl BatchReader for WasmReader {
 
 /// What a part hands the fan-in.
 enum Piece {
-    Batch(RecordBatch),
+    /// A batch, holding its share of the part's read-ahead budget until the flow takes it.
+    Batch(RecordBatch, OwnedSemaphorePermit),
     /// The part finished one unit; the next unit is the next part's.
     UnitEnd,
 }
 
-/// Batches buffered per part beyond the one being decoded.
-const BATCHES_AHEAD_PER_PART: usize = 2;
+/// How much one part may read ahead of the flow, in KiB of IPC bytes (which the decoded
+/// batches share). A part whose unit is not being taken yet reads up to this much of it, so
+/// the budget decides how much of the reading overlaps: a Parquet row group of a million
+/// rows is about this size.
+const READ_AHEAD_KIB_PER_PART: u32 = 128 << 10;
 
 /// An open component home read by several instances, their batches put back in order.
 struct PartsReader {
     schema: SchemaRef,
     name: String,
     /// What each part sends; a closed channel means the part has read everything.
-    parts: Vec<mpsc::Receiver<ConnectorResult<Piece>>>,
+    parts: Vec<mpsc::UnboundedReceiver<ConnectorResult<Piece>>>,
     /// The units taken so far; unit `turn` is part `turn % parts`'s.
     turn: usize,
     finished: bool,
@@ -203,8 +207,10 @@ impl PartsReader {
         let mut tasks = JoinSet::new();
         let mut parts = Vec::with_capacity(instances.len());
         for instance in instances {
-            let (sender, receiver) = mpsc::channel(BATCHES_AHEAD_PER_PART);
-            tasks.spawn(read_part(instance, sender));
+            // The budget, not the channel, bounds what a part holds.
+            let (sender, receiver) = mpsc::unbounded_channel();
+            let budget = Arc::new(Semaphore::new(READ_AHEAD_KIB_PER_PART as usize));
+            tasks.spawn(read_part(instance, budget, sender));
             parts.push(receiver);
         }
         PartsReader {
@@ -236,19 +242,33 @@ impl PartsReader {
     }
 }
 
-/// Reads one part to its end, decoding on this task, until the fan-in stops listening.
-async fn read_part(mut instance: Instance, sender: mpsc::Sender<ConnectorResult<Piece>>) {
+/// Reads one part to its end, decoding on this task, within its read-ahead `budget`,
+/// until the fan-in stops listening.
+async fn read_part(
+    mut instance: Instance,
+    budget: Arc<Semaphore>,
+    sender: mpsc::UnboundedSender<ConnectorResult<Piece>>,
+) {
     loop {
         let piece = match instance.next_bytes().await {
             Ok(None) => return,
             Ok(Some(bytes)) if bytes.is_empty() => Ok(Piece::UnitEnd),
             Ok(Some(bytes)) => {
-                decode_batch(bytes, &instance.schema, &instance.name).map(Piece::Batch)
+                let kib = u32::try_from(bytes.len() >> 10)
+                    .unwrap_or(u32::MAX)
+                    .clamp(1, READ_AHEAD_KIB_PER_PART);
+                match decode_batch(bytes, &instance.schema, &instance.name) {
+                    Ok(batch) => match budget.clone().acquire_many_owned(kib).await {
+                        Ok(permit) => Ok(Piece::Batch(batch, permit)),
+                        Err(_) => return,
+                    },
+                    Err(e) => Err(e),
+                }
             }
             Err(e) => Err(e),
         };
         let failed = piece.is_err();
-        if sender.send(piece).await.is_err() || failed {
+        if sender.send(piece).is_err() || failed {
             return;
         }
     }
@@ -264,7 +284,7 @@ impl BatchReader for PartsReader {
         while !self.finished {
             let part = self.turn % self.parts.len();
             match self.parts[part].recv().await {
-                Some(Ok(Piece::Batch(batch))) => return Ok(Some(batch)),
+                Some(Ok(Piece::Batch(batch, _permit))) => return Ok(Some(batch)),
                 Some(Ok(Piece::UnitEnd)) => self.turn += 1,
                 Some(Err(e)) => return Err(e),
                 None => {
