@@ -56,6 +56,7 @@ fn job(
     home: &Path,
     out: &Path,
     permissions: Permissions,
+    parts: usize,
 ) -> FlowJob {
     let config = serde_json::json!({ "attack": attack, "path": "/home" }).to_string();
     let spec = WasmHomeSpec::new(
@@ -63,7 +64,8 @@ fn job(
         permissions.with_read_dir(home, "/home"),
         config,
         "evil".into(),
-    );
+    )
+    .with_parts(parts);
     FlowJob {
         flow: "evil".into(),
         entity: entity.into(),
@@ -78,14 +80,16 @@ fn job(
 
 /// Runs `attack` beside a well-behaved flow; returns the attack's report.
 fn attack_with(attack: &str, permissions: Permissions) -> (FlowReport, tempfile::TempDir) {
-    attack_by(evil(), attack, permissions)
+    attack_by(evil(), attack, permissions, 1)
 }
 
-/// Runs `attack` of `component` beside a well-behaved flow of the evil component.
+/// Runs `attack` of `component`, read by `parts` instances, beside a well-behaved flow of
+/// the evil component.
 fn attack_by(
     component: Arc<ComponentSource>,
     attack: &str,
     permissions: Permissions,
+    parts: usize,
 ) -> (FlowReport, tempfile::TempDir) {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path().join("home");
@@ -104,8 +108,9 @@ fn attack_by(
             &home,
             &out,
             permissions.clone(),
+            parts,
         ),
-        job(evil(), "bystander", "none", &home, &out, permissions),
+        job(evil(), "bystander", "none", &home, &out, permissions, 1),
     ];
     let options = RunOptions {
         concurrency: 2,
@@ -132,7 +137,12 @@ fn attack_by(
 }
 
 fn attack(name: &str) -> (String, tempfile::TempDir) {
-    let (report, tmp) = attack_with(name, Permissions::default());
+    attack_in_parts(name, 1)
+}
+
+/// As [`attack`], with the component read by `parts` instances.
+fn attack_in_parts(name: &str, parts: usize) -> (String, tempfile::TempDir) {
+    let (report, tmp) = attack_by(evil(), name, Permissions::default(), parts);
     assert_eq!(report.status, FlowStatus::Failed, "{name} was not stopped");
     let message = report.error.unwrap().message;
     assert!(!message.contains("LEAKED"), "{name}: {message}");
@@ -175,6 +185,7 @@ fn escaping_through_a_symlink_is_blocked() {
                 &home,
                 &out,
                 Permissions::default(),
+                1,
             ),
             "run-1",
             RetryPolicy::default(),
@@ -210,7 +221,7 @@ fn the_environment_and_arguments_are_empty() {
 
 #[test]
 fn a_component_that_imports_sockets_is_refused_before_it_runs() {
-    let (report, _tmp) = attack_by(evil_net(), "socket", Permissions::default());
+    let (report, _tmp) = attack_by(evil_net(), "socket", Permissions::default(), 1);
     assert_eq!(report.status, FlowStatus::Failed);
     let message = report.error.unwrap().message;
     assert!(
@@ -291,7 +302,7 @@ fn an_endless_loop_does_not_hold_the_executor() {
                 base_delay: Duration::ZERO,
             },
         };
-        let jobs = vec![job(evil(), "attack", "spin", &home, &out, permissions)];
+        let jobs = vec![job(evil(), "attack", "spin", &home, &out, permissions, 1)];
         let summary = run_all(jobs, "run-1", options, Arc::new(NoEvents)).await;
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         (ticker.await.unwrap(), summary)
@@ -342,6 +353,33 @@ fn garbage_bytes_are_refused() {
     let (message, _tmp) = attack("garbage");
     assert!(
         message.contains("invalid Arrow IPC bytes from `next-batch`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_end_of_unit_answer_from_a_home_not_in_parts_is_refused() {
+    let (message, _tmp) = attack("empty_batch");
+    assert!(
+        message.contains("invalid Arrow IPC bytes from `next-batch`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_part_with_data_after_the_others_ended_breaks_the_parts_protocol() {
+    let (message, _tmp) = attack_in_parts("parts_overrun", 2);
+    assert!(
+        message.contains("sent more data in part 1 after part 0 had ended"),
+        "{message}"
+    );
+}
+
+#[test]
+fn parts_that_announce_different_schemas_are_refused() {
+    let (message, _tmp) = attack_in_parts("parts_schema", 3);
+    assert!(
+        message.contains("announced another schema in part 1 than in part 0"),
         "{message}"
     );
 }

@@ -4,6 +4,8 @@
 //!
 //! When an attack is blocked the component reports how (so the message shows the sandbox
 //! at work); when it is not blocked it returns what it got as data, which the tests detect.
+//! Opened as one of several parts (config `part` / `parts`), it can also break the protocol
+//! of a home in parts (wit/README.md).
 
 mod fs;
 mod runtime;
@@ -25,6 +27,9 @@ struct Config {
     attack: String,
     #[serde(default)]
     path: String,
+    /// Set by the host when it reads with several instances.
+    #[serde(default)]
+    part: u32,
 }
 
 struct Component;
@@ -45,6 +50,7 @@ impl meta::Guest for Component {
 /// The hostile reader: attacks happen in `open` or `next-batch`.
 pub struct EvilReader {
     attack: String,
+    part: u32,
     calls: RefCell<u32>,
 }
 
@@ -85,12 +91,23 @@ impl GuestReader for EvilReader {
         }
         Ok(Reader::new(EvilReader {
             attack: config.attack,
+            part: config.part,
             calls: RefCell::new(0),
         }))
     }
 
     fn schema(&self) -> Result<Vec<u8>, Error> {
-        hygge_ipc::schema_to_bytes(&id_schema()).map_err(|e| blocked("schema", e))
+        // `parts_schema`: every part but the first announces another schema.
+        let schema = if self.attack == "parts_schema" && self.part > 0 {
+            Arc::new(Schema::new(vec![Field::new(
+                "other",
+                DataType::Int64,
+                false,
+            )]))
+        } else {
+            id_schema()
+        };
+        hygge_ipc::schema_to_bytes(&schema).map_err(|e| blocked("schema", e))
     }
 
     fn next_batch(&self) -> Result<Option<Vec<u8>>, Error> {
@@ -102,6 +119,8 @@ impl GuestReader for EvilReader {
             return result;
         }
         // `none`: a well-behaved single batch, so the tests can show the host works.
+        // `parts_overrun`: every part sends it and then ends, never marking a unit's end,
+        // so a part still has data after the part whose turn it was has ended.
         let batch =
             RecordBatch::try_new(id_schema(), vec![Arc::new(Int64Array::from(vec![1, 2, 3]))])
                 .map_err(|e| blocked("batch", e))?;

@@ -28,6 +28,8 @@ pub fn attack(name: &str) -> Option<Result<Option<Vec<u8>>, Error>> {
         // host's message limit.
         "huge_batch" => Ok(Some(vec![0u8; 3 << 29])),
         "garbage" => Ok(Some(b"this is not Arrow IPC at all".to_vec())),
+        // The end-of-unit answer of a home in parts, from an instance opened alone.
+        "empty_batch" => Ok(Some(Vec::new())),
         "wrong_schema" => {
             let schema = Arc::new(Schema::new(vec![Field::new(
                 "other",
