@@ -12,7 +12,10 @@ use std::sync::Arc;
 
 use arrow_schema::SchemaRef;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
+};
 
 use crate::config::{HomeConfig, parse};
 use crate::exports::hygge::connector::home::{GuestReader, Reader};
@@ -31,6 +34,8 @@ pub struct ParquetReader {
 struct Unit {
     path: PathBuf,
     row_group: Option<usize>,
+    /// The file's footer, when already read: the row groups of one file share it.
+    metadata: Option<ArrowReaderMetadata>,
 }
 
 /// A unit being read, and the reorder that puts its columns in the requested order.
@@ -59,8 +64,13 @@ fn open_unit(
     let path = &unit.path;
     let fail = |e: String| data_error(format!("{}: {e}", path.display()));
     let source = SeekReader::open(path).map_err(|e| fail(format!("cannot open: {e}")))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(source)
-        .map_err(|e| fail(format!("not a readable Parquet file: {e}")))?;
+    let builder = match &unit.metadata {
+        Some(metadata) => {
+            ParquetRecordBatchReaderBuilder::new_with_metadata(source, metadata.clone())
+        }
+        None => ParquetRecordBatchReaderBuilder::try_new(source)
+            .map_err(|e| fail(format!("not a readable Parquet file: {e}")))?,
+    };
     let file_schema = builder.schema().clone();
     let mut builder = builder.with_batch_size(batch_size);
     if let Some(row_group) = unit.row_group {
@@ -123,15 +133,14 @@ fn part_units(files: &[PathBuf], part: usize, parts: usize) -> Result<VecDeque<U
     for path in files {
         let fail = |e: String| data_error(format!("{}: {e}", path.display()));
         let source = SeekReader::open(path).map_err(|e| fail(format!("cannot open: {e}")))?;
-        let row_groups = ParquetRecordBatchReaderBuilder::try_new(source)
-            .map_err(|e| fail(format!("not a readable Parquet file: {e}")))?
-            .metadata()
-            .num_row_groups();
-        for row_group in 0..row_groups {
+        let metadata = ArrowReaderMetadata::load(&source, ArrowReaderOptions::new())
+            .map_err(|e| fail(format!("not a readable Parquet file: {e}")))?;
+        for row_group in 0..metadata.metadata().num_row_groups() {
             if index % parts == part {
                 units.push_back(Unit {
                     path: path.clone(),
                     row_group: Some(row_group),
+                    metadata: Some(metadata.clone()),
                 });
             }
             index += 1;
@@ -162,6 +171,7 @@ impl GuestReader for ParquetReader {
                 .ok_or_else(|| config_error("no input files"))?
                 .clone(),
             row_group: None,
+            metadata: None,
         };
         let (schema, first) = open_unit(&first, request.columns.as_deref(), batch_size)?;
         let (pending, current) = if config.parts > 1 {
@@ -171,6 +181,7 @@ impl GuestReader for ParquetReader {
             let rest = files[1..].iter().map(|path| Unit {
                 path: path.clone(),
                 row_group: None,
+                metadata: None,
             });
             (rest.collect(), Some(first))
         };
