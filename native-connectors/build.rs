@@ -46,6 +46,7 @@ fn main() {
         .nth(4)
         .map(|t| t.join("hygge-components"))
         .unwrap_or_else(|| out_dir.join("components-target"));
+    ensure_wasm_target();
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
     // From inside components/, so that its .cargo/config.toml (the guest's rustflags) applies.
@@ -102,6 +103,41 @@ fn main() {
         "cargo:rustc-env=HYGGE_EVIL_NET_COMPONENT={}",
         out_dir.join("hygge_evil_net_component.wasm").display()
     );
+}
+
+/// Installs the wasm32-wasip2 target through rustup when the toolchain lacks it, so that the
+/// README's commands work on a fresh machine where rustup does not install the targets of
+/// rust-toolchain.toml by itself (`RUSTUP_AUTO_INSTALL=0`).
+fn ensure_wasm_target() {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let installed = |sysroot: &Path| sysroot.join("lib/rustlib/wasm32-wasip2/lib").is_dir();
+    if sysroot.as_deref().is_some_and(installed) {
+        return;
+    }
+    let mut rustup = Command::new("rustup");
+    rustup.args(["target", "add", "wasm32-wasip2"]);
+    if let Ok(toolchain) = env::var("RUSTUP_TOOLCHAIN") {
+        rustup.args(["--toolchain", &toolchain]);
+    }
+    println!(
+        "cargo:warning=installing the wasm32-wasip2 target with `rustup target add wasm32-wasip2`"
+    );
+    match rustup.output() {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => panic!(
+            "the wasm32-wasip2 target is missing and `rustup target add wasm32-wasip2` failed:\n{}\nrun that command yourself, then build again",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => panic!(
+            "the wasm32-wasip2 target is missing and rustup cannot be run ({e}): install the target for this toolchain, then build again"
+        ),
+    }
 }
 
 fn copy(from: &Path, to: &Path) {

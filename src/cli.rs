@@ -101,8 +101,8 @@ pub struct GoArgs {
 /// `hygge list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// What to list.
-    pub what: ListWhat,
+    /// What to list: `flows` or `entities`.
+    pub what: Option<ListWhat>,
     /// Only entities of this flow.
     #[arg(long)]
     pub flow: Option<String>,

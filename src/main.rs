@@ -12,19 +12,29 @@ use clap::Parser;
 
 use cli::{Cli, Command};
 
+/// 0 when everything succeeded, else 1.
+fn exit_code(succeeded: bool) -> ExitCode {
+    if succeeded {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let output = logging::init(cli.verbose, cli.quiet);
     let project = cli.project.as_deref();
     let result = match cli.command {
-        Command::Init(args) => commands::init::run(args).map(|()| true),
-        Command::List(args) => commands::list::run(project, args).map(|()| true),
-        Command::Debug => commands::debug::run(project),
+        Command::Init(args) => commands::init::run(args).map(|()| ExitCode::SUCCESS),
+        Command::List(args) => commands::list::run(project, args).map(|()| ExitCode::SUCCESS),
+        Command::Debug => commands::debug::run(project).map(exit_code),
         Command::Component(command) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .map_err(anyhow::Error::from)
-            .and_then(|rt| rt.block_on(commands::component::run(command))),
+            .and_then(|rt| rt.block_on(commands::component::run(command)))
+            .map(exit_code),
         Command::Go(args) => {
             if let Some(level) = commands::project_log_level(project) {
                 output.set_project_level(Some(&level));
@@ -37,8 +47,7 @@ fn main() -> ExitCode {
         }
     };
     match result {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
+        Ok(code) => code,
         Err(error) => {
             if let Some(multi) = &output.progress {
                 let _ = multi.clear();

@@ -311,3 +311,49 @@ async fn the_bundled_mssql_sample_runs_both_ways() {
         .clone();
     assert_eq!(amount, DataType::Decimal128(10, 2));
 }
+
+/// A store with its connection written inline (no `connections:` entry) is logged in to by
+/// `hygge debug` as a named one is: a wrong password fails the check instead of passing it.
+/// The inline connection also takes Python hygge's `pool: {min_size, max_size}`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn debug_logs_in_to_an_inline_connection() {
+    let server = TestServer::start(ServerConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let yml = format!(
+        "name: inline
+flows:
+  load:
+    home: data/source
+    store:
+      type: mssql
+      server: 127.0.0.1
+      port: {}
+      database: hygge
+      user: sa
+      password: ${{HYGGE_TEST_MSSQL_PASSWORD}}
+      encrypt: false
+      pool: {{min_size: 1, max_size: 2}}
+      table: sales.{{entity}}
+      if_exists: replace
+    entities: [orders]
+",
+        server.port()
+    );
+    write_files(dir.path(), &[("hygge.yml", &yml)]);
+    write_parquet(
+        &dir.path().join("data/source/orders/o.parquet"),
+        &[orders(10)],
+    );
+    let text = fails(hygge_go(dir.path(), &["debug"], "wrong").await);
+    assert!(
+        text.contains("✗ store connection 127.0.0.1/hygge"),
+        "{text}"
+    );
+    assert!(!text.contains("every check passed"), "{text}");
+    let text = ok(hygge_go(dir.path(), &["debug"], "Hygge-Test-1").await);
+    assert!(
+        text.contains("✓ store connection 127.0.0.1/hygge") && text.contains("SELECT 1 ok"),
+        "{text}"
+    );
+    assert!(text.contains("pool.min_size"), "{text}");
+}

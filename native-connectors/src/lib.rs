@@ -22,3 +22,8 @@ pub static CONNECTORS: &[&dyn Connector] = &[
 pub fn registry() -> Registry {
     Registry::new(CONNECTORS)
 }
+
+/// The hostile test component (`components/evil`), built beside the embedded ones but never
+/// embedded: end-to-end tests use it as a home that misbehaves on request.
+#[doc(hidden)]
+pub const EVIL_COMPONENT: &str = env!("HYGGE_EVIL_COMPONENT");

@@ -12,7 +12,7 @@ use hygge_native_connectors::registry;
 use hygge_runtime::contract::{ConnectorConfig, ReadRequest, Role, RunType, StoreSpec};
 use hygge_runtime::coordinator::{RunOptions, run_all};
 use hygge_runtime::events::{FlowReport, FlowStatus, NoEvents};
-use hygge_runtime::flow::{FlowJob, RetryPolicy};
+use hygge_runtime::flow::{FlowJob, Interrupt, RetryPolicy};
 use hygge_runtime::wasm::{ComponentSource, Permissions, WasmHomeSpec};
 
 fn evil() -> Arc<ComponentSource> {
@@ -75,6 +75,7 @@ fn job(
         run_type: RunType::FullDrop,
         queue_size: 2,
         timeout: None,
+        allow_empty: false,
     }
 }
 
@@ -120,7 +121,13 @@ fn attack_by(
             base_delay: Duration::ZERO,
         },
     };
-    let summary = runtime.block_on(run_all(jobs, "run-1", options, Arc::new(NoEvents)));
+    let summary = runtime.block_on(run_all(
+        jobs,
+        "run-1",
+        options,
+        Arc::new(NoEvents),
+        Interrupt::never(),
+    ));
     let bystander = &summary.flows[1];
     assert_eq!(
         bystander.status,
@@ -154,6 +161,11 @@ fn attack_in_parts(name: &str, parts: usize) -> (String, tempfile::TempDir) {
 fn reading_etc_passwd_is_blocked() {
     let (message, _tmp) = attack("read_passwd");
     assert!(message.contains("read_passwd was blocked"), "{message}");
+    // The sandbox answers "not found"; the user is told why.
+    assert!(
+        message.contains("`/etc/passwd` is outside the component's grant (granted:"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -190,6 +202,7 @@ fn escaping_through_a_symlink_is_blocked() {
             "run-1",
             RetryPolicy::default(),
             &NoEvents,
+            &Interrupt::never(),
         ));
         (report, home_parent)
     };
@@ -303,7 +316,14 @@ fn an_endless_loop_does_not_hold_the_executor() {
             },
         };
         let jobs = vec![job(evil(), "attack", "spin", &home, &out, permissions, 1)];
-        let summary = run_all(jobs, "run-1", options, Arc::new(NoEvents)).await;
+        let summary = run_all(
+            jobs,
+            "run-1",
+            options,
+            Arc::new(NoEvents),
+            Interrupt::never(),
+        )
+        .await;
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         (ticker.await.unwrap(), summary)
     });

@@ -12,7 +12,7 @@ use tracing::Instrument;
 
 use crate::contract::ErrorKind;
 use crate::events::{EventSink, FlowErrorReport, FlowEvent, FlowReport, FlowStatus};
-use crate::flow::{FlowJob, RetryPolicy, run_flow};
+use crate::flow::{FlowJob, Interrupt, RetryPolicy, run_flow};
 
 /// How a run is carried out.
 #[derive(Debug, Clone, Copy)]
@@ -76,6 +76,7 @@ pub async fn run_all(
     run_id: &str,
     options: RunOptions,
     events: Arc<dyn EventSink>,
+    interrupt: Interrupt,
 ) -> RunSummary {
     let started = Instant::now();
     RUN_CONCURRENCY.store(options.concurrency.max(1), Ordering::Relaxed);
@@ -90,17 +91,19 @@ pub async fn run_all(
         let Ok(slot) = slots.clone().acquire_owned().await else {
             break;
         };
-        if stop.load(Ordering::SeqCst) {
+        if stop.load(Ordering::SeqCst) || interrupt.is_set() {
             let report = skipped(&job);
             events.emit(FlowEvent::Finished(report.clone()));
             reports[index] = Some(report);
             continue;
         }
         let (events, stop, run_id) = (events.clone(), stop.clone(), run_id.to_string());
+        let interrupt = interrupt.clone();
         let span = tracing::info_span!("flow", flow = %job.flow, entity = %job.entity);
         running.spawn(
             async move {
-                let report = run_flow(&job, &run_id, options.retry, events.as_ref()).await;
+                let report =
+                    run_flow(&job, &run_id, options.retry, events.as_ref(), &interrupt).await;
                 if report.status == FlowStatus::Failed && !options.continue_on_error {
                     stop.store(true, Ordering::SeqCst);
                 }
@@ -241,6 +244,9 @@ mod tests {
         async fn write(&mut self, _: RecordBatch) -> ConnectorResult<()> {
             Ok(())
         }
+        async fn would_replace_data(&mut self) -> ConnectorResult<bool> {
+            Ok(false)
+        }
         async fn commit(self: Box<Self>) -> ConnectorResult<()> {
             *self.0.lock().unwrap() += 1;
             Ok(())
@@ -266,6 +272,7 @@ mod tests {
                 run_type: RunType::FullDrop,
                 queue_size: 1,
                 timeout: None,
+                allow_empty: false,
             })
             .collect()
     }
@@ -294,6 +301,7 @@ mod tests {
             "r",
             options(3, false),
             Arc::new(NoEvents),
+            Interrupt::never(),
         )
         .await;
         assert!(summary.succeeded());
@@ -311,6 +319,7 @@ mod tests {
             "r",
             options(1, false),
             Arc::new(NoEvents),
+            Interrupt::never(),
         )
         .await;
         let statuses: Vec<FlowStatus> = summary.flows.iter().map(|f| f.status).collect();
@@ -335,6 +344,7 @@ mod tests {
             "r",
             options(3, false),
             Arc::new(NoEvents),
+            Interrupt::never(),
         )
         .await;
         let statuses: Vec<FlowStatus> = summary.flows.iter().map(|f| f.status).collect();
@@ -356,6 +366,7 @@ mod tests {
             "r",
             options(1, true),
             Arc::new(NoEvents),
+            Interrupt::never(),
         )
         .await;
         assert_eq!(*commits.lock().unwrap(), 3);

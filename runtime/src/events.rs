@@ -15,6 +15,13 @@ pub enum FlowEvent {
         /// `flow.entity`.
         name: String,
     },
+    /// The home is open; `total_rows` is what it will yield at most, when it knows.
+    Opened {
+        /// `flow.entity`.
+        name: String,
+        /// Rows the home holds, from its metadata.
+        total_rows: Option<u64>,
+    },
     /// A batch reached the store; `rows` is the running total of this attempt.
     BatchWritten {
         /// `flow.entity`.

@@ -3,6 +3,8 @@
 use anyhow::{Result, anyhow};
 use serde_yaml::Value;
 
+use hygge_runtime::config::find_overlaps;
+
 use super::{load, relative};
 
 /// Keys whose values are never printed.
@@ -44,6 +46,7 @@ pub fn run(project_dir: Option<&std::path::Path>) -> Result<bool> {
             None => {}
         }
     }
+    let mut checked: Vec<String> = project.connections.keys().cloned().collect();
     for flow in &project.flows {
         println!("\nflow {}", flow.name);
         for e in &flow.entities {
@@ -63,9 +66,37 @@ pub fn run(project_dir: Option<&std::path::Path>) -> Result<bool> {
                 relative(&inline(&masked(e.home_config.clone())), &project.root)
             );
             println!(
+                "      reads  {}",
+                relative(&e.home.describe(), &project.root)
+            );
+            println!(
                 "    store: {}",
                 relative(&inline(&masked(e.store_config.clone())), &project.root)
             );
+            println!(
+                "      writes {}",
+                relative(&e.store.describe(), &project.root)
+            );
+            let home_check = || e.home.check_connection();
+            let store_check = || e.store.check_connection();
+            let sides: [(&str, Option<String>, &dyn Fn() -> _); 2] = [
+                ("home", e.home.connection_label(), &home_check),
+                ("store", e.store.connection_label(), &store_check),
+            ];
+            for (side, label, check) in sides {
+                let Some(label) = label.filter(|l| !checked.contains(l)) else {
+                    continue;
+                };
+                checked.push(label.clone());
+                match check() {
+                    Some(Ok(reached)) => println!("    ✓ {side} connection {label}: {reached}"),
+                    Some(Err(problem)) => {
+                        failed += 1;
+                        println!("    ✗ {side} connection {label}: {problem}");
+                    }
+                    None => {}
+                }
+            }
             for (side, grant, component) in [
                 ("home", e.home.sandbox(), e.home.component()),
                 ("store", e.store.sandbox(), e.store.component()),
@@ -77,7 +108,13 @@ pub fn run(project_dir: Option<&std::path::Path>) -> Result<bool> {
                     );
                 }
                 if let Some(component) = component {
-                    println!("    {side} sandbox: asks for {}", asks_for(&component));
+                    match asks_for(&component) {
+                        Ok(asks) => println!("    {side} sandbox: asks for {asks}"),
+                        Err(problem) => {
+                            failed += 1;
+                            println!("    ✗ {side}: {}", relative(&problem, &project.root));
+                        }
+                    }
                 }
             }
             for problem in e.home.preflight() {
@@ -93,6 +130,24 @@ pub fn run(project_dir: Option<&std::path::Path>) -> Result<bool> {
     for warning in &project.warnings {
         println!("warning: {warning}");
     }
+    // Entities of one flow always run together; flows may be run one at a time (a load
+    // flow, then an unload flow of the same table), so across flows this is a warning.
+    let everything: Vec<_> = project.entities().collect();
+    let overlaps = find_overlaps(&everything);
+    if !overlaps.is_empty() {
+        println!();
+    }
+    for overlap in overlaps {
+        let text = relative(&overlap.problem.to_string(), &project.root);
+        if overlap.same_flow {
+            failed += 1;
+            println!("✗ {text}");
+        } else {
+            println!(
+                "warning: {text}\n    `hygge go` refuses to run these flows together; run them one at a time with --flow"
+            );
+        }
+    }
     if failed > 0 {
         return Err(anyhow!("{failed} environment check(s) failed; see above"));
     }
@@ -100,8 +155,8 @@ pub fn run(project_dir: Option<&std::path::Path>) -> Result<bool> {
     Ok(true)
 }
 
-/// What a component's `describe()` says it needs.
-fn asks_for(component: &hygge_runtime::wasm::ComponentSource) -> String {
+/// What a component's `describe()` says it needs, or why it cannot be loaded.
+fn asks_for(component: &hygge_runtime::wasm::ComponentSource) -> Result<String, String> {
     let answer = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -110,13 +165,15 @@ fn asks_for(component: &hygge_runtime::wasm::ComponentSource) -> String {
             rt.block_on(hygge_runtime::wasm::inspect_source(component))
                 .map_err(|e| e.to_string())
         });
-    match answer {
-        Ok(found) => match found.description {
-            Some(d) if d.capabilities.is_empty() => "nothing".into(),
-            Some(d) => d.capabilities.join(", "),
-            None => "(no describe(): not a hygge connector?)".into(),
-        },
-        Err(e) => format!("(cannot ask: {e})"),
+    let found =
+        answer.map_err(|e| format!("component `{}` cannot be loaded: {e}", component.name()))?;
+    match found.description {
+        Some(d) if d.capabilities.is_empty() => Ok("nothing".into()),
+        Some(d) => Ok(d.capabilities.join(", ")),
+        None => Err(format!(
+            "component `{}` has no describe(): it is not a hygge connector",
+            component.name()
+        )),
     }
 }
 

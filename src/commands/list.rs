@@ -7,6 +7,11 @@ use crate::cli::{ListArgs, ListWhat};
 
 /// Prints the flows or entities, one per line.
 pub fn run(project_dir: Option<&std::path::Path>, args: ListArgs) -> Result<()> {
+    let Some(what) = args.what else {
+        return Err(anyhow!(
+            "say what to list: `hygge list flows` (with entity counts) or `hygge list entities` (as flow.entity)"
+        ));
+    };
     let project = load(project_dir, Vec::new(), None)?;
     if let Some(flow) = &args.flow {
         project
@@ -17,7 +22,7 @@ pub fn run(project_dir: Option<&std::path::Path>, args: ListArgs) -> Result<()> 
         .flows
         .iter()
         .filter(|f| args.flow.as_ref().is_none_or(|n| n == &f.name));
-    match args.what {
+    match what {
         ListWhat::Flows => {
             for flow in flows {
                 println!("{} ({} entities)", flow.name, flow.entities.len());

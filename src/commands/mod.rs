@@ -8,7 +8,7 @@ pub mod list;
 
 use std::path::Path;
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 use hygge_runtime::config::{LoadOptions, Project, load_project};
 use hygge_runtime::contract::RunType;
 
@@ -24,8 +24,8 @@ pub fn load(
         vars,
         run_type,
     };
-    let project =
-        load_project(&hygge_native_connectors::registry(), &options).map_err(|d| anyhow!("{d}"))?;
+    let project = load_project(&hygge_native_connectors::registry(), &options)
+        .map_err(anyhow::Error::from)?;
     for warning in &project.warnings {
         tracing::warn!("{warning}");
     }

@@ -35,9 +35,12 @@ pub fn table(summary: &RunSummary) -> String {
     } else {
         0.0
     };
+    let mut flows: Vec<&str> = summary.flows.iter().map(|f| f.flow.as_str()).collect();
+    flows.sort_unstable();
+    flows.dedup();
     rows.push([
-        "TOTAL".into(),
-        format!("{} flows", summary.flows.len()),
+        format!("TOTAL {}", plural(flows.len(), "flow", "flows")),
+        plural(summary.flows.len(), "entity", "entities"),
         format!("{ok} ok"),
         group(summary.total_rows()),
         format!("{:.2}", summary.seconds),
@@ -85,6 +88,11 @@ pub fn table(summary: &RunSummary) -> String {
         );
     }
     out
+}
+
+/// `1 flow`, `2 flows`.
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// The summary as pretty JSON.

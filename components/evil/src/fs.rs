@@ -37,8 +37,11 @@ pub fn attack(name: &str, home: &str) -> Option<Result<(), Error>> {
     })
 }
 
+/// Reads `path`; a failure names the path, as real connectors' errors do.
 fn read(path: &str) -> std::io::Result<String> {
     let mut text = String::new();
-    std::fs::File::open(path)?.read_to_string(&mut text)?;
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_to_string(&mut text))
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot read {path}: {e}")))?;
     Ok(text)
 }

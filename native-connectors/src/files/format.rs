@@ -7,10 +7,15 @@ use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_array::RecordBatchReader;
-use arrow_schema::{ArrowError, SchemaRef};
+use arrow_array::cast::AsArray;
+use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use parquet::basic::Compression;
+use parquet::errors::ParquetError;
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use parquet::file::properties::WriterProperties;
 use serde::Deserialize;
 
@@ -96,31 +101,39 @@ pub struct ReadUnit {
     pub path: PathBuf,
     /// `None`: the whole file; `Some`: these Parquet row groups.
     pub row_groups: Option<Vec<usize>>,
+    /// The rows the unit holds, when its metadata says (Parquet).
+    pub rows: Option<u64>,
 }
 
 /// Splits the files into read units: one per Parquet row group, one per other file.
 pub fn plan_units(format: Format, files: &[PathBuf]) -> Result<Vec<ReadUnit>, (PathBuf, String)> {
     let mut units = Vec::new();
     for path in files {
-        let whole = ReadUnit {
-            path: path.clone(),
-            row_groups: None,
-        };
         if format != Format::Parquet {
-            units.push(whole);
+            units.push(ReadUnit {
+                path: path.clone(),
+                row_groups: None,
+                rows: None,
+            });
             continue;
         }
         let file = File::open(path).map_err(|e| (path.clone(), format!("cannot open: {e}")))?;
-        let row_groups = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(|e| (path.clone(), format!("not a readable Parquet file: {e}")))?
-            .metadata()
-            .num_row_groups();
+        let metadata = ParquetMetaDataReader::new()
+            .parse_and_finish(&file)
+            .map_err(|e| (path.clone(), format!("not a readable Parquet file: {e}")))?;
+        let rows = |g: usize| u64::try_from(metadata.row_group(g).num_rows()).ok();
+        let row_groups = metadata.num_row_groups();
         if row_groups <= 1 {
-            units.push(whole);
+            units.push(ReadUnit {
+                path: path.clone(),
+                row_groups: None,
+                rows: Some((0..row_groups).filter_map(rows).sum()),
+            });
         } else {
             units.extend((0..row_groups).map(|g| ReadUnit {
                 path: path.clone(),
                 row_groups: Some(vec![g]),
+                rows: rows(g),
             }));
         }
     }
@@ -140,7 +153,7 @@ pub fn open_unit(
     match format {
         Format::Parquet => open_parquet(file, columns, batch_size, unit.row_groups.clone()),
         Format::Csv => open_csv(file, columns, batch_size, text, schema_hint),
-        Format::Ndjson => open_ndjson(file, columns, batch_size, text, schema_hint),
+        Format::Ndjson => open_ndjson(&unit.path, file, columns, batch_size, text, schema_hint),
     }
 }
 
@@ -166,8 +179,14 @@ fn open_parquet(
     batch_size: usize,
     row_groups: Option<Vec<usize>>,
 ) -> Result<(SchemaRef, BatchIter), String> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+    let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
         .map_err(|e| format!("not a readable Parquet file: {e}"))?;
+    let metadata = int96_as_micros(metadata).map_err(|e| format!("cannot read Parquet: {e}"))?;
+    let groups: Vec<usize> = row_groups
+        .clone()
+        .unwrap_or_else(|| (0..metadata.metadata().num_row_groups()).collect());
+    let expected_rows = checked_row_count(metadata.metadata(), &groups)?;
+    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata);
     let file_schema = builder.schema().clone();
     let mut builder = builder.with_batch_size(batch_size);
     if let Some(groups) = row_groups {
@@ -196,7 +215,116 @@ fn open_parquet(
         Some(order) => b.and_then(|b| b.project(order)),
         None => b,
     });
-    Ok((schema, Box::new(iter)))
+    Ok((schema, Box::new(CountedRows::new(iter, expected_rows))))
+}
+
+/// Reads INT96 timestamps (written by Spark, Impala and Hive) as microseconds instead of
+/// the parquet crate's nanoseconds: as nanoseconds, dates past 2262 (`9999-12-31` is a
+/// common "open end") wrapped silently into 1815; as microseconds, every year up to
+/// 294,000 fits, and the precision those writers keep is microseconds anyway.
+fn int96_as_micros(metadata: ArrowReaderMetadata) -> Result<ArrowReaderMetadata, ParquetError> {
+    let int96: Vec<&str> = metadata
+        .parquet_schema()
+        .columns()
+        .iter()
+        .filter(|c| c.physical_type() == parquet::basic::Type::INT96 && c.path().parts().len() == 1)
+        .map(|c| c.name())
+        .collect();
+    if int96.is_empty() {
+        return Ok(metadata);
+    }
+    let schema = metadata.schema();
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Timestamp(TimeUnit::Nanosecond, tz) if int96.contains(&f.name().as_str()) => {
+                f.as_ref()
+                    .clone()
+                    .with_data_type(DataType::Timestamp(TimeUnit::Microsecond, tz.clone()))
+            }
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    let hint = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    ArrowReaderMetadata::try_new(
+        metadata.metadata().clone(),
+        ArrowReaderOptions::new().with_schema(hint),
+    )
+}
+
+/// The rows the row groups `groups` hold, after checking that the file's metadata agrees
+/// with itself: each flat column chunk holds as many values as its row group says it has
+/// rows (a writer bug otherwise makes readers return fewer rows, without an error).
+fn checked_row_count(metadata: &ParquetMetaData, groups: &[usize]) -> Result<u64, String> {
+    let mut rows = 0u64;
+    for &g in groups {
+        let group = metadata.row_group(g);
+        let claimed = group.num_rows();
+        for column in group.columns() {
+            let descriptor = column.column_descr();
+            if descriptor.max_rep_level() == 0 && column.num_values() != claimed {
+                return Err(format!(
+                    "the file's metadata disagrees with itself: row group {g} says it holds {claimed} rows, \
+                     but its column `{}` holds {} values; it was written by a broken writer, and reading \
+                     it would lose or invent rows. Rewrite it with a current writer",
+                    descriptor.path(),
+                    column.num_values()
+                ));
+            }
+        }
+        rows += u64::try_from(claimed).unwrap_or(0);
+    }
+    Ok(rows)
+}
+
+/// A file's batches, checked to add up to the rows its row groups hold, so that no reader
+/// quirk publishes fewer rows than the source has without an error.
+struct CountedRows<I> {
+    inner: I,
+    expected: u64,
+    seen: u64,
+    done: bool,
+}
+
+impl<I> CountedRows<I> {
+    fn new(inner: I, expected: u64) -> Self {
+        CountedRows {
+            inner,
+            expected,
+            seen: 0,
+            done: false,
+        }
+    }
+}
+
+impl<I: Iterator<Item = Result<RecordBatch, ArrowError>>> Iterator for CountedRows<I> {
+    type Item = Result<RecordBatch, ArrowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.inner.next() {
+            Some(Ok(batch)) => {
+                self.seen += batch.num_rows() as u64;
+                Some(Ok(batch))
+            }
+            Some(Err(e)) => {
+                self.done = true;
+                Some(Err(e))
+            }
+            None => {
+                self.done = true;
+                (self.seen != self.expected).then(|| {
+                    Err(ArrowError::ParquetError(format!(
+                        "read {} rows where the row groups hold {}",
+                        self.seen, self.expected
+                    )))
+                })
+            }
+        }
+    }
 }
 
 fn reader_schema(schema: SchemaRef, order: Option<&[usize]>) -> Result<SchemaRef, String> {
@@ -225,10 +353,13 @@ fn open_csv(
         Some(s) => s,
         None => {
             let (schema, _) = format
+                .clone()
                 .infer_schema(BufReader::new(&mut file), Some(text.infer_schema_length))
                 .map_err(|e| format!("cannot infer the CSV columns: {e}"))?;
             file.rewind().map_err(|e| e.to_string())?;
-            Arc::new(schema)
+            let zoned = zoned_columns(&mut file, &format, &schema, text.infer_schema_length)?;
+            file.rewind().map_err(|e| e.to_string())?;
+            Arc::new(settle_csv_schema(&schema, &zoned))
         }
     };
     let mut builder = arrow_csv::ReaderBuilder::new(full.clone())
@@ -246,7 +377,94 @@ fn open_csv(
     Ok((schema, Box::new(reader)))
 }
 
+/// The inferred CSV schema made fit for every store: a column with no values (a header-only
+/// file, or only empty cells) is text rather than the null type, and whole-second
+/// timestamps become milliseconds (Parquet has no seconds unit), as UTC instants (`+00:00`;
+/// named zones need chrono-tz) when their values carry `Z` or an offset (`zoned`).
+fn settle_csv_schema(schema: &Schema, zoned: &[bool]) -> Schema {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .zip(zoned)
+        .map(|(field, &zoned)| {
+            let data_type = match field.data_type() {
+                DataType::Null => DataType::Utf8,
+                DataType::Timestamp(unit, _) => {
+                    let unit = match unit {
+                        TimeUnit::Second => TimeUnit::Millisecond,
+                        other => *other,
+                    };
+                    DataType::Timestamp(unit, zoned.then(|| "+00:00".into()))
+                }
+                other => other.clone(),
+            };
+            field.as_ref().clone().with_data_type(data_type)
+        })
+        .collect();
+    Schema::new_with_metadata(fields, schema.metadata().clone())
+}
+
+/// For each column, whether it is a timestamp column whose first values end in `Z` or a
+/// `±hh:mm` offset; those are read as UTC instants instead of zone-less times.
+fn zoned_columns(
+    file: &mut File,
+    format: &arrow_csv::reader::Format,
+    schema: &Schema,
+    rows: usize,
+) -> Result<Vec<bool>, String> {
+    let mut zoned = vec![false; schema.fields().len()];
+    let timestamps: Vec<usize> = (0..schema.fields().len())
+        .filter(|&i| matches!(schema.field(i).data_type(), DataType::Timestamp(..)))
+        .collect();
+    if timestamps.is_empty() {
+        return Ok(zoned);
+    }
+    let as_text = Arc::new(Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| Field::new(f.name(), DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ));
+    let mut reader = arrow_csv::ReaderBuilder::new(as_text)
+        .with_format(format.clone())
+        .with_batch_size(rows.max(1))
+        .with_projection(timestamps.clone())
+        .build(BufReader::new(file))
+        .map_err(|e| format!("cannot read CSV: {e}"))?;
+    let Some(batch) = reader.next().transpose().map_err(|e| e.to_string())? else {
+        return Ok(zoned);
+    };
+    for (position, &column) in timestamps.iter().enumerate() {
+        let values = batch.column(position).as_string::<i32>();
+        zoned[column] = values.iter().flatten().any(has_offset);
+    }
+    Ok(zoned)
+}
+
+/// `…Z`, `…+01:00`, `…-0500`: a timestamp text that names its offset from UTC.
+fn has_offset(text: &str) -> bool {
+    let text = text.trim();
+    if text.ends_with(['Z', 'z']) {
+        return true;
+    }
+    let bytes = text.as_bytes();
+    let Some(time) = text.find(['T', ' ']) else {
+        return false;
+    };
+    bytes[time..]
+        .iter()
+        .rposition(|b| *b == b'+' || *b == b'-')
+        .is_some_and(|at| {
+            let rest = &text[time + at + 1..];
+            !rest.is_empty()
+                && rest.len() <= 5
+                && rest.bytes().all(|b| b.is_ascii_digit() || b == b':')
+        })
+}
+
 fn open_ndjson(
+    path: &Path,
     file: File,
     columns: Option<&[String]>,
     batch_size: usize,
@@ -261,14 +479,26 @@ fn open_ndjson(
                 &mut buffered,
                 Some(text.infer_schema_length),
             )
-            .map_err(|e| format!("cannot infer the NDJSON fields: {e}"))?;
+            .map_err(|e| match locate_ndjson_error(path, None) {
+                Some((line, why)) => format!("cannot infer the NDJSON fields: line {line}: {why}"),
+                None => format!("cannot infer the NDJSON fields: {e}"),
+            })?;
             Arc::new(schema)
         }
     };
-    let reader = arrow_json::ReaderBuilder::new(full.clone())
+    let decoding = arrow_json::ReaderBuilder::new(full.clone())
         .with_batch_size(batch_size)
         .build(buffered)
         .map_err(|e| format!("cannot read NDJSON: {e}"))?;
+    let (located, schema_for_errors) = (path.to_path_buf(), full.clone());
+    let reader = decoding.map(move |batch| {
+        batch.map_err(
+            |e| match locate_ndjson_error(&located, Some(&schema_for_errors)) {
+                Some((line, why)) => ArrowError::JsonError(format!("line {line}: {why}")),
+                None => e,
+            },
+        )
+    });
     match columns {
         None => Ok((full, Box::new(reader))),
         Some(columns) => {
@@ -280,6 +510,36 @@ fn open_ndjson(
             ))
         }
     }
+}
+
+/// The first line (counted from 1, as editors do) of the NDJSON file at `path` that is not
+/// a JSON value, or whose values do not fit `schema`, with why. arrow-json's errors name no
+/// line or count from the record, so after a failed read hygge finds the line again.
+fn locate_ndjson_error(path: &Path, schema: Option<&SchemaRef>) -> Option<(usize, String)> {
+    use std::io::BufRead;
+    let file = File::open(path).ok()?;
+    for (index, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.ok()?;
+        let record = line.trim();
+        if record.is_empty() {
+            continue;
+        }
+        if let Err(e) = serde_json::from_str::<serde_json::Value>(record) {
+            return Some((index + 1, format!("not valid JSON: {e}")));
+        }
+        if let Some(schema) = schema {
+            let mut decoder = arrow_json::ReaderBuilder::new(schema.clone())
+                .build_decoder()
+                .ok()?;
+            if let Err(e) = decoder
+                .decode(record.as_bytes())
+                .and_then(|_| decoder.flush())
+            {
+                return Some((index + 1, e.to_string()));
+            }
+        }
+    }
+    None
 }
 
 /// Writes one file of a format.

@@ -17,14 +17,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use hygge_runtime::contract::{
     BatchReader, ConfigProblem, Connector, ConnectorConfig, ConnectorError, ConnectorResult, Home,
-    HomeSpec, ReadRequest, Store, StoreSpec,
+    HomeSpec, Place, ReadRequest, Store, StoreSpec,
 };
 
 pub use compression::parse_compression;
 pub use config::{FileHomeConfig, FileStoreConfig, Runtime};
 pub use format::{Format, TextOptions};
 pub use naming::{DEFAULT_PATTERN, FilePattern};
-pub use paths::{entity_path, is_glob, list_inputs};
+pub use paths::{entity_path, fixed_prefix, is_glob, list_inputs};
 
 use format::ParquetEncoding;
 use reader::{FilesReader, ReadPlan};
@@ -244,6 +244,10 @@ impl HomeSpec for FileHomeSpec {
             Err(e) => vec![e],
         }
     }
+
+    fn place(&self) -> Option<Place> {
+        Some(Place::path(&fixed_prefix(&self.path)))
+    }
 }
 
 /// A file home for one attempt.
@@ -310,6 +314,10 @@ impl StoreSpec for FileStoreSpec {
                 self.settings.destination.display()
             )],
         }
+    }
+
+    fn place(&self) -> Option<Place> {
+        Some(Place::path(&self.settings.destination))
     }
 }
 

@@ -3,11 +3,12 @@
 //! core. Workers are fed through channels, so no batch waits for the slowest column.
 
 use std::io::Write;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 use arrow_array::RecordBatch;
-use arrow_schema::SchemaRef;
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{
     ArrowColumnChunk, ArrowColumnWriter, ArrowLeafColumn, ArrowRowGroupWriterFactory,
@@ -53,11 +54,53 @@ impl Worker {
     }
 }
 
+/// `schema` with every type Parquet cannot state replaced by one it can, as pyarrow does:
+/// whole-second timestamps and times become milliseconds (Parquet has no seconds unit, and
+/// other readers would see bare integers), and `Date64` becomes `Date32`.
+pub fn readable_schema(schema: &SchemaRef) -> SchemaRef {
+    let readable = |t: &DataType| match t {
+        DataType::Timestamp(TimeUnit::Second, tz) => {
+            Some(DataType::Timestamp(TimeUnit::Millisecond, tz.clone()))
+        }
+        DataType::Time32(TimeUnit::Second) => Some(DataType::Time32(TimeUnit::Millisecond)),
+        DataType::Date64 => Some(DataType::Date32),
+        _ => None,
+    };
+    if !schema
+        .fields()
+        .iter()
+        .any(|f| readable(f.data_type()).is_some())
+    {
+        return schema.clone();
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match readable(f.data_type()) {
+            Some(t) => f.as_ref().clone().with_data_type(t),
+            None => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+fn cast_batch(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ParquetError> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(array, field)| arrow_cast::cast(array, field.data_type()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
 /// Writes one Parquet file, row group by row group, encoding columns in parallel.
 pub struct ParallelParquetWriter<W: Write + Send> {
     writer: SerializedFileWriter<W>,
     factory: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
+    /// Whether batches are cast to `schema` first (see [`readable_schema`]).
+    cast: bool,
     workers: Vec<Worker>,
     columns: usize,
     row_group: usize,
@@ -73,6 +116,9 @@ impl<W: Write + Send> ParallelParquetWriter<W> {
         props: WriterProperties,
         row_group_size: usize,
     ) -> Result<Self, ParquetError> {
+        let readable = readable_schema(&schema);
+        let cast = readable != schema;
+        let schema = readable;
         // ArrowWriter converts the schema and embeds the Arrow schema in the footer metadata;
         // its lower-level parts then let each column be encoded separately.
         let (writer, factory) =
@@ -81,6 +127,7 @@ impl<W: Write + Send> ParallelParquetWriter<W> {
             writer,
             factory,
             schema,
+            cast,
             workers: Vec::new(),
             columns: 0,
             row_group: 0,
@@ -105,6 +152,13 @@ impl<W: Write + Send> ParallelParquetWriter<W> {
 
     /// Encodes a batch, closing row groups as they fill.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), ParquetError> {
+        let cast;
+        let batch = if self.cast {
+            cast = cast_batch(batch, &self.schema)?;
+            &cast
+        } else {
+            batch
+        };
         let mut offset = 0;
         while offset < batch.num_rows() {
             let take = (self.row_group_size - self.rows_in_group).min(batch.num_rows() - offset);

@@ -2,23 +2,18 @@
 
 use std::path::{Path, PathBuf};
 
-use hygge_runtime::contract::{ConfigProblem, ConnectorConfig, Role};
+use hygge_runtime::contract::{ConfigProblem, ConnectorConfig};
 use hygge_runtime::staging::{STAGING_PREFIX, is_hidden};
 
 /// The folder or file a connector works on: relative paths are taken from the project
 /// folder; an entity flow whose path does not name `{entity}` gets the entity name as a
-/// sub-folder (for a home, only when the entity did not set its own path).
+/// sub-folder, unless the entity set its own path (taken inside the flow's path).
 pub fn entity_path(config: &ConnectorConfig<'_>, path: &str) -> Result<PathBuf, ConfigProblem> {
     if path.trim().is_empty() {
         return Err(ConfigProblem::key("path", "is empty"));
     }
     let mut resolved = config.project_dir.join(path);
-    let appends = config.has_entities
-        && !config.path_names_entity
-        && match config.role {
-            Role::Home => !config.entity_sets_path,
-            Role::Store => true,
-        };
+    let appends = config.has_entities && !config.path_names_entity && !config.entity_sets_path;
     if appends {
         resolved.push(config.entity);
     }
@@ -92,12 +87,17 @@ fn walk(dir: &Path, extensions: &[&str], out: &mut Vec<PathBuf>) -> std::io::Res
     Ok(())
 }
 
+/// The part of `path` before its first glob segment: the folder a glob reads in, or the
+/// path itself when it is no glob.
+pub fn fixed_prefix(path: &Path) -> PathBuf {
+    path.components()
+        .take_while(|c| !is_glob(Path::new(c.as_os_str())))
+        .collect()
+}
+
 /// Whether a glob match passes through a hidden or staging folder below the pattern's root.
 fn has_hidden_component(found: &Path, pattern: &Path) -> bool {
-    let root: PathBuf = pattern
-        .components()
-        .take_while(|c| !is_glob(Path::new(c.as_os_str())))
-        .collect();
+    let root = fixed_prefix(pattern);
     found
         .strip_prefix(&root)
         .unwrap_or(found)

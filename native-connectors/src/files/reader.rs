@@ -59,6 +59,7 @@ impl FilesReader {
             let first = ReadUnit {
                 path: p.files[0].clone(),
                 row_groups: None,
+                rows: None,
             };
             let fail = |e: String| file_error(&first.path, &e);
             let (schema, _) = open_unit(
@@ -156,6 +157,10 @@ impl FilesReader {
 impl BatchReader for FilesReader {
     fn schema(&self) -> SchemaRef {
         self.schema.clone()
+    }
+
+    fn total_rows(&self) -> Option<u64> {
+        self.units.iter().map(|u| u.rows).sum()
     }
 
     async fn next_batch(&mut self) -> ConnectorResult<Option<RecordBatch>> {

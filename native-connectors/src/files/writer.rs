@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use hygge_runtime::contract::{
     ConnectorError, ConnectorResult, RunContext, RunType, Store, StoreWriter,
 };
-use hygge_runtime::staging::StagedDir;
+use hygge_runtime::staging::{StagedDir, holds_data};
 
 use super::format::{FileWriter, Format, ParquetEncoding};
 use super::naming::{FilePattern, highest_sequence};
@@ -265,6 +265,16 @@ impl StoreWriter for FileStoreWriter {
         .map_err(|e| ConnectorError::internal(format!("file task failed: {e}")))?;
         self.state = Some(files);
         result
+    }
+
+    async fn would_replace_data(&mut self) -> ConnectorResult<bool> {
+        let Some(files) = &self.state else {
+            return Err(ConnectorError::internal("the store was already finished"));
+        };
+        if files.context.run_type == RunType::Incremental {
+            return Ok(false);
+        }
+        holds_data(files.staged.destination())
     }
 
     async fn commit(mut self: Box<Self>) -> ConnectorResult<()> {

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use hygge_runtime::contract::{ConfigProblem, ConnectorConfig};
+use hygge_runtime::contract::{ConfigProblem, ConnectorConfig, Place};
 use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
 
@@ -37,6 +37,7 @@ const CONNECTION_KEYS: &[&str] = &[
     "encrypt",
     "trust_cert",
     "pool_size",
+    "pool",
     "timeout",
     "driver",
 ];
@@ -79,10 +80,23 @@ pub struct ConnectionConfig {
     pub trust_cert: Option<Flag>,
     /// Connections in this connection's pool (default: the run's concurrency, at least 2).
     pub pool_size: Option<u32>,
+    /// Python hygge's pool settings: `max_size` is `pool_size`; `min_size` is accepted and
+    /// ignored (hygge opens connections as flows need them).
+    pub pool: Option<PoolConfig>,
     /// Seconds to wait for a connection (default 30).
     pub timeout: Option<u64>,
     /// Python hygge's ODBC driver name. Ignored: hygge speaks TDS itself.
     pub driver: Option<String>,
+}
+
+/// `pool: {min_size, max_size}` as Python hygge writes it.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolConfig {
+    /// Connections opened up front in Python hygge; hygge opens them on demand.
+    pub min_size: Option<u32>,
+    /// The most connections at once: hygge's `pool_size`.
+    pub max_size: Option<u32>,
 }
 
 /// A yes/no setting written as a bool or as Python hygge's strings (`"yes"`, `"no"`,
@@ -135,6 +149,20 @@ pub struct ConnectionSettings {
     pub timeout: Duration,
 }
 
+impl ConnectionSettings {
+    /// The table `table` on this server and database, as a place two flows of one run must
+    /// not both write (SQL Server names compare without case by default).
+    pub fn place(&self, table: &impl std::fmt::Display) -> Place {
+        Place::Named(
+            format!(
+                "mssql {}:{}/{} {table}",
+                self.host, self.port, self.database
+            )
+            .to_lowercase(),
+        )
+    }
+}
+
 impl ConnectionConfig {
     /// Checks the keys and resolves them into settings.
     fn resolve(self, label: String) -> Result<ConnectionSettings, ConfigProblem> {
@@ -162,6 +190,13 @@ impl ConnectionConfig {
         if self.pool_size == Some(0) {
             return Err(ConfigProblem::key("pool_size", "must be at least 1"));
         }
+        if self.pool.is_some_and(|p| p.max_size == Some(0)) {
+            return Err(ConfigProblem::key("pool.max_size", "must be at least 1"));
+        }
+        if self.pool.is_some_and(|p| p.min_size.is_some()) {
+            tracing::warn!(connection = %label, "`pool.min_size` is ignored: hygge opens connections as flows need them");
+        }
+        let pool_size = self.pool_size.or(self.pool.and_then(|p| p.max_size));
         let auth = AuthConfig::from_keys(
             self.auth,
             self.user,
@@ -179,7 +214,7 @@ impl ConnectionConfig {
             auth,
             encrypt: self.encrypt.is_none_or(|f| f.0),
             trust_cert: self.trust_cert.is_some_and(|f| f.0),
-            pool_size: self.pool_size,
+            pool_size,
             timeout: Duration::from_secs(
                 self.timeout
                     .filter(|t| *t > 0)
@@ -288,6 +323,7 @@ fn parse_connection(value: &Value, what: &str) -> Result<ConnectionConfig, Confi
             key: Some(if key == "." { "connection".into() } else { key }),
             message: format!("{what}: {message}"),
             hint: None,
+            unknown_key: false,
         }
     })
 }

@@ -8,7 +8,7 @@ use arrow_schema::{Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use hygge_runtime::contract::{
-    BatchReader, ConnectorError, ConnectorResult, Home, HomeSpec, ReadRequest,
+    BatchReader, ConnectorError, ConnectorResult, Home, HomeSpec, Place, ReadRequest,
 };
 use tiberius::{ColumnData, Query, QueryItem};
 use tokio::sync::mpsc;
@@ -76,6 +76,21 @@ impl HomeSpec for MssqlHomeSpec {
 
     fn batch_size(&self) -> Option<usize> {
         self.batch_size
+    }
+
+    fn place(&self) -> Option<Place> {
+        match &self.source {
+            Source::Table(table) => Some(self.settings.place(table)),
+            Source::Query(_) => None,
+        }
+    }
+
+    fn connection_label(&self) -> Option<String> {
+        Some(self.settings.label.clone())
+    }
+
+    fn check_connection(&self) -> Option<Result<String, String>> {
+        Some(super::check(&self.settings))
     }
 }
 

@@ -11,7 +11,7 @@ use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, SchemaRef};
 use async_trait::async_trait;
 use hygge_runtime::contract::{
-    ConnectorError, ConnectorResult, RunContext, Store, StoreSpec, StoreWriter,
+    ConnectorError, ConnectorResult, Place, RunContext, Store, StoreSpec, StoreWriter,
 };
 use tiberius::{SqlBulkCopyOption, SqlBulkCopyOptions};
 use tokio::sync::{Mutex, mpsc};
@@ -69,6 +69,18 @@ impl StoreSpec for MssqlStoreSpec {
             self.settings.label, self.plan.table, self.plan.if_exists
         )
         .to_lowercase()
+    }
+
+    fn place(&self) -> Option<Place> {
+        Some(self.settings.place(&self.plan.table))
+    }
+
+    fn connection_label(&self) -> Option<String> {
+        Some(self.settings.label.clone())
+    }
+
+    fn check_connection(&self) -> Option<Result<String, String>> {
+        Some(super::check(&self.settings))
     }
 }
 
@@ -701,6 +713,19 @@ impl StoreWriter for MssqlWriter {
             }));
         }
         Ok(())
+    }
+
+    async fn would_replace_data(&mut self) -> ConnectorResult<bool> {
+        if !matches!(
+            self.publish,
+            Publish::Swap | Publish::Insert { truncate: true }
+        ) {
+            return Ok(false);
+        }
+        let mut conn = self.pool.get().await?;
+        let sql = format!("SELECT TOP 1 1 FROM {}", self.plan.table.quoted());
+        let rows = catalog::query_rows(&mut conn, self.pool.settings(), &sql, &[]).await?;
+        Ok(!rows.is_empty())
     }
 
     async fn commit(mut self: Box<Self>) -> ConnectorResult<()> {

@@ -130,3 +130,17 @@ fn config_problems_name_their_keys() {
     };
     assert_eq!(problem.key.as_deref(), Some("file_pattern"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parquet_home_knows_how_many_rows_it_will_yield() {
+    let dir = tempfile::tempdir().unwrap();
+    write_input(dir.path(), 2, 2_500);
+    let spec = home(dir.path(), "path: src").unwrap();
+    let mut reader = spec.build().open(&ReadRequest::default()).await.unwrap();
+    assert_eq!(reader.total_rows(), Some(5_000));
+    let mut rows = 0;
+    while let Some(batch) = reader.next_batch().await.unwrap() {
+        rows += batch.num_rows() as u64;
+    }
+    assert_eq!(rows, 5_000);
+}

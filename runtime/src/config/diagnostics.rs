@@ -93,6 +93,24 @@ impl Diagnostic {
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// The problem as a JSON object (`file`, `line`, `column`, `key`, `message`, `hint`;
+    /// absent parts are null), for `--json` output.
+    pub fn to_json(&self) -> serde_json::Value {
+        let (line, column) = self
+            .location
+            .as_ref()
+            .and_then(|l| l.line)
+            .map_or((None, None), |(l, c)| (Some(l), Some(c)));
+        serde_json::json!({
+            "file": self.location.as_ref().map(|l| l.file.display().to_string()),
+            "line": line,
+            "column": column,
+            "key": self.key,
+            "message": self.message,
+            "hint": self.hint,
+        })
+    }
 }
 
 impl fmt::Display for Diagnostic {

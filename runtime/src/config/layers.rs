@@ -46,6 +46,17 @@ impl Layer {
         }
     }
 
+    /// Whether the file behind this layer writes `key` (relative to the layer) as such, before
+    /// any normalization moved it.
+    pub fn writes(&self, key: &str) -> bool {
+        let full = if self.base.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.base)
+        };
+        self.source.as_ref().is_some_and(|s| s.has(&full))
+    }
+
     /// The value at a dotted path, if this layer writes it.
     pub fn get(&self, dotted: &str) -> Option<&Value> {
         get_path(&self.value, dotted)
@@ -133,6 +144,17 @@ pub(crate) fn normalize(mut layer: Layer) -> Layer {
             let mut m = Mapping::new();
             m.insert("path".into(), Value::String(path.clone()));
             map.insert(side.into(), Value::Mapping(m));
+        }
+        // Python hygge merges `home.options` / `store.options` into the connector's settings;
+        // a key written beside `options` wins.
+        if let Some(Value::Mapping(side_map)) = map.get_mut(side)
+            && let Some(Value::Mapping(options)) = side_map.remove("options")
+        {
+            for (key, value) in options {
+                if !side_map.contains_key(&key) {
+                    side_map.insert(key, value);
+                }
+            }
         }
     }
     if let Some(Value::Mapping(options)) = map.remove("options") {

@@ -12,7 +12,8 @@ use super::discover::find_project_file;
 use super::env::{Environment, key_name};
 use super::layers::{Layer, check_keys, deep_merge};
 use super::model::{
-    FLOW_ONLY_KEYS, PROJECT_KEYS, PROJECT_OPTION_KEYS, ProjectOptions, SETTINGS_KEYS,
+    ACCEPTED_UNUSED_KEYS, FLOW_ONLY_KEYS, PROJECT_KEYS, PROJECT_OPTION_KEYS, ProjectOptions,
+    SETTINGS_KEYS,
 };
 use super::project::{Flow, Project};
 use super::resolve::{EntityContext, resolve_entity};
@@ -108,6 +109,7 @@ pub fn load_project(registry: &Registry, options: &LoadOptions) -> Result<Projec
         &mut problems,
         &mut warnings,
     );
+    warn_unused(&defaults, &mut warnings);
 
     let flow_sources = collect_flows(&root.join(&flows_dir), &top, &env, &mut problems);
     let flow_names: Vec<String> = flow_sources.iter().map(|f| f.name.clone()).collect();
@@ -133,7 +135,9 @@ pub fn load_project(registry: &Registry, options: &LoadOptions) -> Result<Projec
                 ),
             ));
         }
+        warn_unused(&flow.layer, &mut warnings);
         let flow_defaults = sub_layer(&flow.layer, "defaults", false, &mut problems);
+        warn_unused(&flow_defaults, &mut warnings);
         check_keys(
             &flow_defaults,
             "",
@@ -160,6 +164,7 @@ pub fn load_project(registry: &Registry, options: &LoadOptions) -> Result<Projec
                     &mut problems,
                     &mut warnings,
                 );
+                warn_unused(&layer, &mut warnings);
                 layers.push(layer);
             }
             if let Some(value) = overrides.get(&flow.name) {
@@ -181,7 +186,7 @@ pub fn load_project(registry: &Registry, options: &LoadOptions) -> Result<Projec
                 connections: &connections,
                 registry,
             };
-            match resolve_entity(layers, &cx) {
+            match resolve_entity(layers, &cx, &mut warnings) {
                 Ok(entity) => resolved.push(entity),
                 Err(found) => problems.extend(found),
             }
@@ -205,6 +210,15 @@ pub fn load_project(registry: &Registry, options: &LoadOptions) -> Result<Projec
         flows,
         warnings: dedup(warnings),
     })
+}
+
+/// A warning for each key of `layer` that is accepted but not acted on.
+fn warn_unused(layer: &Layer, warnings: &mut Vec<Diagnostic>) {
+    for (key, why) in ACCEPTED_UNUSED_KEYS {
+        if layer.get(key).is_some() {
+            warnings.push(layer.problem(key, *why));
+        }
+    }
 }
 
 /// The registry plus the components named in hygge.yml `components: {NAME: path}`.

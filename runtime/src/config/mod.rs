@@ -13,6 +13,7 @@ mod env;
 mod layers;
 mod load;
 mod model;
+mod overlap;
 mod project;
 mod resolve;
 mod source;
@@ -22,6 +23,7 @@ pub use discover::{PROJECT_FILE, find_project_file};
 pub use env::Environment;
 pub use load::{LoadOptions, load_project};
 pub use model::{ProjectOptions, WatermarkConfig, one_or_many};
+pub use overlap::{Overlap, check_overlaps, find_overlaps};
 pub use project::{Flow, Project, ResolvedEntity, SelectionError};
 pub use resolve::DEFAULT_QUEUE_SIZE;
 

@@ -20,7 +20,33 @@ pub(crate) const PROJECT_KEYS: &[&str] = &[
 ];
 
 /// Keys of `hygge.yml` `options`.
-pub(crate) const PROJECT_OPTION_KEYS: &[&str] = &["concurrency", "continue_on_error", "log_level"];
+pub(crate) const PROJECT_OPTION_KEYS: &[&str] = &[
+    "concurrency",
+    "max_parallel_entities",
+    "continue_on_error",
+    "log_level",
+];
+
+/// Keys accepted so that Python hygge projects run, which this version does not act on;
+/// each is named in a warning once, with why.
+pub(crate) const ACCEPTED_UNUSED_KEYS: &[(&str, &str)] = &[
+    (
+        "options.continue_on_error",
+        "is accepted but not used at flow level: set `options.continue_on_error` in hygge.yml",
+    ),
+    (
+        "watermark",
+        "is accepted but not used yet: incremental runs add every row the home yields",
+    ),
+    (
+        "watermark_column",
+        "is accepted but not used yet: incremental runs add every row the home yields",
+    ),
+    (
+        "watermark_initial",
+        "is accepted but not used yet: incremental runs add every row the home yields",
+    ),
+];
 
 /// Keys that may appear in a flow, in `defaults` and in an entity, merged by precedence.
 pub(crate) const SETTINGS_KEYS: &[&str] = &[
@@ -41,6 +67,7 @@ pub(crate) const SETTINGS_KEYS: &[&str] = &[
     "batch_size",
     "if_exists",
     "parallel_workers",
+    "allow_empty",
 ];
 
 /// Keys Python hygge accepted and silently ignored. Accepted so old projects run, with a
@@ -68,7 +95,8 @@ pub(crate) const STORE_LEVEL_KEYS: &[&str] = &["batch_size", "if_exists", "paral
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectOptions {
-    /// How many entity flows run at once.
+    /// How many entity flows run at once (`max_parallel_entities` in Python hygge).
+    #[serde(alias = "max_parallel_entities")]
     pub concurrency: Option<usize>,
     /// Keep starting flows after one failed.
     #[serde(default)]
@@ -101,6 +129,7 @@ pub(crate) struct Settings {
     pub batch_size: Option<usize>,
     pub if_exists: Option<String>,
     pub parallel_workers: Option<usize>,
+    pub allow_empty: Option<bool>,
 }
 
 /// A flow's or entity's `options` (Python hygge ignored these; hygge applies them).
@@ -113,6 +142,7 @@ pub(crate) struct FlowOptions {
     pub timeout: Option<u64>,
     pub if_exists: Option<String>,
     pub parallel_workers: Option<usize>,
+    pub continue_on_error: Option<bool>,
 }
 
 /// Incremental-load settings; parsed and validated now, used when state lands.

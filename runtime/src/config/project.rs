@@ -69,6 +69,8 @@ pub struct ResolvedEntity {
     pub request: ReadRequest,
     /// Incremental-load settings, when given.
     pub watermark: Option<WatermarkConfig>,
+    /// Whether a full run that finds no rows may replace published data.
+    pub allow_empty: bool,
     /// Column type overrides for SQL stores.
     pub schema_overrides: BTreeMap<String, String>,
 }
@@ -90,6 +92,7 @@ impl ResolvedEntity {
             run_type: self.run_type,
             queue_size: self.queue_size,
             timeout: self.timeout,
+            allow_empty: self.allow_empty,
         }
     }
 }

@@ -10,7 +10,9 @@ use serde_yaml::{Mapping, Value};
 
 use super::diagnostics::{Diagnostic, did_you_mean};
 use super::layers::{Layer, deep_merge, normalize, origin, typed_settings};
-use super::model::{FLOW_ONLY_KEYS, IGNORED_LEGACY_KEYS, Settings, WatermarkConfig};
+use super::model::{
+    FLOW_ONLY_KEYS, IGNORED_LEGACY_KEYS, STORE_LEVEL_KEYS, Settings, WatermarkConfig,
+};
 use super::project::ResolvedEntity;
 use crate::contract::{
     ConfigProblem, ConnectorConfig, DEFAULT_BATCH_SIZE, HomeSpec, ReadRequest, Registry, Role,
@@ -41,6 +43,7 @@ enum Side {
 pub(crate) fn resolve_entity(
     layers: Vec<Layer>,
     cx: &EntityContext<'_>,
+    warnings: &mut Vec<Diagnostic>,
 ) -> Result<ResolvedEntity, Vec<Diagnostic>> {
     let mut problems = Vec::new();
     for layer in &layers {
@@ -49,6 +52,7 @@ pub(crate) fn resolve_entity(
     if !problems.is_empty() {
         return Err(problems);
     }
+    let handed_down = handed_down_store_keys(&layers);
     let layers: Vec<Layer> = layers.into_iter().map(normalize).collect();
     let mut merged = Value::Mapping(Mapping::new());
     for layer in &layers {
@@ -101,14 +105,18 @@ pub(crate) fn resolve_entity(
         settings.home.as_ref(),
         &layers,
         cx,
+        &[],
         &mut problems,
+        warnings,
     );
     let store = resolve_side(
         Role::Store,
         settings.store.as_ref(),
         &layers,
         cx,
+        &handed_down,
         &mut problems,
+        warnings,
     );
     let (
         Some((Side::Home(home), home_type, home_config)),
@@ -138,6 +146,7 @@ pub(crate) fn resolve_entity(
         request,
         watermark,
         schema_overrides: settings.schema_overrides.clone().unwrap_or_default(),
+        allow_empty: settings.allow_empty.unwrap_or(false),
     })
 }
 
@@ -171,14 +180,67 @@ fn resolve_watermark(
     watermark
 }
 
+/// A store-level key (`if_exists`, `batch_size`, …) that reaches the store only because a
+/// flow, its defaults or an entity wrote it outside `store:`, as Python hygge allows.
+struct HandedDown {
+    key: &'static str,
+    /// Where it is written: the highest layer, and the key as written there.
+    written: Option<(Layer, String)>,
+}
+
+fn handed_down_store_keys(layers: &[Layer]) -> Vec<HandedDown> {
+    STORE_LEVEL_KEYS
+        .iter()
+        .copied()
+        .filter(|key| {
+            !layers.iter().any(|l| {
+                l.get(&format!("store.{key}")).is_some()
+                    || l.get(&format!("store.options.{key}")).is_some()
+            })
+        })
+        .filter_map(|key| {
+            let options_key = format!("options.{key}");
+            let written = layers.iter().rev().find_map(|l| {
+                if l.get(key).is_some() {
+                    Some((l.clone(), key.to_string()))
+                } else if l.get(&options_key).is_some() {
+                    Some((l.clone(), options_key.clone()))
+                } else {
+                    None
+                }
+            });
+            written.is_some().then_some(HandedDown { key, written })
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
 fn resolve_side(
     role: Role,
     value: Option<&Value>,
     layers: &[Layer],
     cx: &EntityContext<'_>,
+    handed_down: &[HandedDown],
     problems: &mut Vec<Diagnostic>,
+    warnings: &mut Vec<Diagnostic>,
 ) -> Option<(Side, String, Value)> {
     let side = role.key();
+    if let Some(other) = value
+        && !other.is_mapping()
+        && !other.is_null()
+    {
+        problems.push(
+            problem_at(
+                layers,
+                side,
+                "must be a mapping (a `type` and its settings) or a path string",
+            )
+            .hint(format!(
+                "e.g. `{side}: data/{side}` or `{side}: {{type: parquet, path: data/{side}}}`"
+            )),
+        );
+        return None;
+    }
     let Some(Value::Mapping(map)) = value else {
         let layer = layers.iter().rev().find(|l| l.source.is_some())?;
         problems.push(
@@ -224,8 +286,8 @@ fn resolve_side(
     let entity_sets_path = layers
         .iter()
         .any(|l| l.is_entity && l.get(&path_key).is_some());
-    if role == Role::Home && entity_sets_path {
-        join_entity_home_path(&mut map, layers, &path_key);
+    if entity_sets_path {
+        join_entity_path(&mut map, layers, &path_key);
     }
     let path_names_entity =
         matches!(map.get("path"), Some(Value::String(p)) if p.contains("{entity}"));
@@ -246,20 +308,41 @@ fn resolve_side(
     let mut value = Value::Mapping(map);
     template(&mut value, cx.flow, cx.entity);
 
-    let config = ConnectorConfig {
-        value: &value,
-        role,
-        flow: cx.flow,
-        entity: cx.entity,
-        project_dir: cx.project_dir,
-        entity_sets_path,
-        path_names_entity,
-        has_entities: cx.has_entities,
-        connections: cx.connections,
-    };
-    let built = match role {
-        Role::Home => connector.home(&config).map(|r| r.map(Side::Home)),
-        Role::Store => connector.store(&config).map(|r| r.map(Side::Store)),
+    let built = loop {
+        let config = ConnectorConfig {
+            value: &value,
+            role,
+            flow: cx.flow,
+            entity: cx.entity,
+            project_dir: cx.project_dir,
+            entity_sets_path,
+            path_names_entity,
+            has_entities: cx.has_entities,
+            connections: cx.connections,
+        };
+        let built = match role {
+            Role::Home => connector.home(&config).map(|r| r.map(Side::Home)),
+            Role::Store => connector.store(&config).map(|r| r.map(Side::Store)),
+        };
+        // A store-level key handed down from the flow to a store that has no such setting
+        // (`if_exists` to a parquet store) is dropped with a warning, as Python hygge did.
+        let dropped = match &built {
+            Some(Err(problem)) if problem.unknown_key => handed_down
+                .iter()
+                .find(|h| problem.key.as_deref() == Some(h.key)),
+            _ => None,
+        };
+        let Some(dropped) = dropped else {
+            break built;
+        };
+        if let Some(map) = value.as_mapping_mut() {
+            map.remove(dropped.key);
+        }
+        let message = format!("is ignored: the {type_name} store has no such setting");
+        warnings.push(match &dropped.written {
+            Some((layer, key)) => layer.problem(key, message),
+            None => Diagnostic::new(message).key(dropped.key),
+        });
     };
     let mut resolved = value.clone();
     if let Some(map) = resolved.as_mapping_mut() {
@@ -282,8 +365,9 @@ fn resolve_side(
     }
 }
 
-/// An entity's relative `home.path` is taken inside the flow's home path.
-fn join_entity_home_path(map: &mut Mapping, layers: &[Layer], path_key: &str) {
+/// An entity's relative `home.path` or `store.path` is taken inside the flow's path of that
+/// side (Python hygge: "relative to the flow base path"); no entity name is appended then.
+fn join_entity_path(map: &mut Mapping, layers: &[Layer], path_key: &str) {
     let flow_path = layers
         .iter()
         .rev()
@@ -306,11 +390,25 @@ fn connector_problem(
     type_name: &str,
     problem: ConfigProblem,
 ) -> Diagnostic {
-    let key = match &problem.key {
+    let mut key = match &problem.key {
         Some(k) => format!("{side}.{k}"),
         None => side.to_string(),
     };
-    let written = origin(layers, &key).or_else(|| origin(layers, side));
+    // A key written inside `options:` of the side is reported where it is written.
+    if let Some(k) = &problem.key
+        && !layers.iter().any(|l| l.writes(&key))
+        && layers
+            .iter()
+            .any(|l| l.writes(&format!("{side}.options.{k}")))
+    {
+        key = format!("{side}.options.{k}");
+    }
+    let written = layers
+        .iter()
+        .rev()
+        .find(|l| l.writes(&key))
+        .or_else(|| origin(layers, &key))
+        .or_else(|| origin(layers, side));
     let message = format!("{} ({type_name} {side})", problem.message);
     let d = match written {
         Some(layer) => layer.problem(&key, message),

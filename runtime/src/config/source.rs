@@ -56,6 +56,11 @@ impl SourceFile {
         &self.path
     }
 
+    /// Whether the key at `dotted` is written in this file.
+    pub fn has(&self, dotted: &str) -> bool {
+        self.positions.contains_key(dotted)
+    }
+
     /// Where the key at `dotted` stands; the nearest enclosing key if it is not written
     /// in this file; the file alone if nothing matches.
     pub fn locate(&self, dotted: &str) -> Location {

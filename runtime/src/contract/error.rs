@@ -22,6 +22,8 @@ pub enum ErrorKind {
     Data,
     /// A bug or an environment failure hygge cannot attribute to the user.
     Internal,
+    /// The run was asked to stop (SIGINT, SIGTERM); the store was aborted.
+    Interrupted,
 }
 
 impl ErrorKind {
@@ -38,6 +40,7 @@ impl ErrorKind {
             ErrorKind::Connection => "connection",
             ErrorKind::Data => "data",
             ErrorKind::Internal => "internal",
+            ErrorKind::Interrupted => "interrupted",
         }
     }
 }

@@ -88,6 +88,11 @@ pub trait Home: Send {
 pub trait BatchReader: Send {
     /// The schema of every batch this reader yields (after projection).
     fn schema(&self) -> SchemaRef;
+    /// How many rows the read will yield at most, when the source's metadata says so
+    /// (Parquet footers do), for progress with a percentage and an estimated time left.
+    fn total_rows(&self) -> Option<u64> {
+        None
+    }
 
     /// The next batch, or `None` at the end.
     ///

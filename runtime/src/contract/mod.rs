@@ -7,11 +7,13 @@
 
 mod error;
 mod home;
+mod place;
 mod registry;
 mod store;
 
 pub use error::{ConnectorError, ConnectorResult, ErrorKind};
 pub use home::{BatchReader, DEFAULT_BATCH_SIZE, Home, ReadRequest, WatermarkFilter};
+pub use place::Place;
 pub use registry::{
     ConfigProblem, Connector, ConnectorConfig, HomeSpec, Registry, Role, StoreSpec,
 };

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde_yaml::Value;
 
-use super::{Home, Store};
+use super::{Home, Place, Store};
 use crate::config::diagnostics::did_you_mean;
 
 /// A connector: a name, a description, and the homes and stores it builds from config.
@@ -72,6 +72,21 @@ pub trait HomeSpec: Send + Sync {
     fn preflight(&self) -> Vec<String> {
         Vec::new()
     }
+    /// What the home reads, so that a run refuses a store that overlaps it; `None` when
+    /// the connector cannot say.
+    fn place(&self) -> Option<Place> {
+        None
+    }
+    /// The label of the database connection this side logs in to (a name under
+    /// `connections:`, or `server/database` when written inline), for `hygge debug`.
+    fn connection_label(&self) -> Option<String> {
+        None
+    }
+    /// Logs in to that connection and tries it, for `hygge debug`: `Ok` with what was
+    /// reached, `Err` with what failed. Blocking.
+    fn check_connection(&self) -> Option<Result<String, String>> {
+        None
+    }
 }
 
 /// A validated store configuration, ready to build a fresh [`Store`] for every attempt.
@@ -92,6 +107,21 @@ pub trait StoreSpec: Send + Sync {
     /// Environment checks for `hygge debug` (is the parent writable?); problems as text.
     fn preflight(&self) -> Vec<String> {
         Vec::new()
+    }
+    /// What the store writes, so that a run refuses it when it overlaps a home or another
+    /// store; `None` when the connector cannot say.
+    fn place(&self) -> Option<Place> {
+        None
+    }
+    /// The label of the database connection this side logs in to (a name under
+    /// `connections:`, or `server/database` when written inline), for `hygge debug`.
+    fn connection_label(&self) -> Option<String> {
+        None
+    }
+    /// Logs in to that connection and tries it, for `hygge debug`: `Ok` with what was
+    /// reached, `Err` with what failed. Blocking.
+    fn check_connection(&self) -> Option<Result<String, String>> {
+        None
     }
 }
 
@@ -128,7 +158,8 @@ pub struct ConnectorConfig<'a> {
     pub entity: &'a str,
     /// The folder holding `hygge.yml`; relative paths are taken from it.
     pub project_dir: &'a Path,
-    /// Whether the entity's own file set `path` (then no entity sub-folder is appended to a home).
+    /// Whether the entity's own file set `path` (taken inside the flow's path; no entity
+    /// sub-folder is appended).
     pub entity_sets_path: bool,
     /// Whether the `path` written by the user contained `{entity}`.
     pub path_names_entity: bool,
@@ -162,6 +193,8 @@ pub struct ConfigProblem {
     pub message: String,
     /// What to try.
     pub hint: Option<String>,
+    /// Whether the connector has no setting named `key` (set where serde says so).
+    pub unknown_key: bool,
 }
 
 impl ConfigProblem {
@@ -171,6 +204,7 @@ impl ConfigProblem {
             key: Some(key.into()),
             message: message.into(),
             hint: None,
+            unknown_key: false,
         }
     }
 
@@ -204,6 +238,7 @@ impl ConfigProblem {
                 key: Some(join(field)),
                 message: "unknown key".to_string(),
                 hint,
+                unknown_key: true,
             };
         }
         if let Some(rest) = message.strip_prefix("missing field `")
@@ -215,6 +250,7 @@ impl ConfigProblem {
             key: (!parent.is_empty()).then(|| parent.to_string()),
             message: message.to_string(),
             hint: None,
+            unknown_key: false,
         }
     }
 }

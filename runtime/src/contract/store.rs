@@ -67,6 +67,11 @@ pub trait StoreWriter: Send {
 
     /// Stages one batch.
     async fn write(&mut self, batch: RecordBatch) -> ConnectorResult<()>;
+    /// Whether committing now would replace data that earlier runs published. The flow asks
+    /// when a full run found no rows: zero rows never replace data unless the entity says
+    /// `allow_empty: true`. A store that only adds rows (an append) answers `false`; one
+    /// that cannot tell answers `true`.
+    async fn would_replace_data(&mut self) -> ConnectorResult<bool>;
 
     /// Publishes everything written.
     ///

@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant as TokioInstant;
 
+use super::interrupt::Interrupt;
 use super::rechunk::Rechunker;
 use crate::contract::{
     BatchReader, ConnectorError, ConnectorResult, ErrorKind, HomeSpec, ReadRequest, RunContext,
@@ -35,6 +36,8 @@ pub struct FlowJob {
     pub queue_size: usize,
     /// Time allowed for all attempts together.
     pub timeout: Option<Duration>,
+    /// Whether a full run that finds no rows may replace data already published.
+    pub allow_empty: bool,
 }
 
 impl FlowJob {
@@ -80,6 +83,7 @@ pub async fn run_flow(
     run_id: &str,
     retry: RetryPolicy,
     events: &dyn EventSink,
+    interrupt: &Interrupt,
 ) -> FlowReport {
     let started = Instant::now();
     let deadline = job.timeout.map(|t| TokioInstant::now() + t);
@@ -94,7 +98,7 @@ pub async fn run_flow(
     let mut attempt = 0;
     let outcome = loop {
         attempt += 1;
-        let result = run_attempt(job, &context, deadline, events).await;
+        let result = run_attempt(job, &context, deadline, events, interrupt).await;
         match result {
             Err(e) if e.error.kind().is_retryable() && attempt < retry.attempts.max(1) => {
                 let delay = retry.base_delay * 2u32.saturating_pow(attempt - 1);
@@ -108,7 +112,10 @@ pub async fn run_flow(
                     delay,
                     error: e.error.to_string(),
                 });
-                tokio::time::sleep(delay).await;
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    () = interrupt.fired() => break Err(interrupted()),
+                }
             }
             other => break other,
         }
@@ -174,13 +181,39 @@ async fn before<T>(
     }
 }
 
+/// The failure of a flow stopped by an [`Interrupt`].
+fn interrupted() -> StageError {
+    StageError {
+        stage: "interrupted",
+        error: ConnectorError::new(
+            ErrorKind::Interrupted,
+            "the run was interrupted; the store was aborted and its destination left as it was",
+        ),
+    }
+}
+
+/// Awaits `future` unless the run is interrupted first.
+async fn unless_interrupted<T>(
+    interrupt: &Interrupt,
+    future: impl Future<Output = Result<T, StageError>>,
+) -> Result<T, StageError> {
+    tokio::select! {
+        result = future => result,
+        () = interrupt.fired() => Err(interrupted()),
+    }
+}
+
 /// One attempt: open both sides, pump, then commit or abort.
 async fn run_attempt(
     job: &FlowJob,
     context: &RunContext,
     deadline: Option<TokioInstant>,
     events: &dyn EventSink,
+    interrupt: &Interrupt,
 ) -> Result<u64, StageError> {
+    if interrupt.is_set() {
+        return Err(interrupted());
+    }
     let request = job.request.clone();
     let reader = before(deadline, job.timeout, async {
         job.home
@@ -191,6 +224,10 @@ async fn run_attempt(
     })
     .await?;
     let schema = reader.schema();
+    events.emit(FlowEvent::Opened {
+        name: job.name(),
+        total_rows: reader.total_rows(),
+    });
     let mut writer = before(deadline, job.timeout, async {
         job.store
             .build()
@@ -199,12 +236,21 @@ async fn run_attempt(
             .map_err(at("open store"))
     })
     .await?;
-    let pumped = before(
-        deadline,
-        job.timeout,
-        pump(job, reader, writer.as_mut(), events),
+    let pumped = unless_interrupted(
+        interrupt,
+        before(
+            deadline,
+            job.timeout,
+            pump(job, reader, writer.as_mut(), events),
+        ),
     )
     .await;
+    let pumped = match pumped {
+        Ok(0) if job.run_type == RunType::FullDrop && !job.allow_empty => {
+            refuse_empty_replace(writer.as_mut()).await.map(|()| 0)
+        }
+        other => other,
+    };
     match pumped {
         Ok(rows) => {
             writer.commit().await.map_err(at("commit"))?;
@@ -217,6 +263,28 @@ async fn run_attempt(
             Err(e)
         }
     }
+}
+
+/// A full run that found no rows must not replace published data (an empty or header-only
+/// input is far more often a broken export than a real emptying of the table).
+async fn refuse_empty_replace(writer: &mut dyn StoreWriter) -> Result<(), StageError> {
+    if !writer
+        .would_replace_data()
+        .await
+        .map_err(at("check destination"))?
+    {
+        return Ok(());
+    }
+    Err(StageError {
+        stage: "read",
+        error: ConnectorError::data(
+            "the home yielded no rows, and this full_drop run would replace the data already \
+             at the destination with nothing; the destination was left as it was",
+        )
+        .with_context(
+            "check the source; to publish an empty result on purpose, set `allow_empty: true` on the entity or flow",
+        ),
+    })
 }
 
 /// Aborts the producer task when the pump stops early.

@@ -9,7 +9,7 @@ use arrow_array::{Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
 
-use super::{FlowJob, RetryPolicy, run_flow};
+use super::{FlowJob, Interrupt, RetryPolicy, run_flow};
 use crate::contract::*;
 use crate::events::{FlowStatus, NoEvents};
 
@@ -150,6 +150,9 @@ impl StoreWriter for FakeStore {
             .push(batch.num_rows());
         Ok(())
     }
+    async fn would_replace_data(&mut self) -> ConnectorResult<bool> {
+        Ok(self.0.lock().unwrap().committed > 0)
+    }
     async fn commit(self: Box<Self>) -> ConnectorResult<()> {
         self.0.lock().unwrap().committed += 1;
         Ok(())
@@ -191,6 +194,7 @@ fn setup(
         run_type: RunType::FullDrop,
         queue_size: 2,
         timeout: None,
+        allow_empty: false,
     };
     Setup {
         job,
@@ -207,7 +211,7 @@ const FAST_RETRY: RetryPolicy = RetryPolicy {
 #[tokio::test]
 async fn rows_are_counted_rechunked_and_committed() {
     let s = setup(HomeBehaviour::Batches(5, 7), 0, Some(10), false);
-    let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents).await;
+    let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents, &Interrupt::never()).await;
     assert_eq!(report.status, FlowStatus::Succeeded);
     assert_eq!(report.rows, 35);
     let j = s.journal.lock().unwrap();
@@ -218,7 +222,7 @@ async fn rows_are_counted_rechunked_and_committed() {
 #[tokio::test]
 async fn connection_errors_are_retried_with_a_fresh_store() {
     let s = setup(HomeBehaviour::Batches(1, 3), 2, None, false);
-    let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents).await;
+    let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents, &Interrupt::never()).await;
     assert_eq!(report.status, FlowStatus::Succeeded, "{:?}", report.error);
     assert_eq!(report.attempts, 3);
     assert_eq!(s.opens.load(Ordering::SeqCst), 3);
@@ -227,7 +231,7 @@ async fn connection_errors_are_retried_with_a_fresh_store() {
 #[tokio::test]
 async fn retries_stop_after_three_attempts() {
     let s = setup(HomeBehaviour::Batches(1, 3), 10, None, false);
-    let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents).await;
+    let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents, &Interrupt::never()).await;
     assert_eq!(report.status, FlowStatus::Failed);
     assert_eq!(report.attempts, 3);
     let error = report.error.unwrap();
@@ -248,7 +252,7 @@ async fn other_errors_are_not_retried() {
         ErrorKind::Internal,
     ] {
         let s = setup(HomeBehaviour::FailOpen(kind), 0, None, false);
-        let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents).await;
+        let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents, &Interrupt::never()).await;
         assert_eq!(report.attempts, 1, "{kind}");
         assert_eq!(report.error.unwrap().stage, "open home");
     }
@@ -257,7 +261,7 @@ async fn other_errors_are_not_retried() {
 #[tokio::test]
 async fn a_read_failure_aborts_the_store() {
     let s = setup(HomeBehaviour::FailAfter(3), 0, None, false);
-    let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents).await;
+    let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents, &Interrupt::never()).await;
     assert_eq!(report.status, FlowStatus::Failed);
     assert_eq!(report.error.as_ref().unwrap().stage, "read");
     let j = s.journal.lock().unwrap();
@@ -267,7 +271,7 @@ async fn a_read_failure_aborts_the_store() {
 #[tokio::test]
 async fn a_write_failure_aborts_the_store() {
     let s = setup(HomeBehaviour::Batches(3, 3), 0, None, true);
-    let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents).await;
+    let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents, &Interrupt::never()).await;
     assert_eq!(report.error.unwrap().stage, "write");
     assert_eq!(s.journal.lock().unwrap().aborted, 1);
 }
@@ -276,7 +280,7 @@ async fn a_write_failure_aborts_the_store() {
 async fn the_timeout_aborts_the_store() {
     let mut s = setup(HomeBehaviour::Hang, 0, None, false);
     s.job.timeout = Some(Duration::from_secs(5));
-    let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents).await;
+    let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents, &Interrupt::never()).await;
     let error = report.error.unwrap();
     assert_eq!(error.stage, "timeout");
     assert!(
@@ -291,7 +295,7 @@ async fn the_timeout_aborts_the_store() {
 #[tokio::test]
 async fn a_batch_with_another_schema_fails_the_flow() {
     let s = setup(HomeBehaviour::WrongSchema, 0, None, false);
-    let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents).await;
+    let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents, &Interrupt::never()).await;
     let error = report.error.unwrap();
     assert_eq!(error.kind, ErrorKind::Data);
     assert!(
@@ -305,7 +309,7 @@ async fn a_batch_with_another_schema_fails_the_flow() {
 #[tokio::test]
 async fn a_panicking_home_is_a_failure_not_the_end_of_the_data() {
     let s = setup(HomeBehaviour::Panic, 0, None, false);
-    let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents).await;
+    let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents, &Interrupt::never()).await;
     assert_eq!(report.status, FlowStatus::Failed);
     assert_eq!(report.error.unwrap().kind, ErrorKind::Internal);
     let j = s.journal.lock().unwrap();

@@ -38,9 +38,30 @@ pub fn io_error(error: io::Error, what: impl Into<String>) -> ConnectorError {
         io::ErrorKind::PermissionDenied
         | io::ErrorKind::NotFound
         | io::ErrorKind::ReadOnlyFilesystem => ErrorKind::Config,
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded | io::ErrorKind::FileTooLarge => {
+            ErrorKind::Data
+        }
         _ => ErrorKind::Internal,
     };
     ConnectorError::new(kind, what).with_source(error)
+}
+
+/// Whether `destination` holds a visible file (a file or folder a reader would see), so
+/// that a full run that found no rows does not replace it.
+///
+/// # Errors
+/// The folder exists but cannot be listed.
+pub fn holds_data(destination: &Path) -> Result<bool, ConnectorError> {
+    if destination.is_file() {
+        return Ok(true);
+    }
+    if !destination.is_dir() {
+        return Ok(false);
+    }
+    let mut files = Vec::new();
+    visible_files(destination, Path::new(""), &mut files)
+        .map_err(|e| io_error(e, format!("cannot list {}", destination.display())))?;
+    Ok(!files.is_empty())
 }
 
 /// A staging folder for one destination folder, locked for this run.

@@ -2,4 +2,4 @@
 
 mod files;
 
-pub use files::{STAGING_PREFIX, StagedDir, io_error, is_hidden};
+pub use files::{STAGING_PREFIX, StagedDir, holds_data, io_error, is_hidden};

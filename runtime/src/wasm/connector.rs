@@ -13,7 +13,7 @@ use super::engine::ComponentSource;
 use super::home::WasmHomeSpec;
 use super::permissions::Permissions;
 use super::store::WasmStoreSpec;
-use crate::contract::{ConfigProblem, Connector, ConnectorConfig, HomeSpec, StoreSpec};
+use crate::contract::{ConfigProblem, Connector, ConnectorConfig, HomeSpec, Place, StoreSpec};
 
 /// The config of a user component's home or store.
 #[derive(Debug, Deserialize)]
@@ -24,6 +24,10 @@ struct ComponentConfig {
     /// What the component may touch.
     #[serde(default)]
     allow: Allow,
+    /// Lets `allow:` name `/` or a folder above the project (which holds the project, its
+    /// secrets in `.env` included). Off by default.
+    #[serde(default)]
+    allow_outside_project: bool,
     /// Memory cap in MiB (default 512).
     memory_limit: Option<usize>,
     /// Seconds one call may take (default 60).
@@ -97,6 +101,27 @@ fn build(
         ConfigProblem::key("component", format!("cannot read {}: {e}", path.display()))
             .hint("build the component, or fix the path")
     })?;
+    if !parsed.allow_outside_project {
+        let project = Place::path(config.project_dir);
+        for (list, dirs) in [("read", &parsed.allow.read), ("write", &parsed.allow.write)] {
+            for dir in dirs {
+                let granted = Place::path(&absolute(config.project_dir, dir));
+                if let (Place::Path(project), Place::Path(granted)) = (&project, &granted)
+                    && project.starts_with(granted)
+                    && project != granted
+                {
+                    return Err(ConfigProblem::key(
+                        format!("allow.{list}"),
+                        format!(
+                            "`{dir}` ({}) holds the whole project folder and more",
+                            granted.display()
+                        ),
+                    )
+                    .hint("grant only the folders the component needs, or set `allow_outside_project: true` if you mean it"));
+                }
+            }
+        }
+    }
     let mut permissions = Permissions::default();
     for dir in &parsed.allow.read {
         let host = absolute(config.project_dir, dir);

@@ -126,6 +126,10 @@ impl WasmEngine {
             table: Default::default(),
             limiter: MemoryLimiter::new(permissions.memory_limit()),
             component: component.to_string(),
+            mounts: permissions
+                .dirs()
+                .map(|(host, guest, _)| (guest.to_string(), host.to_path_buf()))
+                .collect(),
             stdout,
             stderr,
             deadline: std::time::Instant::now(),

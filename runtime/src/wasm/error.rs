@@ -61,8 +61,13 @@ pub(crate) fn call_failed(
     ConnectorError::new(ErrorKind::Internal, message)
 }
 
-/// An error the component returned itself.
-pub(crate) fn guest_error(component: &str, call: &str, error: GuestError) -> ConnectorError {
+/// An error the component returned itself, with the paths it names as the host sees them.
+pub(crate) fn guest_error(
+    store: &Store<HostState>,
+    call: &str,
+    error: GuestError,
+) -> ConnectorError {
+    let state = store.data();
     let kind = match error.kind {
         GuestErrorKind::Config => ErrorKind::Config,
         GuestErrorKind::Auth => ErrorKind::Auth,
@@ -70,8 +75,31 @@ pub(crate) fn guest_error(component: &str, call: &str, error: GuestError) -> Con
         GuestErrorKind::Data => ErrorKind::Data,
         GuestErrorKind::Internal => ErrorKind::Internal,
     };
-    ConnectorError::new(
+    let failed = ConnectorError::new(
         kind,
-        format!("component `{component}` ({call}): {}", error.message),
-    )
+        format!(
+            "component `{}` ({call}): {}",
+            state.component,
+            state.host_paths(&error.message)
+        ),
+    );
+    match state.outside_grant(&error.message) {
+        Some(path) => {
+            let granted: Vec<String> = state
+                .mounts
+                .iter()
+                .map(|(_, host)| host.display().to_string())
+                .collect();
+            let granted = if granted.is_empty() {
+                "nothing".to_string()
+            } else {
+                granted.join(", ")
+            };
+            failed.with_context(format!(
+                "`{path}` is outside the component's grant (granted: {granted}); the sandbox shows \
+                 it as missing. Add its folder under `allow:` if the component should reach it"
+            ))
+        }
+        None => failed,
+    }
 }

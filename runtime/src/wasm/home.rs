@@ -24,7 +24,9 @@ use super::error::{call_failed, guest_error};
 use super::limits::{decode_batch, decode_schema};
 use super::spec::{ComponentSpec, HomeSide};
 use super::state::HostState;
-use crate::contract::{BatchReader, ConnectorError, ConnectorResult, Home, HomeSpec, ReadRequest};
+use crate::contract::{
+    BatchReader, ConnectorError, ConnectorResult, Home, HomeSpec, Place, ReadRequest,
+};
 
 /// A component as a home.
 pub type WasmHomeSpec = ComponentSpec<HomeSide>;
@@ -44,6 +46,10 @@ impl HomeSpec for ComponentSpec<HomeSide> {
 
     fn component(&self) -> Option<Arc<ComponentSource>> {
         Some(self.source.clone())
+    }
+
+    fn place(&self) -> Option<Place> {
+        self.place.clone()
     }
 
     fn batch_size(&self) -> Option<usize> {
@@ -115,7 +121,7 @@ impl Instance {
             .call_open(&mut store, &config, request)
             .await
             .map_err(|e| call_failed(&store, "open", e))?
-            .map_err(|e| guest_error(&name, "open", e))?;
+            .map_err(|e| guest_error(&store, "open", e))?;
         arm(&mut store, timeout);
         let schema_bytes = bindings
             .hygge_connector_home()
@@ -123,7 +129,7 @@ impl Instance {
             .call_schema(&mut store, reader)
             .await
             .map_err(|e| call_failed(&store, "schema", e))?
-            .map_err(|e| guest_error(&name, "schema", e))?;
+            .map_err(|e| guest_error(&store, "schema", e))?;
         let schema = decode_schema(&schema_bytes, &name)?;
         Ok(Instance {
             store,
@@ -145,7 +151,7 @@ impl Instance {
             .call_next_batch(&mut self.store, self.reader)
             .await
             .map_err(|e| call_failed(&self.store, "next-batch", e))?
-            .map_err(|e| guest_error(&self.name, "next-batch", e))?;
+            .map_err(|e| guest_error(&self.store, "next-batch", e))?;
         if answer.is_none() {
             self.store.data().drain_output_to_log();
         }

@@ -10,7 +10,7 @@ use super::engine::{ComponentSource, WasmEngine};
 use super::linker::refuse_withheld;
 use super::permissions::Permissions;
 use super::state::HostState;
-use crate::contract::ConnectorError;
+use crate::contract::{ConnectorError, Place};
 
 /// Marks a [`ComponentSpec`] used as a home.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +30,8 @@ pub struct ComponentSpec<Side> {
     pub(crate) batch_size: Option<usize>,
     /// How many instances share a run (see [`ComponentSpec::with_parts`]).
     pub(crate) parts: usize,
+    /// What the component reads or writes on the host, for the overlap check.
+    pub(crate) place: Option<Place>,
     side: PhantomData<Side>,
 }
 
@@ -42,6 +44,7 @@ impl<Side> Clone for ComponentSpec<Side> {
             describe: self.describe.clone(),
             batch_size: self.batch_size,
             parts: self.parts,
+            place: self.place.clone(),
             side: PhantomData,
         }
     }
@@ -63,6 +66,7 @@ impl<Side> ComponentSpec<Side> {
             describe,
             batch_size: None,
             parts: 1,
+            place: None,
             side: PhantomData,
         }
     }
@@ -70,6 +74,13 @@ impl<Side> ComponentSpec<Side> {
     /// The rows per batch (a home reads, or the flow re-chunks to before a store's `write`).
     pub fn with_batch_size(mut self, batch_size: Option<usize>) -> Self {
         self.batch_size = batch_size;
+        self
+    }
+
+    /// Names the host data the component reads (a home) or publishes to (a store), so a
+    /// run refuses a store that overlaps a home.
+    pub fn with_place(mut self, place: Place) -> Self {
+        self.place = Some(place);
         self
     }
 

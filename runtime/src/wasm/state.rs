@@ -22,6 +22,9 @@ pub struct HostState {
     pub(crate) limiter: MemoryLimiter,
     /// The component's name, for log lines and errors.
     pub(crate) component: String,
+    /// Each granted folder as `(path the guest sees, host path)`, so that the guest's
+    /// messages can name the paths the user wrote.
+    pub(crate) mounts: Vec<(String, std::path::PathBuf)>,
     /// The component's stdout, capped.
     pub(crate) stdout: MemoryOutputPipe,
     /// The component's stderr, capped.
@@ -31,6 +34,41 @@ pub struct HostState {
 }
 
 impl HostState {
+    /// The first absolute path `message` names that lies outside every granted folder: the
+    /// sandbox answers "not found" for those, which is true for the guest but misleading for
+    /// the user.
+    pub(crate) fn outside_grant<'m>(&self, message: &'m str) -> Option<&'m str> {
+        message
+            .split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`' | ',' | '(' | ')'))
+            .map(|token| token.trim_end_matches([':', '.', ';']))
+            .filter(|token| token.starts_with('/') && token.len() > 1)
+            .find(|token| {
+                !self.mounts.iter().any(|(guest, _)| {
+                    token
+                        .strip_prefix(guest.as_str())
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+                })
+            })
+    }
+
+    /// `message` with every path the guest sees through a grant written as the host path,
+    /// the longest mount first (so `/store/x` wins over `/store`).
+    pub(crate) fn host_paths(&self, message: &str) -> String {
+        let mut mounts: Vec<&(String, std::path::PathBuf)> = self
+            .mounts
+            .iter()
+            .filter(|(guest, _)| guest.starts_with('/') && guest.len() > 1)
+            .collect();
+        mounts.sort_by_key(|(guest, _)| std::cmp::Reverse(guest.len()));
+        let mut out = message.to_string();
+        for (guest, host) in mounts {
+            if guest.as_str() != host.to_string_lossy() {
+                out = replace_path_prefix(&out, guest, &host.to_string_lossy());
+            }
+        }
+        out
+    }
+
     /// The tail of what the component wrote to stderr, for error messages.
     pub(crate) fn stderr_tail(&self) -> String {
         let bytes = self.stderr.contents();
@@ -88,5 +126,47 @@ impl host::Host for HostState {
             LogLevel::Warn => tracing::warn!(component = %component, "{message}"),
             LogLevel::Error => tracing::error!(component = %component, "{message}"),
         }
+    }
+}
+
+/// Replaces `from` by `to` where it starts a path: followed by `/`, a quote, white space, a
+/// colon or the end, so `/home` does not touch `/homework`.
+fn replace_path_prefix(text: &str, from: &str, to: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(from) {
+        let after = &rest[at + from.len()..];
+        let ends_path = after.chars().next().is_none_or(|c| {
+            c == '/'
+                || c == '"'
+                || c == '\''
+                || c == '`'
+                || c == ':'
+                || c.is_whitespace()
+                || c == ')'
+        });
+        out.push_str(&rest[..at]);
+        out.push_str(if ends_path { to } else { from });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::replace_path_prefix;
+
+    #[test]
+    fn only_whole_path_prefixes_are_replaced() {
+        assert_eq!(
+            replace_path_prefix(
+                "cannot open /home/a.parquet: /homework",
+                "/home",
+                "/data/in"
+            ),
+            "cannot open /data/in/a.parquet: /homework"
+        );
+        assert_eq!(replace_path_prefix("`/home`", "/home", "/x"), "`/x`");
     }
 }

@@ -24,8 +24,9 @@ use super::error::{call_failed, guest_error};
 use super::spec::{ComponentSpec, StoreSide};
 use super::state::HostState;
 use crate::contract::{
-    ConnectorError, ConnectorResult, RunContext, RunType, Store, StoreSpec, StoreWriter,
+    ConnectorError, ConnectorResult, Place, RunContext, RunType, Store, StoreSpec, StoreWriter,
 };
+use crate::staging::holds_data;
 
 /// A component as a store.
 pub type WasmStoreSpec = ComponentSpec<StoreSide>;
@@ -45,6 +46,10 @@ impl StoreSpec for ComponentSpec<StoreSide> {
 
     fn component(&self) -> Option<Arc<ComponentSource>> {
         Some(self.source.clone())
+    }
+
+    fn place(&self) -> Option<Place> {
+        self.place.clone()
     }
 }
 
@@ -110,7 +115,7 @@ impl Instance {
             .call_open(&mut store, &config, schema_bytes, context)
             .await
             .map_err(|e| call_failed(&store, "open", e))?
-            .map_err(|e| guest_error(&name, "open", e))?;
+            .map_err(|e| guest_error(&store, "open", e))?;
         Ok(Instance {
             store,
             bindings,
@@ -130,7 +135,7 @@ impl Instance {
             .call_write(&mut self.store, self.writer, &bytes)
             .await
             .map_err(|e| call_failed(&self.store, "write", e))?
-            .map_err(|e| guest_error(&self.name, "write", e))
+            .map_err(|e| guest_error(&self.store, "write", e))
     }
 
     async fn finish(&mut self, commit: bool) -> ConnectorResult<()> {
@@ -144,7 +149,7 @@ impl Instance {
         };
         let result = answer
             .map_err(|e| call_failed(&self.store, call, e))?
-            .map_err(|e| guest_error(&self.name, call, e));
+            .map_err(|e| guest_error(&self.store, call, e));
         self.store.data().drain_output_to_log();
         result
     }
@@ -256,6 +261,14 @@ impl StoreWriter for WasmWriter {
             ConnectorError::internal("a component writer stopped without an error")
         });
         Err(abort_after(instances, error).await)
+    }
+
+    async fn would_replace_data(&mut self) -> ConnectorResult<bool> {
+        match (&self.context.run_type, &self.spec.place) {
+            (GuestRunType::Incremental, _) => Ok(false),
+            (GuestRunType::FullDrop, Some(Place::Path(destination))) => holds_data(destination),
+            (GuestRunType::FullDrop, _) => Ok(true),
+        }
     }
 
     async fn commit(mut self: Box<Self>) -> ConnectorResult<()> {

@@ -6,11 +6,11 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use hygge_runtime::contract::ConfigProblem;
+use hygge_runtime::contract::{ConfigProblem, Place};
 use hygge_runtime::wasm::{ComponentSource, Permissions, WasmHomeSpec, WasmStoreSpec};
 use serde_json::json;
 
-use crate::files::is_glob;
+use crate::files::{fixed_prefix, is_glob};
 
 /// The portable Parquet component, built from `components/parquet` by build.rs.
 pub static PARQUET_COMPONENT: &[u8] =
@@ -96,6 +96,7 @@ pub fn home(
         config.to_string(),
         format!("parquet {} (wasm)", path.display()),
     )
+    .with_place(Place::path(&fixed_prefix(path)))
     .with_batch_size(batch_size)
     .with_parts(parts()))
 }
@@ -146,6 +147,7 @@ pub fn store(
         config.to_string(),
         format!("parquet {} (wasm)", settings.destination.display()),
     )
+    .with_place(Place::path(settings.destination))
     .with_batch_size(settings.batch_size)
     .with_parts(parts()))
 }
