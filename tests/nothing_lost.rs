@@ -702,3 +702,61 @@ fn ndjson_errors_name_the_line_they_are_on() {
     let out = fails(run(tmp.path(), &["go"]));
     assert!(out.contains("e.ndjson") && out.contains("line 3:"), "{out}");
 }
+
+/// A tmpfs of `size` mounted on `dir` for the life of the value (the suite runs as root, as
+/// `bash .ci/run` does; the test fails, not skips, where it cannot mount).
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &Path, size: &str) -> SmallDisk {
+        std::fs::create_dir_all(dir).unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .expect("mount runs");
+        assert!(
+            status.success(),
+            "cannot mount a tmpfs on {} (the suite needs root, as `bash .ci/run` has)",
+            dir.display()
+        );
+        SmallDisk(dir.to_path_buf())
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_is_a_data_error_naming_the_place_and_publishes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 20,000 distinct 40-character values: far more than 64 KiB, even compressed.
+    let mut csv = String::from("id,digest\n");
+    for i in 0u64..20_000 {
+        let a = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let b = a.rotate_left(17) ^ 0xDEAD_BEEF_CAFE_F00D;
+        csv.push_str(&format!("{i},{a:016x}{b:016x}{:08x}\n", i * 7));
+    }
+    write_files(
+        tmp.path(),
+        &[
+            ("hygge.yml", "name: full\n"),
+            ("src/big/a.csv", &csv),
+            (
+                "flows/f/flow.yml",
+                "home:\n  type: local\n  format: csv\n  path: src\nstore: {path: lake, compression: none}\nentities: [big]\n",
+            ),
+        ],
+    );
+    let lake = tmp.path().join("lake");
+    let _disk = SmallDisk::mount(&lake, "64k");
+    let out = fails(run(tmp.path(), &["go"]));
+    assert!(out.contains("error [data]"), "{out}");
+    assert!(out.contains("no space left on device"), "{out}");
+    assert!(out.contains("lake/big"), "{out}");
+    assert!(!lake.join("big").exists(), "{out}");
+    assert!(staging_leftovers(&lake).is_empty(), "{out}");
+}

@@ -76,6 +76,23 @@ fn wasm_runtime_config_errors_are_clear() {
         &["go", "--var", "flow.shop.home.memory_limit=64"],
     ));
     assert!(out.contains("applies to runtime: wasm only"), "{out}");
+    // Too little memory to start: said plainly, with the figure to set.
+    let out = fails(run(
+        &dir,
+        &[
+            "go",
+            "--var",
+            "flow.shop.home.runtime=wasm",
+            "--var",
+            "flow.shop.home.memory_limit=1",
+        ],
+    ));
+    assert!(
+        out.contains("cannot start within its memory_limit of 1 MiB")
+            && out.contains("set `memory_limit` on the home or store to at least"),
+        "{out}"
+    );
+    assert!(!out.contains("does the component export"), "{out}");
 }
 
 /// A project whose flow runs the parquet component as a user component, granted only

@@ -542,6 +542,36 @@ fn locate_ndjson_error(path: &Path, schema: Option<&SchemaRef>) -> Option<(usize
     None
 }
 
+/// Why a file could not be written, keeping whether the device was full (the user's to fix,
+/// unlike most write failures), found through the error's sources.
+#[derive(Debug)]
+pub struct FileWriteError {
+    /// What failed.
+    pub message: String,
+    /// Whether an I/O error on the way said the device (or quota) is full.
+    pub no_space: bool,
+}
+
+impl FileWriteError {
+    fn new(error: &(dyn std::error::Error + 'static)) -> Self {
+        let mut no_space = false;
+        let mut cause = Some(error);
+        while let Some(e) = cause {
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                no_space |= matches!(
+                    io.kind(),
+                    std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+                );
+            }
+            cause = e.source();
+        }
+        FileWriteError {
+            message: error.to_string(),
+            no_space,
+        }
+    }
+}
+
 /// Writes one file of a format.
 // One value per open file: the size difference between variants does not matter.
 #[allow(clippy::large_enum_variant)]
@@ -571,10 +601,10 @@ impl FileWriter {
         schema: &SchemaRef,
         parquet: &ParquetEncoding,
         delimiter: u8,
-    ) -> Result<FileWriter, String> {
+    ) -> Result<FileWriter, FileWriteError> {
         let file = BufWriter::with_capacity(
             1 << 20,
-            File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?,
+            File::create(path).map_err(|e| FileWriteError::new(&e))?,
         );
         Ok(match format {
             Format::Parquet => {
@@ -589,7 +619,7 @@ impl FileWriter {
                         props,
                         parquet.row_group_size,
                     )
-                    .map_err(|e| e.to_string())?,
+                    .map_err(|e| FileWriteError::new(&e))?,
                 )
             }
             Format::Csv => FileWriter::Csv(
@@ -603,27 +633,27 @@ impl FileWriter {
     }
 
     /// Appends a batch.
-    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), String> {
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), FileWriteError> {
         match self {
-            FileWriter::Parquet(w) => w.write(batch).map_err(|e| e.to_string()),
-            FileWriter::Csv(w) => w.write(batch).map_err(|e| e.to_string()),
-            FileWriter::Ndjson(w) => w.write(batch).map_err(|e| e.to_string()),
+            FileWriter::Parquet(w) => w.write(batch).map_err(|e| FileWriteError::new(&e)),
+            FileWriter::Csv(w) => w.write(batch).map_err(|e| FileWriteError::new(&e)),
+            FileWriter::Ndjson(w) => w.write(batch).map_err(|e| FileWriteError::new(&e)),
         }
     }
 
     /// Completes the file (footer, flush).
-    pub fn finish(self) -> Result<(), String> {
+    pub fn finish(self) -> Result<(), FileWriteError> {
         use std::io::Write;
         match self {
             FileWriter::Parquet(w) => w
                 .close()
-                .map_err(|e| e.to_string())?
+                .map_err(|e| FileWriteError::new(&e))?
                 .flush()
-                .map_err(|e| e.to_string()),
-            FileWriter::Csv(w) => w.into_inner().flush().map_err(|e| e.to_string()),
+                .map_err(|e| FileWriteError::new(&e)),
+            FileWriter::Csv(w) => w.into_inner().flush().map_err(|e| FileWriteError::new(&e)),
             FileWriter::Ndjson(mut w) => {
-                w.finish().map_err(|e| e.to_string())?;
-                w.into_inner().flush().map_err(|e| e.to_string())
+                w.finish().map_err(|e| FileWriteError::new(&e))?;
+                w.into_inner().flush().map_err(|e| FileWriteError::new(&e))
             }
         }
     }

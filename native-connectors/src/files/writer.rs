@@ -15,7 +15,7 @@ use hygge_runtime::contract::{
 };
 use hygge_runtime::staging::{StagedDir, holds_data};
 
-use super::format::{FileWriter, Format, ParquetEncoding};
+use super::format::{FileWriteError, FileWriter, Format, ParquetEncoding};
 use super::naming::{FilePattern, highest_sequence};
 
 /// Everything a file store needs, validated.
@@ -67,6 +67,17 @@ impl Store for FileStore {
         let context = context.clone();
         let state = blocking(move || Files::open(settings, schema, context)).await?;
         Ok(Box::new(FileStoreWriter { state: Some(state) }))
+    }
+}
+
+/// A failed write: a full device is a data error that says so and names the place; anything
+/// else is hygge's to explain.
+fn write_failed(error: FileWriteError, what: String) -> ConnectorError {
+    if error.no_space {
+        ConnectorError::data(format!("no space left on device: {what}: {}", error.message))
+            .with_context("free space there, or point the store at another device; the destination was left as it was")
+    } else {
+        ConnectorError::data(format!("{what}: {}", error.message))
     }
 }
 
@@ -152,16 +163,17 @@ impl Files {
                 &self.settings.parquet,
                 self.settings.delimiter,
             )
-            .map_err(ConnectorError::internal)?;
+            .map_err(|e| write_failed(e, format!("cannot create a file in {}", dir.display())))?;
             self.writers.insert(folder.clone(), writer);
         }
         let writer = self
             .writers
             .get_mut(&folder)
             .ok_or_else(|| ConnectorError::internal("writer vanished"))?;
+        let at = self.staged.destination().join(&folder);
         writer
             .write(batch)
-            .map_err(|e| ConnectorError::data(format!("cannot encode a batch: {e}")))
+            .map_err(|e| write_failed(e, format!("cannot write a batch for {}", at.display())))
     }
 
     fn commit(mut self) -> ConnectorResult<()> {
@@ -172,8 +184,9 @@ impl Files {
             self.write_to(String::new(), &empty)?;
         }
         for (folder, writer) in std::mem::take(&mut self.writers) {
+            let at = self.staged.destination().join(&folder);
             writer.finish().map_err(|e| {
-                ConnectorError::internal(format!("cannot finish a file in `{folder}`: {e}"))
+                write_failed(e, format!("cannot finish a file for {}", at.display()))
             })?;
         }
         self.staged.commit()

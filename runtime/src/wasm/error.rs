@@ -19,12 +19,27 @@ pub(crate) fn call_failed(
     let name = &state.component;
     state.drain_output_to_log();
     if let Some(requested) = state.limiter.refused() {
+        let mib = |bytes: usize| bytes.div_ceil(1 << 20);
+        if call == "instantiate" {
+            return ConnectorError::new(
+                ErrorKind::Config,
+                format!(
+                    "component `{name}` cannot start within its memory_limit of {} MiB: it needs at least {} MiB before it does anything",
+                    mib(state.limiter.limit()),
+                    mib(requested)
+                ),
+            )
+            .with_context(format!(
+                "set `memory_limit` on the home or store to at least {} (MiB), and more for the data it handles",
+                mib(requested)
+            ));
+        }
         return ConnectorError::new(
             ErrorKind::Data,
             format!(
                 "component `{name}` tried to grow its memory to {} MiB in `{call}`, over its memory_limit of {} MiB",
-                requested >> 20,
-                state.limiter.limit() >> 20
+                mib(requested),
+                mib(state.limiter.limit())
             ),
         )
         .with_context("raise `memory_limit` on the home or store if the component needs more");
@@ -59,6 +74,22 @@ pub(crate) fn call_failed(
         message.push_str(&format!("; its stderr: {stderr}"));
     }
     ConnectorError::new(ErrorKind::Internal, message)
+}
+
+/// A failed instantiation: the memory cap (said plainly), or else most often a component
+/// that does not export `export`.
+pub(crate) fn instantiate_failed(
+    store: &Store<HostState>,
+    export: &str,
+    error: wasmtime::Error,
+) -> ConnectorError {
+    let limited = store.data().limiter.refused().is_some();
+    let failed = call_failed(store, "instantiate", error);
+    if limited {
+        failed
+    } else {
+        failed.with_context(format!("does the component export {export}?"))
+    }
 }
 
 /// An error the component returned itself, with the paths it names as the host sees them.

@@ -20,7 +20,7 @@ use wasmtime::component::ResourceAny;
 use super::bindings::home_world::HomeConnector;
 use super::bindings::{ReadRequest as GuestReadRequest, WatermarkFilter};
 use super::engine::{ComponentSource, arm};
-use super::error::{call_failed, guest_error};
+use super::error::{call_failed, guest_error, instantiate_failed};
 use super::limits::{decode_batch, decode_schema};
 use super::spec::{ComponentSpec, HomeSide};
 use super::state::HostState;
@@ -109,10 +109,7 @@ impl Instance {
         let name = spec.source.name().to_string();
         let bindings = HomeConnector::instantiate_async(&mut store, &component, engine.linker())
             .await
-            .map_err(|e| {
-                call_failed(&store, "instantiate", e)
-                    .with_context("does the component export hygge:connector/home?")
-            })?;
+            .map_err(|e| instantiate_failed(&store, "hygge:connector/home", e))?;
         let timeout = spec.permissions.call_timeout();
         arm(&mut store, timeout);
         let reader = bindings

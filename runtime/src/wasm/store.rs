@@ -20,7 +20,7 @@ use wasmtime::component::ResourceAny;
 use super::bindings::store_world::StoreConnector;
 use super::bindings::{GuestRunType, RunContext as GuestRunContext};
 use super::engine::{ComponentSource, arm};
-use super::error::{call_failed, guest_error};
+use super::error::{call_failed, guest_error, instantiate_failed};
 use super::spec::{ComponentSpec, StoreSide};
 use super::state::HostState;
 use crate::contract::{
@@ -103,10 +103,7 @@ impl Instance {
         let name = spec.source.name().to_string();
         let bindings = StoreConnector::instantiate_async(&mut store, &component, engine.linker())
             .await
-            .map_err(|e| {
-                call_failed(&store, "instantiate", e)
-                    .with_context("does the component export hygge:connector/store?")
-            })?;
+            .map_err(|e| instantiate_failed(&store, "hygge:connector/store", e))?;
         let timeout = spec.permissions.call_timeout();
         arm(&mut store, timeout);
         let writer = bindings
