@@ -357,3 +357,110 @@ flows:
     );
     assert!(text.contains("pool.min_size"), "{text}");
 }
+
+/// A table of `columns` (all Int64 but `name`, text) with `rows` rows.
+fn items(columns: &[&str], rows: i64) -> RecordBatch {
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|c| match *c {
+            "name" => Field::new(*c, DataType::Utf8, true),
+            _ => Field::new(*c, DataType::Int64, true),
+        })
+        .collect();
+    let arrays: Vec<ArrayRef> = columns
+        .iter()
+        .map(|c| -> ArrayRef {
+            match *c {
+                "name" => Arc::new(StringArray::from_iter_values(
+                    (0..rows).map(|i| format!("item {i}")),
+                )),
+                _ => Arc::new(Int64Array::from_iter_values(0..rows)),
+            }
+        })
+        .collect();
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap()
+}
+
+/// Incremental loads into an existing table follow `on_schema_change`: `fail` loads nothing
+/// and names the new column, `ignore` drops it, `evolve` adds it to the table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_drift_into_a_table_follows_on_schema_change() {
+    let server = TestServer::start(ServerConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let yml = format!(
+        "name: drift
+connections:
+  warehouse:
+    type: mssql
+    server: 127.0.0.1
+    port: {}
+    database: hygge
+    user: sa
+    password: ${{HYGGE_TEST_MSSQL_PASSWORD}}
+    encrypt: false
+flows:
+  load:
+    home: data/source
+    store:
+      type: mssql
+      connection: warehouse
+      table: sales.{{entity}}
+      if_exists: append
+    entities: [items]
+  unload:
+    home:
+      type: mssql
+      connection: warehouse
+      table: sales.{{entity}}
+    store: data/out
+    entities: [items]
+",
+        server.port()
+    );
+    write_files(dir.path(), &[("hygge.yml", &yml)]);
+    let source = dir.path().join("data/source/items/i.parquet");
+    let pw = "Hygge-Test-1";
+    write_parquet(&source, &[items(&["id", "name"], 2)]);
+    ok(hygge_go(dir.path(), &["go", "--flow", "load", "--incremental"], pw).await);
+
+    write_parquet(&source, &[items(&["id", "name", "extra"], 1)]);
+    let text = fails(hygge_go(dir.path(), &["go", "--flow", "load", "--incremental"], pw).await);
+    assert!(
+        text.contains("new column `extra`") && text.contains("on_schema_change"),
+        "{text}"
+    );
+
+    let ignore = [
+        "go",
+        "--flow",
+        "load",
+        "--incremental",
+        "--var",
+        "flow.load.on_schema_change=ignore",
+    ];
+    ok(hygge_go(dir.path(), &ignore, pw).await);
+    ok(hygge_go(dir.path(), &["go", "--flow", "unload"], pw).await);
+    let out = read_dir_batches(&dir.path().join("data/out/items"));
+    assert_eq!(out.iter().map(RecordBatch::num_rows).sum::<usize>(), 3);
+    assert_eq!(out[0].schema().fields().len(), 2, "{:?}", out[0].schema());
+
+    let evolve = [
+        "go",
+        "--flow",
+        "load",
+        "--incremental",
+        "--var",
+        "flow.load.on_schema_change=evolve",
+    ];
+    ok(hygge_go(dir.path(), &evolve, pw).await);
+    ok(hygge_go(dir.path(), &["go", "--flow", "unload"], pw).await);
+    let out = read_dir_batches(&dir.path().join("data/out/items"));
+    assert_eq!(out.iter().map(RecordBatch::num_rows).sum::<usize>(), 4);
+    let names: Vec<String> = out[0]
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(names, ["id", "name", "extra"]);
+}

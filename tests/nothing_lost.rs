@@ -760,3 +760,64 @@ fn a_full_disk_is_a_data_error_naming_the_place_and_publishes_nothing() {
     assert!(!lake.join("big").exists(), "{out}");
     assert!(staging_leftovers(&lake).is_empty(), "{out}");
 }
+
+/// The column names of each visible Parquet file under `dir`, oldest run first.
+fn file_columns(dir: &Path) -> Vec<Vec<String>> {
+    let mut files = parquet_files(dir);
+    files.sort_by_key(|f| std::fs::metadata(f).unwrap().modified().unwrap());
+    files
+        .iter()
+        .map(|f| {
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                std::fs::File::open(f).unwrap(),
+            )
+            .unwrap()
+            .schema()
+            .fields()
+            .iter()
+            .map(|field| field.name().clone())
+            .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn schema_drift_on_incremental_runs_follows_on_schema_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    csv_project(tmp.path(), "lake");
+    let dir = tmp.path();
+    let lake = dir.join("lake/people");
+    let source = dir.join("src/people/a.csv");
+    ok(run(dir, &["go", "--incremental"]));
+
+    // The source gained a column: `fail` (the default) writes nothing and says what changed.
+    std::fs::write(&source, "id,name,age\n3,Cy,30\n").unwrap();
+    let before = snapshot(&lake);
+    let out = fails(run(dir, &["go", "--incremental"]));
+    assert!(out.contains("new column `age` (Int64)"), "{out}");
+    assert!(out.contains("on_schema_change"), "{out}");
+    assert_eq!(snapshot(&lake), before, "{out}");
+
+    // `ignore` keeps the destination's columns.
+    let flow = dir.join("flows/f/flow.yml");
+    let text = std::fs::read_to_string(&flow).unwrap();
+    std::fs::write(&flow, format!("{text}on_schema_change: ignore\n")).unwrap();
+    ok(run(dir, &["go", "--incremental"]));
+    assert_eq!(count_rows(&lake), 3);
+    assert!(file_columns(&lake).iter().all(|c| c == &["id", "name"]));
+
+    // `evolve` adds the new nullable column; a column gone from the source is written as nulls.
+    std::fs::write(&flow, format!("{text}on_schema_change: evolve\n")).unwrap();
+    std::fs::write(&source, "id,age\n4,40\n").unwrap();
+    ok(run(dir, &["go", "--incremental"]));
+    assert_eq!(count_rows(&lake), 4);
+    let newest = file_columns(&lake).pop().unwrap();
+    assert_eq!(newest, ["id", "name", "age"]);
+
+    // No policy changes a column's type.
+    std::fs::write(&source, "id,name,age\nfive,Ed,50\n").unwrap();
+    let before = snapshot(&lake);
+    let out = fails(run(dir, &["go", "--incremental"]));
+    assert!(out.contains("column `id` changed type"), "{out}");
+    assert_eq!(snapshot(&lake), before, "{out}");
+}

@@ -76,6 +76,7 @@ fn job(
         queue_size: 2,
         timeout: None,
         allow_empty: false,
+        on_schema_change: Default::default(),
     }
 }
 

@@ -273,6 +273,7 @@ mod tests {
                 queue_size: 1,
                 timeout: None,
                 allow_empty: false,
+                on_schema_change: Default::default(),
             })
             .collect()
     }

@@ -542,6 +542,57 @@ fn locate_ndjson_error(path: &Path, schema: Option<&SchemaRef>) -> Option<(usize
     None
 }
 
+/// The columns of a file this store wrote, and whether only their names are known: a
+/// Parquet footer states types, a CSV header and NDJSON keys do not (their types are
+/// inferred again on every read).
+pub fn read_columns(path: &Path, format: Format, delimiter: u8) -> Result<(Schema, bool), String> {
+    let file = File::open(path).map_err(|e| e.to_string())?;
+    match format {
+        Format::Parquet => ParquetRecordBatchReaderBuilder::try_new(file)
+            .map(|b| (b.schema().as_ref().clone(), false))
+            .map_err(|e| e.to_string()),
+        Format::Csv => {
+            let mut header = String::new();
+            std::io::BufRead::read_line(&mut BufReader::new(file), &mut header)
+                .map_err(|e| e.to_string())?;
+            let names = csv_header_names(header.trim_end_matches(['\r', '\n']), delimiter);
+            let fields: Vec<Field> = names
+                .into_iter()
+                .map(|n| Field::new(n, DataType::Utf8, true))
+                .collect();
+            Ok((Schema::new(fields), true))
+        }
+        Format::Ndjson => {
+            let (schema, _) =
+                arrow_json::reader::infer_json_schema_from_seekable(BufReader::new(file), Some(1))
+                    .map_err(|e| e.to_string())?;
+            Ok((schema, true))
+        }
+    }
+}
+
+/// The column names of a header line hygge wrote (`delimiter`-separated, quoted when needed).
+fn csv_header_names(line: &str, delimiter: u8) -> Vec<String> {
+    let delimiter = char::from(delimiter);
+    let mut names = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                current.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            c if c == delimiter && !quoted => names.push(std::mem::take(&mut current)),
+            other => current.push(other),
+        }
+    }
+    names.push(current);
+    names
+}
+
 /// Why a file could not be written, keeping whether the device was full (the user's to fix,
 /// unlike most write failures), found through the error's sources.
 #[derive(Debug)]

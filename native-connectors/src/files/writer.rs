@@ -7,15 +7,15 @@ use std::sync::Arc;
 
 use arrow_array::{RecordBatch, UInt32Array};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
-use arrow_schema::SchemaRef;
+use arrow_schema::{Schema, SchemaRef};
 use arrow_select::take::take_record_batch;
 use async_trait::async_trait;
 use hygge_runtime::contract::{
-    ConnectorError, ConnectorResult, RunContext, RunType, Store, StoreWriter,
+    ConnectorError, ConnectorResult, RunContext, RunType, SchemaAdapter, Store, StoreWriter,
 };
 use hygge_runtime::staging::{StagedDir, holds_data};
 
-use super::format::{FileWriteError, FileWriter, Format, ParquetEncoding};
+use super::format::{FileWriteError, FileWriter, Format, ParquetEncoding, read_columns};
 use super::naming::{FilePattern, highest_sequence};
 
 /// Everything a file store needs, validated.
@@ -70,6 +70,47 @@ impl Store for FileStore {
     }
 }
 
+/// The columns of the newest published file of `format` at the destination, and whether
+/// only their names are known (CSV and NDJSON do not store types); `None` when there is none.
+fn destination_schema(
+    staged: &StagedDir,
+    settings: &FileStoreSettings,
+) -> ConnectorResult<Option<(Schema, bool)>> {
+    let format = settings.format;
+    let destination = staged.destination();
+    let listing_failed = |e: std::io::Error| {
+        ConnectorError::internal(format!("cannot list {}: {e}", destination.display()))
+    };
+    let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
+    for relative in staged.published_files().map_err(listing_failed)? {
+        let path = destination.join(&relative);
+        let matches = path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+            format
+                .extensions()
+                .iter()
+                .any(|x| x.eq_ignore_ascii_case(e))
+        });
+        let modified = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .map_err(listing_failed)?;
+        if matches && newest.as_ref().is_none_or(|(t, _)| modified >= *t) {
+            newest = Some((modified, path));
+        }
+    }
+    let Some((_, path)) = newest else {
+        return Ok(None);
+    };
+    let unreadable = |e: String| {
+        ConnectorError::data(format!(
+            "cannot read the columns of {}, published earlier: {e}",
+            path.display()
+        ))
+    };
+    read_columns(&path, format, settings.delimiter)
+        .map(Some)
+        .map_err(unreadable)
+}
+
 /// A failed write: a full device is a data error that says so and names the place; anything
 /// else is hygge's to explain.
 fn write_failed(error: FileWriteError, what: String) -> ConnectorError {
@@ -98,6 +139,12 @@ struct Files {
     staged: StagedDir,
     writers: BTreeMap<String, FileWriter>,
     next_sequence: u64,
+    /// The columns the destination keeps (incremental runs into published files), and
+    /// whether only their names are known; checked against this run's at its first row.
+    kept: Option<(Schema, bool)>,
+    /// Fits this run's batches to the destination's columns (incremental runs whose
+    /// source's columns changed, under `on_schema_change`).
+    adapter: Option<SchemaAdapter>,
 }
 
 impl Files {
@@ -119,6 +166,10 @@ impl Files {
             } else {
                 1
             };
+        let kept = match context.run_type {
+            RunType::FullDrop => None,
+            RunType::Incremental => destination_schema(&staged, &settings)?,
+        };
         Ok(Files {
             settings,
             schema,
@@ -126,10 +177,27 @@ impl Files {
             staged,
             writers: BTreeMap::new(),
             next_sequence,
+            kept,
+            adapter: None,
         })
     }
 
     fn write(&mut self, batch: RecordBatch) -> ConnectorResult<()> {
+        if batch.num_rows() == 0 {
+            // An empty input says nothing about columns (a header-only CSV is all text).
+            return Ok(());
+        }
+        if let Some((kept, names_only)) = self.kept.take() {
+            let policy = self.context.on_schema_change;
+            self.adapter = SchemaAdapter::plan(&kept, &self.schema, names_only, policy)?;
+            if let Some(adapter) = &self.adapter {
+                self.schema = adapter.target().clone();
+            }
+        }
+        let batch = match &self.adapter {
+            Some(adapter) => adapter.adapt(&batch)?,
+            None => batch,
+        };
         if self.settings.partition_by.is_empty() {
             return self.write_to(String::new(), &batch);
         }
@@ -177,9 +245,9 @@ impl Files {
     }
 
     fn commit(mut self) -> ConnectorResult<()> {
-        if self.writers.is_empty() {
+        if self.writers.is_empty() && self.context.run_type == RunType::FullDrop {
             // No rows: still publish one empty file, so the destination states the schema and
-            // a full drop really empties it.
+            // a full drop really empties it. An incremental run adds nothing.
             let empty = RecordBatch::new_empty(self.schema.clone());
             self.write_to(String::new(), &empty)?;
         }

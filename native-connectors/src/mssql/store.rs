@@ -11,7 +11,8 @@ use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, SchemaRef};
 use async_trait::async_trait;
 use hygge_runtime::contract::{
-    ConnectorError, ConnectorResult, Place, RunContext, Store, StoreSpec, StoreWriter,
+    ConnectorError, ConnectorResult, OnSchemaChange, Place, RunContext, RunType, SchemaAdapter,
+    Store, StoreSpec, StoreWriter,
 };
 use tiberius::{SqlBulkCopyOption, SqlBulkCopyOptions};
 use tokio::sync::{Mutex, mpsc};
@@ -172,6 +173,13 @@ impl Store for MssqlStore {
             Publish::Insert { .. } => existing.as_deref(),
             _ => None,
         };
+        let adapter = match (target, context.run_type) {
+            (Some(target), RunType::Incremental) => {
+                schema_policy(&schema, target, context.on_schema_change, table)?
+            }
+            _ => None,
+        };
+        let schema = adapter.as_ref().map_or(schema, |a| a.target().clone());
         let columns = plan_columns(&schema, target, &plan, table)?;
         let staging = table.sibling(format!("{}__hygge_{}", table.table, context.run_id));
         let (sender, receiver) = mpsc::channel::<RecordBatch>(plan.parallel_workers.max(1));
@@ -186,10 +194,56 @@ impl Store for MssqlStore {
             receiver: Arc::new(Mutex::new(receiver)),
             workers: JoinSet::new(),
             rows: 0,
+            adapter,
             _lock: lock,
         };
         writer.spawn_workers();
         Ok(Box::new(writer))
+    }
+}
+
+/// An incremental run into an existing table whose columns differ from the source's, under
+/// `on_schema_change`: `fail` stops before loading and lists the differences; `evolve`
+/// adds the new columns (nullable) and leaves missing nullable ones NULL; `ignore` drops
+/// the new columns. SQL Server converts values to the table's types, so names are compared.
+fn schema_policy(
+    schema: &SchemaRef,
+    target: &[ColumnInfo],
+    policy: OnSchemaChange,
+    table: &TableName,
+) -> ConnectorResult<Option<SchemaAdapter>> {
+    let has = |name: &str| target.iter().any(|c| c.name == name);
+    let added: Vec<&str> = schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .filter(|n| !has(n))
+        .collect();
+    let missing: Vec<&str> = target
+        .iter()
+        .map(|c| c.name.as_str())
+        .filter(|n| schema.field_with_name(n).is_err())
+        .collect();
+    if added.is_empty() && missing.is_empty() {
+        return Ok(None);
+    }
+    match policy {
+        OnSchemaChange::Fail => {
+            let mut differences: Vec<String> =
+                added.iter().map(|n| format!("new column `{n}`")).collect();
+            differences.extend(
+                missing
+                    .iter()
+                    .map(|n| format!("column `{n}` is gone from the source")),
+            );
+            Err(ConnectorError::config(format!(
+                "the source's columns differ from {table}'s ({}); on_schema_change is `fail`, so nothing was loaded",
+                differences.join("; ")
+            ))
+            .with_context("set `on_schema_change: evolve` to add the new columns, or `ignore` to keep the table's columns"))
+        }
+        OnSchemaChange::Evolve => Ok(None),
+        OnSchemaChange::Ignore => Ok(Some(SchemaAdapter::project(schema, |f| has(f.name())))),
     }
 }
 
@@ -316,6 +370,8 @@ struct MssqlWriter {
     receiver: Arc<Mutex<mpsc::Receiver<RecordBatch>>>,
     workers: JoinSet<ConnectorResult<u64>>,
     rows: u64,
+    /// Drops the source's new columns under `on_schema_change: ignore`.
+    adapter: Option<SchemaAdapter>,
     /// This run's write lock on the target, released when the writer ends.
     _lock: TableLock,
 }
@@ -689,6 +745,10 @@ impl StoreWriter for MssqlWriter {
         if batch.num_rows() == 0 {
             return Ok(());
         }
+        let batch = match &self.adapter {
+            Some(adapter) => adapter.adapt(&batch)?,
+            None => batch,
+        };
         for (column, array) in self.columns.iter_mut().zip(batch.columns()) {
             if column.sized_from_data {
                 column.longest = column.longest.max(longest_value(array.as_ref()));

@@ -207,6 +207,7 @@ fn context(run: &str) -> RunContext {
         flow: "f".into(),
         entity: "e".into(),
         run_type: RunType::FullDrop,
+        on_schema_change: Default::default(),
     }
 }
 

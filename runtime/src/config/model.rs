@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_yaml::Value;
 
-use crate::contract::RunType;
+use crate::contract::{OnSchemaChange, RunType};
 
 /// Keys of `hygge.yml`.
 pub(crate) const PROJECT_KEYS: &[&str] = &[
@@ -68,6 +68,7 @@ pub(crate) const SETTINGS_KEYS: &[&str] = &[
     "if_exists",
     "parallel_workers",
     "allow_empty",
+    "on_schema_change",
 ];
 
 /// Keys Python hygge accepted and silently ignored. Accepted so old projects run, with a
@@ -130,6 +131,7 @@ pub(crate) struct Settings {
     pub if_exists: Option<String>,
     pub parallel_workers: Option<usize>,
     pub allow_empty: Option<bool>,
+    pub on_schema_change: Option<OnSchemaChange>,
 }
 
 /// A flow's or entity's `options` (Python hygge ignored these; hygge applies them).

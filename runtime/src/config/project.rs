@@ -10,7 +10,7 @@ use serde_yaml::Value;
 
 use super::diagnostics::{Diagnostic, did_you_mean};
 use super::model::{ProjectOptions, WatermarkConfig};
-use crate::contract::{HomeSpec, ReadRequest, RunType, StoreSpec};
+use crate::contract::{HomeSpec, OnSchemaChange, ReadRequest, RunType, StoreSpec};
 use crate::flow::FlowJob;
 
 /// A loaded, validated project.
@@ -71,6 +71,8 @@ pub struct ResolvedEntity {
     pub watermark: Option<WatermarkConfig>,
     /// Whether a full run that finds no rows may replace published data.
     pub allow_empty: bool,
+    /// What an incremental run does when the source's columns differ from the destination's.
+    pub on_schema_change: OnSchemaChange,
     /// Column type overrides for SQL stores.
     pub schema_overrides: BTreeMap<String, String>,
 }
@@ -93,6 +95,7 @@ impl ResolvedEntity {
             queue_size: self.queue_size,
             timeout: self.timeout,
             allow_empty: self.allow_empty,
+            on_schema_change: self.on_schema_change,
         }
     }
 }

@@ -147,6 +147,7 @@ pub(crate) fn resolve_entity(
         watermark,
         schema_overrides: settings.schema_overrides.clone().unwrap_or_default(),
         allow_empty: settings.allow_empty.unwrap_or(false),
+        on_schema_change: settings.on_schema_change.unwrap_or_default(),
     })
 }
 

@@ -9,6 +9,7 @@ mod error;
 mod home;
 mod place;
 mod registry;
+mod schema_change;
 mod store;
 
 pub use error::{ConnectorError, ConnectorResult, ErrorKind};
@@ -17,4 +18,5 @@ pub use place::Place;
 pub use registry::{
     ConfigProblem, Connector, ConnectorConfig, HomeSpec, Registry, Role, StoreSpec,
 };
+pub use schema_change::{OnSchemaChange, SchemaAdapter, SchemaDiff};
 pub use store::{RunContext, RunType, Store, StoreWriter};

@@ -8,7 +8,7 @@ use arrow_schema::SchemaRef;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::ConnectorResult;
+use super::{ConnectorResult, OnSchemaChange};
 
 /// How a run treats data already at the destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -41,6 +41,8 @@ pub struct RunContext {
     pub entity: String,
     /// Full drop or incremental.
     pub run_type: RunType,
+    /// What an incremental run does when the source's columns differ from the destination's.
+    pub on_schema_change: OnSchemaChange,
 }
 
 /// A destination for one entity. Built fresh for every attempt of a flow.

@@ -12,8 +12,8 @@ use tokio::time::Instant as TokioInstant;
 use super::interrupt::Interrupt;
 use super::rechunk::Rechunker;
 use crate::contract::{
-    BatchReader, ConnectorError, ConnectorResult, ErrorKind, HomeSpec, ReadRequest, RunContext,
-    RunType, StoreSpec, StoreWriter,
+    BatchReader, ConnectorError, ConnectorResult, ErrorKind, HomeSpec, OnSchemaChange, ReadRequest,
+    RunContext, RunType, StoreSpec, StoreWriter,
 };
 use crate::events::{EventSink, FlowErrorReport, FlowEvent, FlowReport, FlowStatus};
 
@@ -38,6 +38,8 @@ pub struct FlowJob {
     pub timeout: Option<Duration>,
     /// Whether a full run that finds no rows may replace data already published.
     pub allow_empty: bool,
+    /// What an incremental run does when the source's columns differ from the destination's.
+    pub on_schema_change: OnSchemaChange,
 }
 
 impl FlowJob {
@@ -92,6 +94,7 @@ pub async fn run_flow(
         flow: job.flow.clone(),
         entity: job.entity.clone(),
         run_type: job.run_type,
+        on_schema_change: job.on_schema_change,
     };
     events.emit(FlowEvent::Started { name: job.name() });
     tracing::info!(home = %job.home.describe(), store = %job.store.describe(), run_type = %job.run_type, "flow started");

@@ -195,6 +195,7 @@ fn setup(
         queue_size: 2,
         timeout: None,
         allow_empty: false,
+        on_schema_change: Default::default(),
     };
     Setup {
         job,

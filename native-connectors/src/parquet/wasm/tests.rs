@@ -64,6 +64,7 @@ async fn load(
         flow: "flow".into(),
         entity: "entity".into(),
         run_type,
+        on_schema_change: Default::default(),
     };
     let mut writer = Box::new(spec).open(schema(), &context).await?;
     for batch in batches {
