@@ -30,6 +30,7 @@ fn main() {
         "parquet",
         "evil",
         "evil-net",
+        "zstd-pure",
         ".cargo",
     ] {
         println!(

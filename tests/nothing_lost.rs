@@ -821,3 +821,26 @@ fn schema_drift_on_incremental_runs_follows_on_schema_change() {
     assert!(out.contains("column `id` changed type"), "{out}");
     assert_eq!(snapshot(&lake), before, "{out}");
 }
+
+#[test]
+fn schema_drift_into_a_component_store_is_decided_on_the_host() {
+    let tmp = tempfile::tempdir().unwrap();
+    csv_project(tmp.path(), "{path: lake, runtime: wasm}");
+    let dir = tmp.path();
+    let lake = dir.join("lake/people");
+    ok(run(dir, &["go", "--incremental"]));
+    std::fs::write(dir.join("src/people/a.csv"), "id,name,age\n3,Cy,30\n").unwrap();
+    let before = snapshot(&lake);
+    let out = fails(run(dir, &["go", "--incremental"]));
+    assert!(out.contains("new column `age` (Int64)"), "{out}");
+    assert_eq!(snapshot(&lake), before, "{out}");
+    let ignore = [
+        "go",
+        "--incremental",
+        "--var",
+        "flow.f.on_schema_change=ignore",
+    ];
+    ok(run(dir, &ignore));
+    assert_eq!(count_rows(&lake), 3);
+    assert!(file_columns(&lake).iter().all(|c| c == &["id", "name"]));
+}

@@ -3,8 +3,9 @@
 //! host grants: the home's path read-only, the store's root read-write. The host rewrites
 //! paths in the config to where it mounted them.
 //!
-//! Codecs: snappy (default), gzip, lz4, brotli, none — the pure-Rust ones. zstd needs a C
-//! library that does not build for wasm32-wasip2 here.
+//! Codecs: snappy (default), zstd, gzip, lz4, brotli, none, all pure Rust: zstd is ruzstd
+//! behind the `zstd` API parquet calls (`components/zstd-pure`), so no C compiler for wasm32 is
+//! needed.
 
 mod config;
 mod files;

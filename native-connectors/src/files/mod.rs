@@ -28,6 +28,7 @@ pub use paths::{entity_path, fixed_prefix, is_glob, list_inputs};
 
 use format::ParquetEncoding;
 use reader::{FilesReader, ReadPlan};
+pub(crate) use writer::newest_columns;
 use writer::{FileStore, FileStoreSettings};
 
 /// The default Parquet row group size.
@@ -173,10 +174,11 @@ impl Connector for FileConnector {
                     row_group_size: parsed.row_group_size,
                     batch_size: parsed.batch_size,
                 };
-                return Ok(
-                    Arc::new(crate::parquet::wasm::store(settings, permissions)?)
-                        as Arc<dyn StoreSpec>,
-                );
+                let component = crate::parquet::wasm::store(settings, permissions)?;
+                return Ok(Arc::new(crate::parquet::wasm::SchemaGuarded::new(
+                    component,
+                    destination.clone(),
+                )) as Arc<dyn StoreSpec>);
             }
             if parsed.memory_limit.is_some() || parsed.call_timeout.is_some() {
                 return Err(

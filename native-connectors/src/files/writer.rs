@@ -2,7 +2,7 @@
 //! optionally split into hive-style partition folders.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{RecordBatch, UInt32Array};
@@ -17,6 +17,7 @@ use hygge_runtime::staging::{StagedDir, holds_data};
 
 use super::format::{FileWriteError, FileWriter, Format, ParquetEncoding, read_columns};
 use super::naming::{FilePattern, highest_sequence};
+use super::paths::list_inputs;
 
 /// Everything a file store needs, validated.
 #[derive(Debug, Clone)]
@@ -70,45 +71,41 @@ impl Store for FileStore {
     }
 }
 
-/// The columns of the newest published file of `format` at the destination, and whether
+/// The columns of the newest published file of `format` under `destination`, and whether
 /// only their names are known (CSV and NDJSON do not store types); `None` when there is none.
-fn destination_schema(
-    staged: &StagedDir,
-    settings: &FileStoreSettings,
+///
+/// # Errors
+/// A data error naming the file when its columns cannot be read.
+pub fn newest_columns(
+    destination: &Path,
+    format: Format,
+    delimiter: u8,
 ) -> ConnectorResult<Option<(Schema, bool)>> {
-    let format = settings.format;
-    let destination = staged.destination();
-    let listing_failed = |e: std::io::Error| {
-        ConnectorError::internal(format!("cannot list {}: {e}", destination.display()))
+    let Ok(files) = list_inputs(destination, format.extensions()) else {
+        return Ok(None);
     };
     let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
-    for relative in staged.published_files().map_err(listing_failed)? {
-        let path = destination.join(&relative);
-        let matches = path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-            format
-                .extensions()
-                .iter()
-                .any(|x| x.eq_ignore_ascii_case(e))
-        });
+    for path in files {
         let modified = std::fs::metadata(&path)
             .and_then(|m| m.modified())
-            .map_err(listing_failed)?;
-        if matches && newest.as_ref().is_none_or(|(t, _)| modified >= *t) {
+            .map_err(|e| {
+                ConnectorError::internal(format!("cannot stat {}: {e}", path.display()))
+            })?;
+        if newest.as_ref().is_none_or(|(t, _)| modified >= *t) {
             newest = Some((modified, path));
         }
     }
     let Some((_, path)) = newest else {
         return Ok(None);
     };
-    let unreadable = |e: String| {
-        ConnectorError::data(format!(
-            "cannot read the columns of {}, published earlier: {e}",
-            path.display()
-        ))
-    };
-    read_columns(&path, format, settings.delimiter)
+    read_columns(&path, format, delimiter)
         .map(Some)
-        .map_err(unreadable)
+        .map_err(|e| {
+            ConnectorError::data(format!(
+                "cannot read the columns of {}, published earlier: {e}",
+                path.display()
+            ))
+        })
 }
 
 /// A failed write: a full device is a data error that says so and names the place; anything
@@ -168,7 +165,9 @@ impl Files {
             };
         let kept = match context.run_type {
             RunType::FullDrop => None,
-            RunType::Incremental => destination_schema(&staged, &settings)?,
+            RunType::Incremental => {
+                newest_columns(&settings.destination, settings.format, settings.delimiter)?
+            }
         };
         Ok(Files {
             settings,

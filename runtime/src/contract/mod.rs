@@ -18,5 +18,5 @@ pub use place::Place;
 pub use registry::{
     ConfigProblem, Connector, ConnectorConfig, HomeSpec, Registry, Role, StoreSpec,
 };
-pub use schema_change::{OnSchemaChange, SchemaAdapter, SchemaDiff};
+pub use schema_change::{AdaptingWriter, OnSchemaChange, SchemaAdapter, SchemaDiff};
 pub use store::{RunContext, RunType, Store, StoreWriter};

@@ -12,7 +12,9 @@ use arrow_array::{ArrayRef, RecordBatch, new_null_array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use serde::{Deserialize, Serialize};
 
-use super::{ConnectorError, ConnectorResult};
+use async_trait::async_trait;
+
+use super::{ConnectorError, ConnectorResult, StoreWriter};
 
 /// `on_schema_change`: the policy for an incremental run whose columns differ from the
 /// destination's.
@@ -232,6 +234,44 @@ impl SchemaAdapter {
             ConnectorError::internal("cannot fit a batch to the destination's columns")
                 .with_source(e)
         })
+    }
+}
+
+/// A writer whose batches are fitted to the destination's columns before they reach it:
+/// for stores (a Wasm component) that take batches of one schema and cannot adapt them.
+pub struct AdaptingWriter {
+    writer: Box<dyn StoreWriter>,
+    adapter: SchemaAdapter,
+}
+
+impl AdaptingWriter {
+    /// `writer`, opened with `adapter.target()`, fed through `adapter`.
+    pub fn new(writer: Box<dyn StoreWriter>, adapter: SchemaAdapter) -> Self {
+        AdaptingWriter { writer, adapter }
+    }
+}
+
+#[async_trait]
+impl StoreWriter for AdaptingWriter {
+    fn batch_size(&self) -> Option<usize> {
+        self.writer.batch_size()
+    }
+
+    async fn write(&mut self, batch: RecordBatch) -> ConnectorResult<()> {
+        let batch = self.adapter.adapt(&batch)?;
+        self.writer.write(batch).await
+    }
+
+    async fn would_replace_data(&mut self) -> ConnectorResult<bool> {
+        self.writer.would_replace_data().await
+    }
+
+    async fn commit(self: Box<Self>) -> ConnectorResult<()> {
+        self.writer.commit().await
+    }
+
+    async fn abort(self: Box<Self>) -> ConnectorResult<()> {
+        self.writer.abort().await
     }
 }
 

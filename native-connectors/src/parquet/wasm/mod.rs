@@ -6,11 +6,16 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use hygge_runtime::contract::{ConfigProblem, Place};
+use arrow_schema::SchemaRef;
+use async_trait::async_trait;
+use hygge_runtime::contract::{
+    AdaptingWriter, ConfigProblem, ConnectorError, ConnectorResult, Place, RunContext, RunType,
+    SchemaAdapter, Store, StoreSpec, StoreWriter,
+};
 use hygge_runtime::wasm::{ComponentSource, Permissions, WasmHomeSpec, WasmStoreSpec};
 use serde_json::json;
 
-use crate::files::{fixed_prefix, is_glob};
+use crate::files::{Format, fixed_prefix, is_glob, newest_columns};
 
 /// The portable Parquet component, built from `components/parquet` by build.rs.
 pub static PARQUET_COMPONENT: &[u8] =
@@ -58,10 +63,7 @@ pub fn limits(
 /// The folder to grant for a home path, and the path as the guest sees it.
 fn home_grant(path: &Path) -> (PathBuf, String) {
     if is_glob(path) {
-        let root: PathBuf = path
-            .components()
-            .take_while(|c| !is_glob(Path::new(c.as_os_str())))
-            .collect();
+        let root = fixed_prefix(path);
         let rest = path.strip_prefix(&root).unwrap_or(path);
         return (root, format!("{HOME_MOUNT}/{}", rest.display()));
     }
@@ -126,14 +128,6 @@ pub fn store(
     ) else {
         return Err(ConfigProblem::key("path", "needs a folder name"));
     };
-    if let Some(codec) = settings.compression
-        && codec.trim().to_ascii_lowercase().starts_with("zstd")
-    {
-        return Err(
-            ConfigProblem::key("compression", "zstd is not available with runtime: wasm")
-                .hint("use snappy, gzip, lz4, brotli or none, or runtime: native"),
-        );
-    }
     let config = json!({
         "path": format!("{STORE_MOUNT}/{}", name.to_string_lossy()),
         "batch_size": settings.batch_size,
@@ -167,3 +161,93 @@ const MAX_PARTS: usize = 4;
 
 #[cfg(test)]
 mod tests;
+
+/// The component store with the host's schema-drift check around it: on an incremental run,
+/// `on_schema_change` is applied on the host, against the newest file the destination holds,
+/// before the component is opened, so the component writes only files of the kept columns.
+pub struct SchemaGuarded {
+    component: WasmStoreSpec,
+    destination: PathBuf,
+}
+
+impl SchemaGuarded {
+    /// `component`, publishing into `destination`, behind the check.
+    pub fn new(component: WasmStoreSpec, destination: PathBuf) -> Self {
+        SchemaGuarded {
+            component,
+            destination,
+        }
+    }
+}
+
+impl StoreSpec for SchemaGuarded {
+    fn build(&self) -> Box<dyn Store> {
+        Box::new(GuardedStore {
+            component: self.component.build(),
+            destination: self.destination.clone(),
+        })
+    }
+
+    fn describe(&self) -> String {
+        self.component.describe()
+    }
+
+    fn sandbox(&self) -> Option<String> {
+        self.component.sandbox()
+    }
+
+    fn component(&self) -> Option<Arc<ComponentSource>> {
+        self.component.component()
+    }
+
+    fn preflight(&self) -> Vec<String> {
+        self.component.preflight()
+    }
+
+    fn place(&self) -> Option<Place> {
+        self.component.place()
+    }
+}
+
+/// One attempt of a [`SchemaGuarded`] store.
+struct GuardedStore {
+    component: Box<dyn Store>,
+    destination: PathBuf,
+}
+
+#[async_trait]
+impl Store for GuardedStore {
+    async fn open(
+        self: Box<Self>,
+        schema: SchemaRef,
+        context: &RunContext,
+    ) -> ConnectorResult<Box<dyn StoreWriter>> {
+        let adapter = match context.run_type {
+            RunType::FullDrop => None,
+            RunType::Incremental => {
+                let destination = self.destination.clone();
+                let kept = tokio::task::spawn_blocking(move || {
+                    newest_columns(&destination, Format::Parquet, b',')
+                })
+                .await
+                .map_err(|e| ConnectorError::internal(format!("listing task failed: {e}")))??;
+                match kept {
+                    Some((kept, names_only)) => {
+                        SchemaAdapter::plan(&kept, &schema, names_only, context.on_schema_change)?
+                    }
+                    None => None,
+                }
+            }
+        };
+        match adapter {
+            None => self.component.open(schema, context).await,
+            Some(adapter) => {
+                let writer = self
+                    .component
+                    .open(adapter.target().clone(), context)
+                    .await?;
+                Ok(Box::new(AdaptingWriter::new(writer, adapter)))
+            }
+        }
+    }
+}
