@@ -8,13 +8,8 @@ cd "$(dirname "$0")"
 NARROW="${1:-10000000}"
 WIDE="${2:-1000000}"
 RUNS="${3:-3}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/hygge/target}"
-
-if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
-fi
-.venv/bin/python -c "import duckdb, polars, pyarrow, numpy, connectorx" 2>/dev/null ||
-  .venv/bin/pip install --quiet duckdb polars pyarrow numpy connectorx
+source ./env.sh
+bench_venv duckdb polars pyarrow numpy connectorx
 command -v freebcp >/dev/null || { echo "install Debian's freetds-bin for the freebcp peer" >&2; exit 1; }
 (cd .. && cargo build --release --locked --quiet -p hygge -p hygge-tds-test-server)
 

@@ -6,12 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 ROWS="${1:-10000000}"
 RUNS="${2:-5}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/hygge/target}"
-
-if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
-  .venv/bin/pip install --quiet duckdb polars pyarrow numpy
-fi
+source ./env.sh
+bench_venv duckdb polars pyarrow numpy
 (cd .. && cargo build --release --locked --quiet)
 HYGGE="$CARGO_TARGET_DIR/release/hygge"
 

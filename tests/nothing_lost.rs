@@ -844,3 +844,41 @@ fn schema_drift_into_a_component_store_is_decided_on_the_host() {
     assert_eq!(count_rows(&lake), 3);
     assert!(file_columns(&lake).iter().all(|c| c == &["id", "name"]));
 }
+
+#[test]
+fn schema_overrides_written_outside_the_store_reach_it_or_are_named_as_ignored() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_files(
+        tmp.path(),
+        &[
+            ("hygge.yml", "name: overrides\n"),
+            ("src/people/a.csv", "id,name\n1,Ada\n"),
+            (
+                "flows/f/flow.yml",
+                "home:\n  type: local\n  format: csv\n  path: src\nstore:\n  type: mssql\n  server: 127.0.0.1\n  database: db\n  user: sa\n  password: secret\n  table: dbo.people\n",
+            ),
+            (
+                "flows/f/entities/people.yml",
+                "schema_overrides:\n  name: NOT_A_TYPE(3)\n",
+            ),
+        ],
+    );
+    // The MSSQL store reads the entity's overrides: its bad type is reported.
+    let out = fails(run(tmp.path(), &["go", "--dry-run"]));
+    assert!(out.contains("`schema_overrides.name`"), "{out}");
+    assert!(out.contains("entities/people.yml:2"), "{out}");
+
+    // A parquet store has no such setting: said once, not silently dropped.
+    write_files(
+        tmp.path(),
+        &[(
+            "flows/f/flow.yml",
+            "home:\n  type: local\n  format: csv\n  path: src\nstore: lake\n",
+        )],
+    );
+    let out = ok(run(tmp.path(), &["go"]));
+    assert!(
+        out.contains("`schema_overrides`: is ignored: the parquet store has no such setting"),
+        "{out}"
+    );
+}

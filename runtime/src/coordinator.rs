@@ -161,7 +161,6 @@ fn skipped(job: &FlowJob) -> FlowReport {
 mod tests {
     use std::sync::Mutex;
     use std::sync::atomic::AtomicUsize;
-    use std::time::Duration;
 
     use arrow_array::RecordBatch;
     use arrow_schema::{Schema, SchemaRef};
@@ -171,10 +170,12 @@ mod tests {
     use crate::contract::*;
     use crate::events::NoEvents;
 
-    /// Counts flows inside their home at once; fails when asked.
+    /// Counts flows inside their home at once; fails when asked. Each home waits at `gate`
+    /// (a semaphore the test opens), so flows overlap by the test's events, not by time.
     struct Gauge {
         now: AtomicUsize,
         peak: AtomicUsize,
+        gate: tokio::sync::Semaphore,
     }
 
     struct SlowHome(Arc<Gauge>, bool);
@@ -193,7 +194,8 @@ mod tests {
         async fn open(self: Box<Self>, _: &ReadRequest) -> ConnectorResult<Box<dyn BatchReader>> {
             let now = self.0.now.fetch_add(1, Ordering::SeqCst) + 1;
             self.0.peak.fetch_max(now, Ordering::SeqCst);
-            tokio::time::sleep(Duration::from_millis(30)).await;
+            let passed = self.0.gate.acquire().await;
+            drop(passed);
             self.0.now.fetch_sub(1, Ordering::SeqCst);
             if self.1 {
                 return Err(ConnectorError::data("broken on purpose"));
@@ -286,25 +288,44 @@ mod tests {
         }
     }
 
+    /// A gauge whose gate is open, and a commit counter.
     fn setup() -> (Arc<Gauge>, Arc<Mutex<u32>>) {
         let gauge = Arc::new(Gauge {
             now: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
+            gate: tokio::sync::Semaphore::new(tokio::sync::Semaphore::MAX_PERMITS),
         });
         (gauge, Arc::new(Mutex::new(0)))
     }
 
     #[tokio::test]
     async fn flows_run_concurrently_up_to_the_limit() {
-        let (gauge, commits) = setup();
-        let summary = run_all(
+        let gauge = Arc::new(Gauge {
+            now: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+            gate: tokio::sync::Semaphore::new(0),
+        });
+        let commits = Arc::new(Mutex::new(0));
+        let run = tokio::spawn(run_all(
             jobs(8, &[], &gauge, &commits),
             "r",
             options(3, false),
             Arc::new(NoEvents),
             Interrupt::never(),
-        )
-        .await;
+        ));
+        // The event: three flows are inside their homes, held at the closed gate.
+        while gauge.now.load(Ordering::SeqCst) < 3 {
+            tokio::task::yield_now().await;
+        }
+        // However often the scheduler turns now, no fourth flow starts.
+        for _ in 0..1_000 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(gauge.now.load(Ordering::SeqCst), 3);
+        gauge
+            .gate
+            .add_permits(tokio::sync::Semaphore::MAX_PERMITS - 1);
+        let summary = run.await.unwrap();
         assert!(summary.succeeded());
         assert_eq!(gauge.peak.load(Ordering::SeqCst), 3);
         assert_eq!(*commits.lock().unwrap(), 8);

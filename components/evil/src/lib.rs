@@ -113,6 +113,11 @@ impl GuestReader for EvilReader {
     fn next_batch(&self) -> Result<Option<Vec<u8>>, Error> {
         *self.calls.borrow_mut() += 1;
         if *self.calls.borrow() > 1 {
+            // `batch_then_spin`: one good batch, then a call that never returns, so a test
+            // can stop a run that is certainly in the middle of writing.
+            if self.attack == "batch_then_spin" {
+                return runtime::attack("spin").unwrap_or(Ok(None));
+            }
             return Ok(None);
         }
         if let Some(result) = runtime::attack(&self.attack) {

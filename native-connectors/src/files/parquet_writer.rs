@@ -25,32 +25,88 @@ const MAX_WORKERS: usize = 16;
 
 type Chunks = Result<Vec<ArrowColumnChunk>, ParquetError>;
 
-/// One encoder thread: owns the column writers `i` with `i % workers == index`.
+/// What an encoder thread is asked to do.
+enum Job {
+    /// Encode these leaves, one per column writer the worker owns.
+    Leaves(Vec<ArrowLeafColumn>),
+    /// Close the row group's writers and send back their chunks, then go on with `next`
+    /// (the next row group's writers) or stop.
+    Close(Option<Vec<ArrowColumnWriter>>),
+}
+
+/// One encoder thread for the whole file: owns the column writers `i` with
+/// `i % workers == index` of each row group in turn. The thread lives as long as the file:
+/// starting threads per row group made each new thread take memory from another allocator
+/// arena, and peak memory grew with the number of row groups written.
 struct Worker {
-    sender: SyncSender<Vec<ArrowLeafColumn>>,
-    handle: JoinHandle<Chunks>,
+    jobs: SyncSender<Job>,
+    chunks: Receiver<Chunks>,
+    handle: JoinHandle<()>,
 }
 
 impl Worker {
-    fn spawn(mut writers: Vec<ArrowColumnWriter>) -> Worker {
-        let (sender, receiver): (_, Receiver<Vec<ArrowLeafColumn>>) =
-            sync_channel(QUEUED_PER_WORKER);
+    fn spawn(writers: Vec<ArrowColumnWriter>) -> Worker {
+        let (jobs, receiver) = sync_channel::<Job>(QUEUED_PER_WORKER);
+        let (send_chunks, chunks) = sync_channel::<Chunks>(1);
         let handle = std::thread::spawn(move || {
-            for leaves in receiver {
-                for (writer, leaf) in writers.iter_mut().zip(&leaves) {
-                    writer.write(leaf)?;
+            let mut writers = writers;
+            for job in receiver {
+                match job {
+                    Job::Leaves(leaves) => {
+                        let written = writers
+                            .iter_mut()
+                            .zip(&leaves)
+                            .try_for_each(|(writer, leaf)| writer.write(leaf));
+                        if let Err(e) = written {
+                            // The writer sees the closed queue and asks for this error.
+                            let _ = send_chunks.send(Err(e));
+                            return;
+                        }
+                    }
+                    Job::Close(next) => {
+                        let closed = std::mem::take(&mut writers)
+                            .into_iter()
+                            .map(ArrowColumnWriter::close)
+                            .collect();
+                        if send_chunks.send(closed).is_err() {
+                            return;
+                        }
+                        match next {
+                            Some(next) => writers = next,
+                            None => return,
+                        }
+                    }
                 }
             }
-            writers.into_iter().map(ArrowColumnWriter::close).collect()
         });
-        Worker { sender, handle }
+        Worker {
+            jobs,
+            chunks,
+            handle,
+        }
     }
 
-    fn finish(self) -> Chunks {
-        drop(self.sender);
-        self.handle
-            .join()
+    /// The error that stopped the thread, once its queue is closed.
+    fn failure(&self) -> ParquetError {
+        match self.chunks.recv() {
+            Ok(Err(e)) => e,
+            _ => ParquetError::General("a column encoder stopped".into()),
+        }
+    }
+
+    /// Closes the current row group's writers; the thread goes on with `next`, or ends.
+    fn close(&self, next: Option<Vec<ArrowColumnWriter>>) -> Chunks {
+        if self.jobs.send(Job::Close(next)).is_err() {
+            return Err(self.failure());
+        }
+        self.chunks
+            .recv()
             .map_err(|_| ParquetError::General("a column encoder panicked".into()))?
+    }
+
+    fn join(self) {
+        drop(self.jobs);
+        let _ = self.handle.join();
     }
 }
 
@@ -138,15 +194,29 @@ impl<W: Write + Send> ParallelParquetWriter<W> {
         Ok(this)
     }
 
-    fn start_row_group(&mut self) -> Result<(), ParquetError> {
-        let writers = self.factory.create_column_writers(self.row_group)?;
-        self.columns = writers.len();
-        let count = writers.len().clamp(1, MAX_WORKERS);
+    /// The column writers of row group `row_group`, dealt to `count` workers.
+    fn writers_for(
+        &self,
+        row_group: usize,
+        count: usize,
+    ) -> Result<Vec<Vec<ArrowColumnWriter>>, ParquetError> {
+        let writers = self.factory.create_column_writers(row_group)?;
         let mut groups: Vec<Vec<ArrowColumnWriter>> = (0..count).map(|_| Vec::new()).collect();
         for (i, writer) in writers.into_iter().enumerate() {
             groups[i % count].push(writer);
         }
-        self.workers = groups.into_iter().map(Worker::spawn).collect();
+        Ok(groups)
+    }
+
+    fn start_row_group(&mut self) -> Result<(), ParquetError> {
+        let columns = self.factory.create_column_writers(self.row_group)?.len();
+        self.columns = columns;
+        let count = columns.clamp(1, MAX_WORKERS);
+        self.workers = self
+            .writers_for(self.row_group, count)?
+            .into_iter()
+            .map(Worker::spawn)
+            .collect();
         Ok(())
     }
 
@@ -166,8 +236,7 @@ impl<W: Write + Send> ParallelParquetWriter<W> {
             self.rows_in_group += take;
             offset += take;
             if self.rows_in_group >= self.row_group_size {
-                self.flush_row_group()?;
-                self.start_row_group()?;
+                self.flush_row_group(true)?;
             }
         }
         Ok(())
@@ -183,26 +252,30 @@ impl<W: Write + Send> ParallelParquetWriter<W> {
                 index += 1;
             }
         }
-        for (i, share) in shares.into_iter().enumerate() {
-            if self.workers[i].sender.send(share).is_err() {
-                // The worker stopped on an error; finishing it reports that error.
-                let failed = self.workers.remove(i);
-                return Err(failed
-                    .finish()
-                    .err()
-                    .unwrap_or_else(|| ParquetError::General("a column encoder stopped".into())));
+        for (worker, share) in self.workers.iter().zip(shares) {
+            if worker.jobs.send(Job::Leaves(share)).is_err() {
+                // The worker stopped on an error and left it behind.
+                return Err(worker.failure());
             }
         }
         Ok(())
     }
 
-    /// Appends the current row group's chunks to the file, in column order.
-    fn flush_row_group(&mut self) -> Result<(), ParquetError> {
-        let workers = std::mem::take(&mut self.workers);
-        let count = workers.len();
+    /// Appends the current row group's chunks to the file, in column order; with `more`,
+    /// the workers go on with the next row group's writers.
+    fn flush_row_group(&mut self, more: bool) -> Result<(), ParquetError> {
+        let count = self.workers.len();
+        let mut next: Vec<Option<Vec<ArrowColumnWriter>>> = if more {
+            self.writers_for(self.row_group + 1, count)?
+                .into_iter()
+                .map(Some)
+                .collect()
+        } else {
+            (0..count).map(|_| None).collect()
+        };
         let mut finished: Vec<std::vec::IntoIter<ArrowColumnChunk>> = Vec::with_capacity(count);
-        for worker in workers {
-            finished.push(worker.finish()?.into_iter());
+        for (worker, next) in self.workers.iter().zip(next.iter_mut()) {
+            finished.push(worker.close(next.take())?.into_iter());
         }
         if self.rows_in_group == 0 {
             return Ok(());
@@ -222,7 +295,10 @@ impl<W: Write + Send> ParallelParquetWriter<W> {
 
     /// Writes the last row group and the footer; returns the sink.
     pub fn close(mut self) -> Result<W, ParquetError> {
-        self.flush_row_group()?;
+        self.flush_row_group(false)?;
+        for worker in std::mem::take(&mut self.workers) {
+            worker.join();
+        }
         self.writer.into_inner()
     }
 }

@@ -100,6 +100,22 @@ impl Db {
             .unwrap_or_else(|e| panic!("{batch}: {e}"))
     }
 
+    /// How many `sp_getapplock` requests the server has received (a real server: how many
+    /// sessions hold or wait for an application lock).
+    async fn applock_requests(&self) -> usize {
+        match &self.server {
+            Some(server) => server
+                .executed_sql()
+                .iter()
+                .filter(|sql| sql.contains("sp_getapplock"))
+                .count(),
+            None => self
+                .sql("SELECT request_session_id FROM sys.dm_tran_locks WHERE resource_type = 'APPLICATION'")
+                .await
+                .len(),
+        }
+    }
+
     async fn count(&self, table: &str) -> i32 {
         let rows = self.sql(&format!("SELECT COUNT(*) FROM {table}")).await;
         rows[0].get::<i32, _>(0).unwrap()
@@ -932,7 +948,16 @@ async fn a_second_run_into_the_same_table_waits_for_the_first() {
             .await
         })
     };
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Wait for the event: the second run's request for the table's lock has reached the
+    // server (which blocks it while the first run holds the lock).
+    while db.applock_requests().await < 2 {
+        assert!(
+            !second.is_finished(),
+            "the second run did not wait: {:?}",
+            second.await
+        );
+        tokio::task::yield_now().await;
+    }
     assert!(
         !second.is_finished(),
         "the second run did not wait: {:?}",

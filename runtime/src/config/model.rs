@@ -89,8 +89,14 @@ pub(crate) const OPTION_KEYS: &[&str] = &[
 ];
 
 /// Settings that go to the store's own config when written at flow or entity level
-/// (Python hygge's behaviour), unless the store sets them itself.
-pub(crate) const STORE_LEVEL_KEYS: &[&str] = &["batch_size", "if_exists", "parallel_workers"];
+/// (Python hygge's behaviour), unless the store sets them itself. A store that has no such
+/// setting gets none, with a warning.
+pub(crate) const STORE_LEVEL_KEYS: &[&str] = &[
+    "batch_size",
+    "if_exists",
+    "parallel_workers",
+    "schema_overrides",
+];
 
 /// `hygge.yml` `options`.
 #[derive(Debug, Clone, Default, Deserialize)]

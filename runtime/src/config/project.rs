@@ -73,8 +73,6 @@ pub struct ResolvedEntity {
     pub allow_empty: bool,
     /// What an incremental run does when the source's columns differ from the destination's.
     pub on_schema_change: OnSchemaChange,
-    /// Column type overrides for SQL stores.
-    pub schema_overrides: BTreeMap<String, String>,
 }
 
 impl ResolvedEntity {

@@ -145,7 +145,6 @@ pub(crate) fn resolve_entity(
         timeout: settings.timeout.map(Duration::from_secs),
         request,
         watermark,
-        schema_overrides: settings.schema_overrides.clone().unwrap_or_default(),
         allow_empty: settings.allow_empty.unwrap_or(false),
         on_schema_change: settings.on_schema_change.unwrap_or_default(),
     })
@@ -395,14 +394,21 @@ fn connector_problem(
         Some(k) => format!("{side}.{k}"),
         None => side.to_string(),
     };
-    // A key written inside `options:` of the side is reported where it is written.
+    // A key written inside `options:` of the side, or (for the store) handed down from the
+    // flow or entity level, is reported where it is written.
     if let Some(k) = &problem.key
         && !layers.iter().any(|l| l.writes(&key))
-        && layers
-            .iter()
-            .any(|l| l.writes(&format!("{side}.options.{k}")))
     {
-        key = format!("{side}.options.{k}");
+        let mut written_as = vec![format!("{side}.options.{k}")];
+        if side == "store" {
+            written_as.extend([k.clone(), format!("options.{k}")]);
+        }
+        if let Some(found) = written_as
+            .into_iter()
+            .find(|w| layers.iter().any(|l| l.writes(w)))
+        {
+            key = found;
+        }
     }
     let written = layers
         .iter()
