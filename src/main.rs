@@ -12,6 +12,13 @@ use clap::Parser;
 
 use cli::{Cli, Command};
 
+/// jemalloc, not glibc's malloc: with glibc, peak memory grew with the input (208 MiB for
+/// 10M rows, 493 MiB for 100M, Parquet to Parquet) as its per-thread arenas and its rising
+/// mmap threshold kept freed buffers; with jemalloc it stays near 300 MiB whatever the input
+/// size, at the same speed (BENCHMARKS.md, "Memory as the input grows").
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// 0 when everything succeeded, else 1.
 fn exit_code(succeeded: bool) -> ExitCode {
     if succeeded {

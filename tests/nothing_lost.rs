@@ -882,3 +882,30 @@ fn schema_overrides_written_outside_the_store_reach_it_or_are_named_as_ignored()
         "{out}"
     );
 }
+
+#[test]
+fn an_int96_timestamp_no_64_bit_timestamp_holds_fails_naming_the_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 200 million days after 1970: far past what microseconds in an i64 can count.
+    write_int96(
+        &tmp.path().join("src/spark/part-0.parquet"),
+        &[(2_440_588 + 1, 0), (2_440_588 + 200_000_000, 0)],
+    );
+    write_files(
+        tmp.path(),
+        &[
+            ("hygge.yml", "name: spark\n"),
+            (
+                "flows/f/flow.yml",
+                "home: src\nstore: lake\nentities: [spark]\n",
+            ),
+        ],
+    );
+    let out = fails(run(tmp.path(), &["go"]));
+    assert!(out.contains("src/spark/part-0.parquet"), "{out}");
+    assert!(
+        out.contains("column `ts` holds an INT96 timestamp 200000000 days"),
+        "{out}"
+    );
+    assert!(!tmp.path().join("lake/spark").exists(), "{out}");
+}

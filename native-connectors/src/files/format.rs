@@ -186,6 +186,7 @@ fn open_parquet(
         .clone()
         .unwrap_or_else(|| (0..metadata.metadata().num_row_groups()).collect());
     let expected_rows = checked_row_count(metadata.metadata(), &groups)?;
+    check_int96_range(&file, metadata.metadata(), &groups)?;
     let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata);
     let file_schema = builder.schema().clone();
     let mut builder = builder.with_batch_size(batch_size);
@@ -325,6 +326,74 @@ impl<I: Iterator<Item = Result<RecordBatch, ArrowError>>> Iterator for CountedRo
             }
         }
     }
+}
+
+/// Microseconds in a day.
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// Fails naming the column when an INT96 timestamp in `groups` lies beyond what microseconds
+/// since 1970 can hold (about ±292,000 years), which the reader would wrap silently. Only
+/// files with INT96 columns pay for this second read of those columns.
+fn check_int96_range(
+    file: &File,
+    metadata: &ParquetMetaData,
+    groups: &[usize],
+) -> Result<(), String> {
+    use parquet::column::reader::get_typed_column_reader;
+    use parquet::data_type::Int96Type;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+
+    let columns: Vec<(usize, String)> = metadata
+        .file_metadata()
+        .schema_descr()
+        .columns()
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.physical_type() == parquet::basic::Type::INT96)
+        .map(|(i, c)| (i, c.path().string()))
+        .collect();
+    if columns.is_empty() {
+        return Ok(());
+    }
+    let copy = file.try_clone().map_err(|e| e.to_string())?;
+    let reader = SerializedFileReader::new(copy).map_err(|e| e.to_string())?;
+    let (mut values, mut levels) = (Vec::new(), Vec::new());
+    for &g in groups {
+        let group = reader.get_row_group(g).map_err(|e| e.to_string())?;
+        for (index, name) in &columns {
+            let column = group.get_column_reader(*index).map_err(|e| e.to_string())?;
+            let mut column = get_typed_column_reader::<Int96Type>(column);
+            loop {
+                values.clear();
+                levels.clear();
+                let (records, _, _) = column
+                    .read_records(8192, Some(&mut levels), None, &mut values)
+                    .map_err(|e| e.to_string())?;
+                if records == 0 {
+                    break;
+                }
+                for value in &values {
+                    let &[low, high, julian_day] = value.data() else {
+                        return Err(format!("column `{name}` holds a malformed INT96 value"));
+                    };
+                    let nanos = i64::from(low) | (i64::from(high) << 32);
+                    let days = i64::from(julian_day) - 2_440_588;
+                    if days
+                        .checked_mul(MICROS_PER_DAY)
+                        .and_then(|micros| micros.checked_add(nanos / 1_000))
+                        .is_none()
+                    {
+                        return Err(format!(
+                            "column `{name}` holds an INT96 timestamp {days} days from 1970-01-01, \
+                             beyond what a 64-bit timestamp can hold (about 292,000 years either way); \
+                             it would be read as a wrong date, so nothing was read"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn reader_schema(schema: SchemaRef, order: Option<&[usize]>) -> Result<SchemaRef, String> {
