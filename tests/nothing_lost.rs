@@ -120,8 +120,13 @@ fn two_flows_writing_one_destination_are_refused() {
         "{out}"
     );
     assert!(!tmp.path().join("lake").exists(), "{out}");
-    // Flows may be run one at a time, so across flows `debug` warns.
+    // Flows may be run one at a time, so across flows `debug` warns. It shows where each
+    // entity reads and writes, resolved.
     let out = ok(run(tmp.path(), &["debug"]));
+    assert!(
+        out.contains("reads  local a (csv)") && out.contains("writes parquet lake/same"),
+        "{out}"
+    );
     assert!(
         out.contains("warning:") && out.contains("write one destination"),
         "{out}"
@@ -552,8 +557,9 @@ fn a_home_that_is_a_number_is_named_as_such() {
     assert!(!out.contains("has no `home`"), "{out}");
 }
 
-#[test]
-fn sigint_aborts_the_running_store_and_exits_130() {
+/// Starts a run whose home never returns, waits until its store has staged, sends `signal`
+/// and returns the run's exit code and output, checking nothing was published or left.
+fn stop_a_run_with(signal: &str) -> (Option<i32>, String) {
     let tmp = tempfile::tempdir().unwrap();
     let component = hygge_native_connectors::EVIL_COMPONENT;
     write_files(
@@ -585,16 +591,28 @@ fn sigint_aborts_the_running_store_and_exits_130() {
         std::thread::yield_now();
     }
     let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let output = child.wait_with_output().unwrap();
     let out = text(&output);
-    assert_eq!(output.status.code(), Some(130), "{out}");
     assert!(out.contains("interrupted: f.f"), "{out}");
     assert!(staging_leftovers(tmp.path()).is_empty(), "{out}");
     assert!(!tmp.path().join("lake").exists(), "{out}");
+    (output.status.code(), out)
+}
+
+#[test]
+fn sigint_aborts_the_running_store_and_exits_130() {
+    let (code, out) = stop_a_run_with("-INT");
+    assert_eq!(code, Some(130), "{out}");
+}
+
+#[test]
+fn sigterm_aborts_the_running_store_and_exits_143() {
+    let (code, out) = stop_a_run_with("-TERM");
+    assert_eq!(code, Some(143), "{out}");
 }
 
 /// Rewrites the footer of the Parquet file at `path` with each row group's row count set to
@@ -908,4 +926,24 @@ fn an_int96_timestamp_no_64_bit_timestamp_holds_fails_naming_the_column() {
         "{out}"
     );
     assert!(!tmp.path().join("lake/spark").exists(), "{out}");
+}
+
+#[test]
+fn on_a_terminal_the_summary_starts_on_its_own_line() {
+    let (_tmp, dir) = init_project();
+    // `script` runs hygge with a pseudo-terminal as its standard output.
+    let command = format!(
+        "{} --project {} go",
+        env!("CARGO_BIN_EXE_hygge"),
+        dir.display()
+    );
+    let output = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("HYGGE_LOG")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&output.stdout).replace('\r', "");
+    assert!(output.status.success(), "{out}");
+    let header = out.find("FLOW ").expect("a summary");
+    assert!(out[..header].ends_with('\n'), "{out:?}");
 }
