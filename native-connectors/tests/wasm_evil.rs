@@ -201,6 +201,7 @@ fn escaping_through_a_symlink_is_blocked() {
                 1,
             ),
             "run-1",
+            &hygge_runtime::contract::RunScope::default(),
             RetryPolicy::default(),
             &NoEvents,
             &Interrupt::never(),

@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::contract::ErrorKind;
+use crate::contract::{ErrorKind, RunScope};
 use crate::events::{EventSink, FlowErrorReport, FlowEvent, FlowReport, FlowStatus};
 use crate::flow::{FlowJob, Interrupt, RetryPolicy, run_flow};
 
@@ -23,19 +23,6 @@ pub struct RunOptions {
     pub continue_on_error: bool,
     /// Retries of transient failures.
     pub retry: RetryPolicy,
-}
-
-/// The concurrency of the run in progress (0 before any run), for connectors that size shared
-/// resources such as connection pools by it.
-static RUN_CONCURRENCY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// How many flows the current run may run at once: the run's setting, or the default before
-/// a run starts.
-pub fn run_concurrency() -> usize {
-    match RUN_CONCURRENCY.load(Ordering::Relaxed) {
-        0 => default_concurrency(),
-        n => n,
-    }
 }
 
 /// The default concurrency: the number of CPUs, at least 2.
@@ -79,7 +66,7 @@ pub async fn run_all(
     interrupt: Interrupt,
 ) -> RunSummary {
     let started = Instant::now();
-    RUN_CONCURRENCY.store(options.concurrency.max(1), Ordering::Relaxed);
+    let scope = RunScope::new(options.concurrency);
     let slots = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let stop = Arc::new(AtomicBool::new(false));
     let mut reports: Vec<Option<FlowReport>> = vec![None; jobs.len()];
@@ -98,12 +85,19 @@ pub async fn run_all(
             continue;
         }
         let (events, stop, run_id) = (events.clone(), stop.clone(), run_id.to_string());
-        let interrupt = interrupt.clone();
+        let (interrupt, scope) = (interrupt.clone(), scope.clone());
         let span = tracing::info_span!("flow", flow = %job.flow, entity = %job.entity);
         running.spawn(
             async move {
-                let report =
-                    run_flow(&job, &run_id, options.retry, events.as_ref(), &interrupt).await;
+                let report = run_flow(
+                    &job,
+                    &run_id,
+                    &scope,
+                    options.retry,
+                    events.as_ref(),
+                    &interrupt,
+                )
+                .await;
                 if report.status == FlowStatus::Failed && !options.continue_on_error {
                     stop.store(true, Ordering::SeqCst);
                 }
@@ -181,7 +175,7 @@ mod tests {
     struct SlowHome(Arc<Gauge>, bool);
 
     impl HomeSpec for SlowHome {
-        fn build(&self) -> Box<dyn Home> {
+        fn build(&self, _run: &RunScope) -> Box<dyn Home> {
             Box::new(SlowHome(self.0.clone(), self.1))
         }
         fn describe(&self) -> String {
@@ -219,7 +213,7 @@ mod tests {
     struct NullStore(Arc<Mutex<u32>>);
 
     impl StoreSpec for NullStore {
-        fn build(&self) -> Box<dyn Store> {
+        fn build(&self, _run: &RunScope) -> Box<dyn Store> {
             Box::new(NullStore(self.0.clone()))
         }
         fn describe(&self) -> String {

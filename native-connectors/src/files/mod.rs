@@ -17,7 +17,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use hygge_runtime::contract::{
     BatchReader, ConfigProblem, Connector, ConnectorConfig, ConnectorError, ConnectorResult, Home,
-    HomeSpec, Place, ReadRequest, Store, StoreSpec,
+    HomeSpec, Place, ReadRequest, RunScope, Store, StoreSpec,
 };
 
 pub use compression::parse_compression;
@@ -216,7 +216,7 @@ struct FileHomeSpec {
 }
 
 impl HomeSpec for FileHomeSpec {
-    fn build(&self) -> Box<dyn Home> {
+    fn build(&self, _run: &RunScope) -> Box<dyn Home> {
         Box::new(FileHome {
             path: self.path.clone(),
             format: self.format,
@@ -286,7 +286,7 @@ struct FileStoreSpec {
 }
 
 impl StoreSpec for FileStoreSpec {
-    fn build(&self) -> Box<dyn Store> {
+    fn build(&self, _run: &RunScope) -> Box<dyn Store> {
         Box::new(FileStore::new(self.settings.clone()))
     }
 

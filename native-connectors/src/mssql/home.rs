@@ -8,7 +8,7 @@ use arrow_schema::{Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use hygge_runtime::contract::{
-    BatchReader, ConnectorError, ConnectorResult, Home, HomeSpec, Place, ReadRequest,
+    BatchReader, ConnectorError, ConnectorResult, Home, HomeSpec, Place, ReadRequest, RunScope,
 };
 use tiberius::{ColumnData, Query, QueryItem};
 use tokio::sync::mpsc;
@@ -53,9 +53,9 @@ pub struct MssqlHomeSpec {
 }
 
 impl HomeSpec for MssqlHomeSpec {
-    fn build(&self) -> Box<dyn Home> {
+    fn build(&self, run: &RunScope) -> Box<dyn Home> {
         Box::new(MssqlHome {
-            pool: Pool::get_or_create(&self.settings),
+            pool: Pool::for_run(run, &self.settings),
             source: self.source.clone(),
             partitioning: self.partitioning.clone(),
         })

@@ -1,11 +1,10 @@
 //! Connections: one deadpool pool per distinct connection, shared by every flow of the run, with
 //! a `SELECT 1` health check, and errors that say which server failed and what to try.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use hygge_runtime::contract::{ConnectorError, ErrorKind};
+use hygge_runtime::contract::{ConnectorError, ErrorKind, RunScope};
 use tiberius::{AuthMethod, Client, Config, EncryptionLevel};
 use tokio::net::TcpStream;
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
@@ -82,41 +81,36 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// The pool for `settings`, created on first use and shared afterwards.
-    pub fn get_or_create(settings: &ConnectionSettings) -> Pool {
-        static POOLS: OnceLock<Mutex<HashMap<ConnectionSettings, Pool>>> = OnceLock::new();
-        let pools = POOLS.get_or_init(Default::default);
-        let mut pools = pools
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        pools
-            .entry(settings.clone())
-            .or_insert_with(|| {
-                let size = settings.pool_size.unwrap_or_else(default_pool_size);
-                if !settings.encrypt {
-                    tracing::warn!(
-                        connection = %settings.label,
-                        "encrypt: false: traffic to {} (the login included) is not encrypted",
-                        settings.host
-                    );
-                }
-                let tokens = TokenSource::for_auth(&settings.auth);
-                let manager = Manager {
-                    settings: settings.clone(),
-                    tokens,
-                };
-                let pool = deadpool::managed::Pool::builder(manager)
-                    .max_size(size.max(1) as usize)
-                    .wait_timeout(Some(CHECKOUT_TIMEOUT))
-                    .runtime(deadpool::Runtime::Tokio1)
-                    .build()
-                    .unwrap_or_else(|e| unreachable!("a pool with a runtime builds: {e}"));
-                Pool {
-                    pool,
-                    settings: Arc::new(settings.clone()),
-                }
-            })
-            .clone()
+    /// The run's pool for `settings`: created on first use, then shared by every home and
+    /// store of the run with equal settings, and closed with the run.
+    pub fn for_run(run: &RunScope, settings: &ConnectionSettings) -> Pool {
+        run.shared(settings, || {
+            let size = settings
+                .pool_size
+                .unwrap_or_else(|| default_pool_size(run.concurrency()));
+            if !settings.encrypt {
+                tracing::warn!(
+                    connection = %settings.label,
+                    "encrypt: false: traffic to {} (the login included) is not encrypted",
+                    settings.host
+                );
+            }
+            let tokens = TokenSource::for_auth(&settings.auth);
+            let manager = Manager {
+                settings: settings.clone(),
+                tokens,
+            };
+            let pool = deadpool::managed::Pool::builder(manager)
+                .max_size(size.max(1) as usize)
+                .wait_timeout(Some(CHECKOUT_TIMEOUT))
+                .runtime(deadpool::Runtime::Tokio1)
+                .build()
+                .unwrap_or_else(|e| unreachable!("a pool with a runtime builds: {e}"));
+            Pool {
+                pool,
+                settings: Arc::new(settings.clone()),
+            }
+        })
     }
 
     /// The settings behind this pool.
@@ -159,8 +153,7 @@ impl Pool {
 }
 
 /// The default pool size: the run's concurrency (`--concurrency`, hygge.yml, CPUs).
-fn default_pool_size() -> u32 {
-    let concurrency = hygge_runtime::coordinator::run_concurrency();
+fn default_pool_size(concurrency: usize) -> u32 {
     u32::try_from(concurrency).unwrap_or(u32::MAX).max(2)
 }
 

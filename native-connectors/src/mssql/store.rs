@@ -11,8 +11,8 @@ use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, SchemaRef};
 use async_trait::async_trait;
 use hygge_runtime::contract::{
-    ConnectorError, ConnectorResult, OnSchemaChange, Place, RunContext, RunType, SchemaAdapter,
-    Store, StoreSpec, StoreWriter,
+    ConnectorError, ConnectorResult, OnSchemaChange, Place, RunContext, RunScope, RunType,
+    SchemaAdapter, Store, StoreSpec, StoreWriter,
 };
 use tiberius::{SqlBulkCopyOption, SqlBulkCopyOptions};
 use tokio::sync::{Mutex, mpsc};
@@ -57,9 +57,9 @@ pub struct StorePlan {
 }
 
 impl StoreSpec for MssqlStoreSpec {
-    fn build(&self) -> Box<dyn Store> {
+    fn build(&self, run: &RunScope) -> Box<dyn Store> {
         Box::new(MssqlStore {
-            pool: Pool::get_or_create(&self.settings),
+            pool: Pool::for_run(run, &self.settings),
             plan: self.plan.clone(),
         })
     }

@@ -16,7 +16,7 @@ use arrow_array::*;
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use hygge_runtime::contract::{
     ConfigProblem, Connector, ConnectorConfig, ConnectorError, ErrorKind, HomeSpec, ReadRequest,
-    Role, RunContext, RunType, StoreSpec, WatermarkFilter,
+    Role, RunContext, RunScope, RunType, StoreSpec, WatermarkFilter,
 };
 use hygge_tds_test_server::{ServerConfig, TestServer};
 use serde_yaml::Value;
@@ -201,7 +201,7 @@ async fn read_with(
     spec: &Arc<dyn HomeSpec>,
     request: ReadRequest,
 ) -> Result<RecordBatch, ConnectorError> {
-    let mut reader = spec.build().open(&request).await?;
+    let mut reader = spec.build(&RunScope::default()).open(&request).await?;
     let schema = reader.schema();
     let mut batches = Vec::new();
     while let Some(batch) = reader.next_batch().await? {
@@ -232,8 +232,18 @@ async fn write(
     batches: &[RecordBatch],
     run: &str,
 ) -> Result<(), ConnectorError> {
+    write_in(&RunScope::default(), spec, batches, run).await
+}
+
+/// As [`write`], as one flow of the run `scope` (which shares its pools among its flows).
+async fn write_in(
+    scope: &RunScope,
+    spec: &Arc<dyn StoreSpec>,
+    batches: &[RecordBatch],
+    run: &str,
+) -> Result<(), ConnectorError> {
     let schema = batches[0].schema();
-    let mut writer = spec.build().open(schema, &context(run)).await?;
+    let mut writer = spec.build(scope).open(schema, &context(run)).await?;
     for batch in batches {
         if let Err(e) = writer.write(batch.clone()).await {
             writer.abort().await.unwrap();
@@ -930,7 +940,7 @@ async fn a_second_run_into_the_same_table_waits_for_the_first() {
     let spec = store(&db, &format!("table: {table}\nif_exists: replace\n")).unwrap();
     let first = people(&[1, 2], &[Some("a"), Some("b")]);
     let mut writer = spec
-        .build()
+        .build(&RunScope::default())
         .open(first.schema(), &context("run1"))
         .await
         .unwrap();
@@ -1136,6 +1146,8 @@ async fn more_flows_than_pool_size_share_the_pool() {
     let mut db = db;
     db.settings.pool_size = Some(2);
     let db = Arc::new(db);
+    // One run of six flows: they share the run's pool.
+    let scope = RunScope::new(6);
     let mut tasks = tokio::task::JoinSet::new();
     let mut tables = Vec::new();
     for i in 0..6 {
@@ -1146,10 +1158,11 @@ async fn more_flows_than_pool_size_share_the_pool() {
             &format!("table: {table}\nparallel_workers: 3\nbatch_size: 10\n"),
         )
         .unwrap();
+        let scope = scope.clone();
         tasks.spawn(async move {
             let ids: Vec<i64> = (0..100).collect();
             let batch = people(&ids, &vec![Some("x"); 100]);
-            write(&spec, &[batch], &format!("run{i}")).await
+            write_in(&scope, &spec, &[batch], &format!("run{i}")).await
         });
     }
     while let Some(done) = tasks.join_next().await {

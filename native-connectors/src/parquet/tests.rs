@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arrow_array::{Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use hygge_runtime::contract::{
-    ConfigProblem, Connector, ConnectorConfig, HomeSpec, ReadRequest, Role,
+    ConfigProblem, Connector, ConnectorConfig, HomeSpec, ReadRequest, Role, RunScope,
 };
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
@@ -78,7 +78,11 @@ async fn parallel_row_group_reads_keep_row_order_and_project_in_request_order() 
     let request = ReadRequest::default()
         .with_batch_size(700)
         .with_columns(Some(vec!["label".into(), "id".into()]));
-    let mut reader = spec.build().open(&request).await.unwrap();
+    let mut reader = spec
+        .build(&RunScope::default())
+        .open(&request)
+        .await
+        .unwrap();
     let names: Vec<String> = reader
         .schema()
         .fields()
@@ -105,7 +109,7 @@ async fn an_unknown_column_is_a_config_error_listing_the_columns() {
     write_input(dir.path(), 1, 10);
     let spec = home(dir.path(), "path: src").unwrap();
     let request = ReadRequest::default().with_columns(Some(vec!["nope".into()]));
-    let Err(err) = spec.build().open(&request).await else {
+    let Err(err) = spec.build(&RunScope::default()).open(&request).await else {
         panic!("opened")
     };
     assert_eq!(err.kind(), hygge_runtime::contract::ErrorKind::Config);
@@ -136,7 +140,11 @@ async fn a_parquet_home_knows_how_many_rows_it_will_yield() {
     let dir = tempfile::tempdir().unwrap();
     write_input(dir.path(), 2, 2_500);
     let spec = home(dir.path(), "path: src").unwrap();
-    let mut reader = spec.build().open(&ReadRequest::default()).await.unwrap();
+    let mut reader = spec
+        .build(&RunScope::default())
+        .open(&ReadRequest::default())
+        .await
+        .unwrap();
     assert_eq!(reader.total_rows(), Some(5_000));
     let mut rows = 0;
     while let Some(batch) = reader.next_batch().await.unwrap() {

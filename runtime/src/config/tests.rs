@@ -14,7 +14,7 @@ struct Echo;
 struct EchoSpec(String);
 
 impl HomeSpec for EchoSpec {
-    fn build(&self) -> Box<dyn Home> {
+    fn build(&self, _run: &RunScope) -> Box<dyn Home> {
         unreachable!("config tests never run flows")
     }
     fn describe(&self) -> String {
@@ -23,7 +23,7 @@ impl HomeSpec for EchoSpec {
 }
 
 impl StoreSpec for EchoSpec {
-    fn build(&self) -> Box<dyn Store> {
+    fn build(&self, _run: &RunScope) -> Box<dyn Store> {
         unreachable!("config tests never run flows")
     }
     fn describe(&self) -> String {

@@ -9,6 +9,7 @@ mod error;
 mod home;
 mod place;
 mod registry;
+mod run_scope;
 mod schema_change;
 mod store;
 
@@ -18,5 +19,6 @@ pub use place::Place;
 pub use registry::{
     ConfigProblem, Connector, ConnectorConfig, HomeSpec, Registry, Role, StoreSpec,
 };
+pub use run_scope::RunScope;
 pub use schema_change::{AdaptingWriter, OnSchemaChange, SchemaAdapter, SchemaDiff};
 pub use store::{RunContext, RunType, Store, StoreWriter};

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde_yaml::Value;
 
-use super::{Home, Place, Store};
+use super::{Home, Place, RunScope, Store};
 use crate::config::diagnostics::did_you_mean;
 
 /// A connector: a name, a description, and the homes and stores it builds from config.
@@ -51,8 +51,8 @@ pub trait Connector: Send + Sync {
 
 /// A validated home configuration, ready to build a fresh [`Home`] for every attempt.
 pub trait HomeSpec: Send + Sync {
-    /// A new home for one attempt of a flow.
-    fn build(&self) -> Box<dyn Home>;
+    /// A new home for one attempt of a flow of the run `run`.
+    fn build(&self, run: &RunScope) -> Box<dyn Home>;
     /// One line for dry runs and logs, e.g. `parquet data/source/users`.
     fn describe(&self) -> String;
     /// The rows per batch configured on the home, if any.
@@ -91,8 +91,8 @@ pub trait HomeSpec: Send + Sync {
 
 /// A validated store configuration, ready to build a fresh [`Store`] for every attempt.
 pub trait StoreSpec: Send + Sync {
-    /// A new store for one attempt of a flow.
-    fn build(&self) -> Box<dyn Store>;
+    /// A new store for one attempt of a flow of the run `run`.
+    fn build(&self, run: &RunScope) -> Box<dyn Store>;
     /// One line for dry runs and logs, e.g. `parquet out/users (snappy)`.
     fn describe(&self) -> String;
     /// What a sandboxed store is granted, for `hygge debug`; `None` for native stores.

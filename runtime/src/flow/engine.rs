@@ -13,7 +13,7 @@ use super::interrupt::Interrupt;
 use super::rechunk::Rechunker;
 use crate::contract::{
     BatchReader, ConnectorError, ConnectorResult, ErrorKind, HomeSpec, OnSchemaChange, ReadRequest,
-    RunContext, RunType, StoreSpec, StoreWriter,
+    RunContext, RunScope, RunType, StoreSpec, StoreWriter,
 };
 use crate::events::{EventSink, FlowErrorReport, FlowEvent, FlowReport, FlowStatus};
 
@@ -83,6 +83,7 @@ fn at(stage: &'static str) -> impl FnOnce(ConnectorError) -> StageError {
 pub async fn run_flow(
     job: &FlowJob,
     run_id: &str,
+    scope: &RunScope,
     retry: RetryPolicy,
     events: &dyn EventSink,
     interrupt: &Interrupt,
@@ -101,7 +102,7 @@ pub async fn run_flow(
     let mut attempt = 0;
     let outcome = loop {
         attempt += 1;
-        let result = run_attempt(job, &context, deadline, events, interrupt).await;
+        let result = run_attempt(job, &context, scope, deadline, events, interrupt).await;
         match result {
             Err(e) if e.error.kind().is_retryable() && attempt < retry.attempts.max(1) => {
                 let delay = retry.base_delay * 2u32.saturating_pow(attempt - 1);
@@ -210,6 +211,7 @@ async fn unless_interrupted<T>(
 async fn run_attempt(
     job: &FlowJob,
     context: &RunContext,
+    scope: &RunScope,
     deadline: Option<TokioInstant>,
     events: &dyn EventSink,
     interrupt: &Interrupt,
@@ -220,7 +222,7 @@ async fn run_attempt(
     let request = job.request.clone();
     let reader = before(deadline, job.timeout, async {
         job.home
-            .build()
+            .build(scope)
             .open(&request)
             .await
             .map_err(at("open home"))
@@ -233,7 +235,7 @@ async fn run_attempt(
     });
     let mut writer = before(deadline, job.timeout, async {
         job.store
-            .build()
+            .build(scope)
             .open(schema, context)
             .await
             .map_err(at("open store"))

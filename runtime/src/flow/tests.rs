@@ -43,7 +43,7 @@ struct FakeHome(HomeBehaviour, bool);
 struct FakeReader(HomeBehaviour, usize);
 
 impl HomeSpec for FakeHomeSpec {
-    fn build(&self) -> Box<dyn Home> {
+    fn build(&self, _run: &RunScope) -> Box<dyn Home> {
         let n = self.opens.fetch_add(1, Ordering::SeqCst);
         Box::new(FakeHome(self.behaviour, n < self.transient_failures))
     }
@@ -111,7 +111,7 @@ struct FakeStoreSpec {
 struct FakeStore(Arc<Mutex<Journal>>, Option<usize>, bool);
 
 impl StoreSpec for FakeStoreSpec {
-    fn build(&self) -> Box<dyn Store> {
+    fn build(&self, _run: &RunScope) -> Box<dyn Store> {
         Box::new(FakeStore(
             self.journal.clone(),
             self.batch_size,
@@ -212,7 +212,15 @@ const FAST_RETRY: RetryPolicy = RetryPolicy {
 #[tokio::test]
 async fn rows_are_counted_rechunked_and_committed() {
     let s = setup(HomeBehaviour::Batches(5, 7), 0, Some(10), false);
-    let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents, &Interrupt::never()).await;
+    let report = run_flow(
+        &s.job,
+        "run",
+        &RunScope::default(),
+        FAST_RETRY,
+        &NoEvents,
+        &Interrupt::never(),
+    )
+    .await;
     assert_eq!(report.status, FlowStatus::Succeeded);
     assert_eq!(report.rows, 35);
     let j = s.journal.lock().unwrap();
@@ -223,7 +231,15 @@ async fn rows_are_counted_rechunked_and_committed() {
 #[tokio::test]
 async fn connection_errors_are_retried_with_a_fresh_store() {
     let s = setup(HomeBehaviour::Batches(1, 3), 2, None, false);
-    let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents, &Interrupt::never()).await;
+    let report = run_flow(
+        &s.job,
+        "run",
+        &RunScope::default(),
+        FAST_RETRY,
+        &NoEvents,
+        &Interrupt::never(),
+    )
+    .await;
     assert_eq!(report.status, FlowStatus::Succeeded, "{:?}", report.error);
     assert_eq!(report.attempts, 3);
     assert_eq!(s.opens.load(Ordering::SeqCst), 3);
@@ -232,7 +248,15 @@ async fn connection_errors_are_retried_with_a_fresh_store() {
 #[tokio::test]
 async fn retries_stop_after_three_attempts() {
     let s = setup(HomeBehaviour::Batches(1, 3), 10, None, false);
-    let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents, &Interrupt::never()).await;
+    let report = run_flow(
+        &s.job,
+        "run",
+        &RunScope::default(),
+        FAST_RETRY,
+        &NoEvents,
+        &Interrupt::never(),
+    )
+    .await;
     assert_eq!(report.status, FlowStatus::Failed);
     assert_eq!(report.attempts, 3);
     let error = report.error.unwrap();
@@ -253,7 +277,15 @@ async fn other_errors_are_not_retried() {
         ErrorKind::Internal,
     ] {
         let s = setup(HomeBehaviour::FailOpen(kind), 0, None, false);
-        let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents, &Interrupt::never()).await;
+        let report = run_flow(
+            &s.job,
+            "run",
+            &RunScope::default(),
+            FAST_RETRY,
+            &NoEvents,
+            &Interrupt::never(),
+        )
+        .await;
         assert_eq!(report.attempts, 1, "{kind}");
         assert_eq!(report.error.unwrap().stage, "open home");
     }
@@ -262,7 +294,15 @@ async fn other_errors_are_not_retried() {
 #[tokio::test]
 async fn a_read_failure_aborts_the_store() {
     let s = setup(HomeBehaviour::FailAfter(3), 0, None, false);
-    let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents, &Interrupt::never()).await;
+    let report = run_flow(
+        &s.job,
+        "run",
+        &RunScope::default(),
+        FAST_RETRY,
+        &NoEvents,
+        &Interrupt::never(),
+    )
+    .await;
     assert_eq!(report.status, FlowStatus::Failed);
     assert_eq!(report.error.as_ref().unwrap().stage, "read");
     let j = s.journal.lock().unwrap();
@@ -272,7 +312,15 @@ async fn a_read_failure_aborts_the_store() {
 #[tokio::test]
 async fn a_write_failure_aborts_the_store() {
     let s = setup(HomeBehaviour::Batches(3, 3), 0, None, true);
-    let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents, &Interrupt::never()).await;
+    let report = run_flow(
+        &s.job,
+        "run",
+        &RunScope::default(),
+        FAST_RETRY,
+        &NoEvents,
+        &Interrupt::never(),
+    )
+    .await;
     assert_eq!(report.error.unwrap().stage, "write");
     assert_eq!(s.journal.lock().unwrap().aborted, 1);
 }
@@ -281,7 +329,15 @@ async fn a_write_failure_aborts_the_store() {
 async fn the_timeout_aborts_the_store() {
     let mut s = setup(HomeBehaviour::Hang, 0, None, false);
     s.job.timeout = Some(Duration::from_secs(5));
-    let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents, &Interrupt::never()).await;
+    let report = run_flow(
+        &s.job,
+        "run",
+        &RunScope::default(),
+        FAST_RETRY,
+        &NoEvents,
+        &Interrupt::never(),
+    )
+    .await;
     let error = report.error.unwrap();
     assert_eq!(error.stage, "timeout");
     assert!(
@@ -296,7 +352,15 @@ async fn the_timeout_aborts_the_store() {
 #[tokio::test]
 async fn a_batch_with_another_schema_fails_the_flow() {
     let s = setup(HomeBehaviour::WrongSchema, 0, None, false);
-    let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents, &Interrupt::never()).await;
+    let report = run_flow(
+        &s.job,
+        "run",
+        &RunScope::default(),
+        FAST_RETRY,
+        &NoEvents,
+        &Interrupt::never(),
+    )
+    .await;
     let error = report.error.unwrap();
     assert_eq!(error.kind, ErrorKind::Data);
     assert!(
@@ -310,7 +374,15 @@ async fn a_batch_with_another_schema_fails_the_flow() {
 #[tokio::test]
 async fn a_panicking_home_is_a_failure_not_the_end_of_the_data() {
     let s = setup(HomeBehaviour::Panic, 0, None, false);
-    let report = run_flow(&s.job, "run", FAST_RETRY, &NoEvents, &Interrupt::never()).await;
+    let report = run_flow(
+        &s.job,
+        "run",
+        &RunScope::default(),
+        FAST_RETRY,
+        &NoEvents,
+        &Interrupt::never(),
+    )
+    .await;
     assert_eq!(report.status, FlowStatus::Failed);
     assert_eq!(report.error.unwrap().kind, ErrorKind::Internal);
     let j = s.journal.lock().unwrap();

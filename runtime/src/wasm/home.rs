@@ -25,14 +25,14 @@ use super::limits::{decode_batch, decode_schema};
 use super::spec::{ComponentSpec, HomeSide};
 use super::state::HostState;
 use crate::contract::{
-    BatchReader, ConnectorError, ConnectorResult, Home, HomeSpec, Place, ReadRequest,
+    BatchReader, ConnectorError, ConnectorResult, Home, HomeSpec, Place, ReadRequest, RunScope,
 };
 
 /// A component as a home.
 pub type WasmHomeSpec = ComponentSpec<HomeSide>;
 
 impl HomeSpec for ComponentSpec<HomeSide> {
-    fn build(&self) -> Box<dyn Home> {
+    fn build(&self, _run: &RunScope) -> Box<dyn Home> {
         Box::new(self.clone())
     }
 

@@ -24,7 +24,8 @@ use super::error::{call_failed, guest_error, instantiate_failed};
 use super::spec::{ComponentSpec, StoreSide};
 use super::state::HostState;
 use crate::contract::{
-    ConnectorError, ConnectorResult, Place, RunContext, RunType, Store, StoreSpec, StoreWriter,
+    ConnectorError, ConnectorResult, Place, RunContext, RunScope, RunType, Store, StoreSpec,
+    StoreWriter,
 };
 use crate::staging::holds_data;
 
@@ -32,7 +33,7 @@ use crate::staging::holds_data;
 pub type WasmStoreSpec = ComponentSpec<StoreSide>;
 
 impl StoreSpec for ComponentSpec<StoreSide> {
-    fn build(&self) -> Box<dyn Store> {
+    fn build(&self, _run: &RunScope) -> Box<dyn Store> {
         Box::new(self.clone())
     }
 

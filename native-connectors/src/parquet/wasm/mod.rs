@@ -9,8 +9,8 @@ use std::time::Duration;
 use arrow_schema::SchemaRef;
 use async_trait::async_trait;
 use hygge_runtime::contract::{
-    AdaptingWriter, ConfigProblem, ConnectorError, ConnectorResult, Place, RunContext, RunType,
-    SchemaAdapter, Store, StoreSpec, StoreWriter,
+    AdaptingWriter, ConfigProblem, ConnectorError, ConnectorResult, Place, RunContext, RunScope,
+    RunType, SchemaAdapter, Store, StoreSpec, StoreWriter,
 };
 use hygge_runtime::wasm::{ComponentSource, Permissions, WasmHomeSpec, WasmStoreSpec};
 use serde_json::json;
@@ -181,9 +181,9 @@ impl SchemaGuarded {
 }
 
 impl StoreSpec for SchemaGuarded {
-    fn build(&self) -> Box<dyn Store> {
+    fn build(&self, run: &RunScope) -> Box<dyn Store> {
         Box::new(GuardedStore {
-            component: self.component.build(),
+            component: self.component.build(run),
             destination: self.destination.clone(),
         })
     }
