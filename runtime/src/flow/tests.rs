@@ -209,18 +209,23 @@ const FAST_RETRY: RetryPolicy = RetryPolicy {
     base_delay: Duration::from_millis(10),
 };
 
-#[tokio::test]
-async fn rows_are_counted_rechunked_and_committed() {
-    let s = setup(HomeBehaviour::Batches(5, 7), 0, Some(10), false);
-    let report = run_flow(
-        &s.job,
+/// Runs `job` once as its own run, with quick retries and nobody to interrupt it.
+async fn run_once(job: &FlowJob) -> crate::events::FlowReport {
+    run_flow(
+        job,
         "run",
         &RunScope::default(),
         FAST_RETRY,
         &NoEvents,
         &Interrupt::never(),
     )
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn rows_are_counted_rechunked_and_committed() {
+    let s = setup(HomeBehaviour::Batches(5, 7), 0, Some(10), false);
+    let report = run_once(&s.job).await;
     assert_eq!(report.status, FlowStatus::Succeeded);
     assert_eq!(report.rows, 35);
     let j = s.journal.lock().unwrap();
@@ -231,15 +236,7 @@ async fn rows_are_counted_rechunked_and_committed() {
 #[tokio::test]
 async fn connection_errors_are_retried_with_a_fresh_store() {
     let s = setup(HomeBehaviour::Batches(1, 3), 2, None, false);
-    let report = run_flow(
-        &s.job,
-        "run",
-        &RunScope::default(),
-        FAST_RETRY,
-        &NoEvents,
-        &Interrupt::never(),
-    )
-    .await;
+    let report = run_once(&s.job).await;
     assert_eq!(report.status, FlowStatus::Succeeded, "{:?}", report.error);
     assert_eq!(report.attempts, 3);
     assert_eq!(s.opens.load(Ordering::SeqCst), 3);
@@ -248,15 +245,7 @@ async fn connection_errors_are_retried_with_a_fresh_store() {
 #[tokio::test]
 async fn retries_stop_after_three_attempts() {
     let s = setup(HomeBehaviour::Batches(1, 3), 10, None, false);
-    let report = run_flow(
-        &s.job,
-        "run",
-        &RunScope::default(),
-        FAST_RETRY,
-        &NoEvents,
-        &Interrupt::never(),
-    )
-    .await;
+    let report = run_once(&s.job).await;
     assert_eq!(report.status, FlowStatus::Failed);
     assert_eq!(report.attempts, 3);
     let error = report.error.unwrap();
@@ -277,15 +266,7 @@ async fn other_errors_are_not_retried() {
         ErrorKind::Internal,
     ] {
         let s = setup(HomeBehaviour::FailOpen(kind), 0, None, false);
-        let report = run_flow(
-            &s.job,
-            "run",
-            &RunScope::default(),
-            FAST_RETRY,
-            &NoEvents,
-            &Interrupt::never(),
-        )
-        .await;
+        let report = run_once(&s.job).await;
         assert_eq!(report.attempts, 1, "{kind}");
         assert_eq!(report.error.unwrap().stage, "open home");
     }
@@ -294,15 +275,7 @@ async fn other_errors_are_not_retried() {
 #[tokio::test]
 async fn a_read_failure_aborts_the_store() {
     let s = setup(HomeBehaviour::FailAfter(3), 0, None, false);
-    let report = run_flow(
-        &s.job,
-        "run",
-        &RunScope::default(),
-        FAST_RETRY,
-        &NoEvents,
-        &Interrupt::never(),
-    )
-    .await;
+    let report = run_once(&s.job).await;
     assert_eq!(report.status, FlowStatus::Failed);
     assert_eq!(report.error.as_ref().unwrap().stage, "read");
     let j = s.journal.lock().unwrap();
@@ -312,15 +285,7 @@ async fn a_read_failure_aborts_the_store() {
 #[tokio::test]
 async fn a_write_failure_aborts_the_store() {
     let s = setup(HomeBehaviour::Batches(3, 3), 0, None, true);
-    let report = run_flow(
-        &s.job,
-        "run",
-        &RunScope::default(),
-        FAST_RETRY,
-        &NoEvents,
-        &Interrupt::never(),
-    )
-    .await;
+    let report = run_once(&s.job).await;
     assert_eq!(report.error.unwrap().stage, "write");
     assert_eq!(s.journal.lock().unwrap().aborted, 1);
 }
@@ -329,15 +294,7 @@ async fn a_write_failure_aborts_the_store() {
 async fn the_timeout_aborts_the_store() {
     let mut s = setup(HomeBehaviour::Hang, 0, None, false);
     s.job.timeout = Some(Duration::from_secs(5));
-    let report = run_flow(
-        &s.job,
-        "run",
-        &RunScope::default(),
-        FAST_RETRY,
-        &NoEvents,
-        &Interrupt::never(),
-    )
-    .await;
+    let report = run_once(&s.job).await;
     let error = report.error.unwrap();
     assert_eq!(error.stage, "timeout");
     assert!(
@@ -352,15 +309,7 @@ async fn the_timeout_aborts_the_store() {
 #[tokio::test]
 async fn a_batch_with_another_schema_fails_the_flow() {
     let s = setup(HomeBehaviour::WrongSchema, 0, None, false);
-    let report = run_flow(
-        &s.job,
-        "run",
-        &RunScope::default(),
-        FAST_RETRY,
-        &NoEvents,
-        &Interrupt::never(),
-    )
-    .await;
+    let report = run_once(&s.job).await;
     let error = report.error.unwrap();
     assert_eq!(error.kind, ErrorKind::Data);
     assert!(
@@ -374,15 +323,7 @@ async fn a_batch_with_another_schema_fails_the_flow() {
 #[tokio::test]
 async fn a_panicking_home_is_a_failure_not_the_end_of_the_data() {
     let s = setup(HomeBehaviour::Panic, 0, None, false);
-    let report = run_flow(
-        &s.job,
-        "run",
-        &RunScope::default(),
-        FAST_RETRY,
-        &NoEvents,
-        &Interrupt::never(),
-    )
-    .await;
+    let report = run_once(&s.job).await;
     assert_eq!(report.status, FlowStatus::Failed);
     assert_eq!(report.error.unwrap().kind, ErrorKind::Internal);
     let j = s.journal.lock().unwrap();
