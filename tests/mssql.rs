@@ -32,10 +32,11 @@ async fn hygge_go(dir: &Path, args: &[&str], password: &str) -> Output {
     .unwrap()
 }
 
-fn project(server: &TestServer) -> String {
+/// The `connections:` block naming the test server `warehouse`, its password from the
+/// environment.
+fn warehouse(server: &TestServer) -> String {
     format!(
-        "name: mssql_e2e
-connections:
+        "connections:
   warehouse:
     type: mssql
     server: 127.0.0.1
@@ -44,7 +45,15 @@ connections:
     user: sa
     password: ${{HYGGE_TEST_MSSQL_PASSWORD}}
     encrypt: false
-    pool_size: 3
+",
+        server.port()
+    )
+}
+
+fn project(server: &TestServer) -> String {
+    format!(
+        "name: mssql_e2e
+{}    pool_size: 3
 flows:
   load:
     home:
@@ -66,7 +75,7 @@ flows:
       path: data/out
     entities: [orders, customers]
 ",
-        server.port()
+        warehouse(server)
     )
 }
 
@@ -389,16 +398,7 @@ async fn schema_drift_into_a_table_follows_on_schema_change() {
     let dir = tempfile::tempdir().unwrap();
     let yml = format!(
         "name: drift
-connections:
-  warehouse:
-    type: mssql
-    server: 127.0.0.1
-    port: {}
-    database: hygge
-    user: sa
-    password: ${{HYGGE_TEST_MSSQL_PASSWORD}}
-    encrypt: false
-flows:
+{}flows:
   load:
     home: data/source
     store:
@@ -415,7 +415,7 @@ flows:
     store: data/out
     entities: [items]
 ",
-        server.port()
+        warehouse(&server)
     );
     write_files(dir.path(), &[("hygge.yml", &yml)]);
     let source = dir.path().join("data/source/items/i.parquet");
