@@ -77,6 +77,7 @@ fn job(
         timeout: None,
         allow_empty: false,
         on_schema_change: Default::default(),
+        watermark: None,
     }
 }
 

@@ -243,7 +243,10 @@ mod tests {
         async fn would_replace_data(&mut self) -> ConnectorResult<bool> {
             Ok(false)
         }
-        async fn commit(self: Box<Self>) -> ConnectorResult<()> {
+        async fn commit(
+            self: Box<Self>,
+            _state: Option<crate::state::StateUpdate>,
+        ) -> ConnectorResult<()> {
             *self.0.lock().unwrap() += 1;
             Ok(())
         }
@@ -270,6 +273,7 @@ mod tests {
                 timeout: None,
                 allow_empty: false,
                 on_schema_change: Default::default(),
+                watermark: None,
             })
             .collect()
     }

@@ -6,7 +6,8 @@
 //!   [`contract::Store`] over Arrow batches, with typed errors, plus the [`contract::Registry`].
 //! - [`flow`] runs one entity flow (home → bounded channel → store; retry, timeout, abort).
 //! - [`coordinator`] runs many under a concurrency limit and builds the [`coordinator::RunSummary`].
-//! - [`staging`] is the one implementation of staged, atomic publishing for file stores.
+//! - [`publish`] is the one publish layer: stage, then publish atomically (with the watermark state), then clean up.
+//! - [`state`] is watermark state: what incremental runs read, committed with their data.
 //! - [`events`] are the typed events progress output is built from.
 //! - [`wasm`] hosts sandboxed Wasm components as homes and stores.
 
@@ -15,6 +16,7 @@ pub mod contract;
 pub mod coordinator;
 pub mod events;
 pub mod flow;
+pub mod publish;
 pub mod run_id;
-pub mod staging;
+pub mod state;
 pub mod wasm;

@@ -1,22 +1,19 @@
-//! The writer resource: Arrow IPC batches → one Parquet file per writer, staged in a hidden
-//! sibling folder and published on commit.
+//! The writer resource: Arrow IPC batches → one Parquet file per writer, written into the
+//! folder the host granted.
 //!
-//! Naming follows the native stores (`.hygge-staging.<entity>.<run id>` beside the entity
-//! folder, `part-<run id>-00001.parquet`), so a native run cleans up after a crashed Wasm
-//! run and the other way round.
+//! The host publishes: for each run it opens a staging folder (the runtime's publish layer,
+//! the same as for the native store), grants this component that folder alone as the
+//! config's `path`, and after `commit` swaps it in with the entity's watermark state. So
+//! the component never sees the destination or its parent, and never renames anything.
 //!
 //! The host may open several writers for one run (config `part` / `parts`), each writing
-//! its own file into the same staging folder. Part 0 creates the folder; the host commits
-//! the other parts first (they only close their files) and part 0 last, which publishes:
-//! the staging folder replaces the entity folder by two renames (WASI has no exchange), and
-//! a crash between them is rolled forward by the next run, native or Wasm. `incremental`
-//! first hard-links the entity folder's files into the staging folder, so the same swap
-//! publishes old and new files at once.
+//! its own file (`part-<run id>-0000N.parquet`) into the same folder; `commit` closes the
+//! file, `abort` removes it.
 
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::BufWriter;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
@@ -25,11 +22,8 @@ use parquet::file::properties::WriterProperties;
 
 use crate::config::{StoreConfig, parse};
 use crate::exports::hygge::connector::store::{GuestWriter, Writer};
-use crate::hygge::connector::types::{Error, ErrorKind, RunContext, RunType};
+use crate::hygge::connector::types::{Error, ErrorKind, RunContext};
 use crate::{config_error, data_error, error};
-
-const STAGING_PREFIX: &str = ".hygge-staging.";
-const OLD_SUFFIX: &str = ".old";
 
 /// An open Parquet store.
 pub struct ParquetWriter {
@@ -38,13 +32,8 @@ pub struct ParquetWriter {
 
 struct State {
     schema: SchemaRef,
-    destination: PathBuf,
-    staging: PathBuf,
-    file_name: String,
-    run_type: RunType,
+    file: PathBuf,
     writer: ArrowWriter<BufWriter<File>>,
-    /// Part 0: owns the staging folder and publishes it.
-    leader: bool,
 }
 
 fn io(what: &str, e: std::io::Error) -> Error {
@@ -84,124 +73,30 @@ fn compression(config: &StoreConfig) -> Result<Compression, Error> {
     }
 }
 
-/// Removes staging left by crashed runs; finishes a swap interrupted between its renames.
-fn clean_stale(parent: &Path, name: &str, destination: &Path) -> Result<(), Error> {
-    let prefix = format!("{STAGING_PREFIX}{name}.");
-    let Ok(entries) = std::fs::read_dir(parent) else {
-        return Ok(());
-    };
-    let mut stale: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok())
-        .filter(|e| {
-            let n = e.file_name().to_string_lossy().into_owned();
-            n.strip_prefix(&prefix)
-                .map(|rest| rest.trim_end_matches(OLD_SUFFIX))
-                .is_some_and(|run| !run.is_empty() && !run.contains('.'))
-        })
-        .map(|e| e.path())
-        .collect();
-    stale.sort();
-    for path in &stale {
-        let old = PathBuf::from(format!("{}{OLD_SUFFIX}", path.display()));
-        if !path.to_string_lossy().ends_with(OLD_SUFFIX) && !destination.exists() && old.exists() {
-            std::fs::rename(path, destination)
-                .map_err(|e| io("cannot finish an interrupted publish", e))?;
-        }
-    }
-    for path in stale {
-        if path.exists() {
-            std::fs::remove_dir_all(&path).map_err(|e| io("cannot remove stale staging", e))?;
-        }
-    }
-    Ok(())
-}
-
-/// Replaces `destination` with `staging`: one rename when there is nothing to replace,
-/// else the old folder aside, the new one in, the old one removed.
-fn swap_in(staging: &Path, destination: &Path) -> Result<(), Error> {
-    if !destination.exists() {
-        return std::fs::rename(staging, destination).map_err(|e| io("cannot publish", e));
-    }
-    let old = PathBuf::from(format!("{}{OLD_SUFFIX}", staging.display()));
-    std::fs::rename(destination, &old)
-        .map_err(|e| io("cannot move the previous files aside", e))?;
-    std::fs::rename(staging, destination).map_err(|e| io("cannot publish", e))?;
-    std::fs::remove_dir_all(&old).map_err(|e| io("cannot remove the previous files", e))
-}
-
-/// Hard-links the visible files under `destination/relative` into the same place under
-/// `staging` (no data is copied). A staged file of the same name is refused.
-fn link_published(destination: &Path, staging: &Path, relative: &Path) -> Result<(), Error> {
-    let from = destination.join(relative);
-    let entries =
-        std::fs::read_dir(&from).map_err(|e| io(&format!("cannot list {}", from.display()), e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| io("cannot list the published files", e))?;
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with(['.', '_']) {
-            continue;
-        }
-        let path = relative.join(&name);
-        let target = staging.join(&path);
-        let kind = entry
-            .file_type()
-            .map_err(|e| io("cannot read a published file", e))?;
-        if kind.is_dir() {
-            std::fs::create_dir_all(&target)
-                .map_err(|e| io("cannot mirror a published folder", e))?;
-            link_published(destination, staging, &path)?;
-        } else if target.exists() {
-            return Err(data_error(format!(
-                "{} is published already; an incremental run would overwrite it",
-                path.display()
-            )));
-        } else {
-            std::fs::hard_link(entry.path(), &target)
-                .map_err(|e| io("cannot link a published file into staging", e))?;
-        }
-    }
-    Ok(())
-}
-
 impl GuestWriter for ParquetWriter {
     fn open(config: String, schema: Vec<u8>, context: RunContext) -> Result<Writer, Error> {
         let config: StoreConfig = parse(&config)?;
         let schema = hygge_ipc::schema_from_bytes(&schema)
             .map_err(|e| data_error(format!("invalid schema: {e}")))?;
-        let destination = PathBuf::from(&config.path);
-        let name = destination
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .ok_or_else(|| config_error("the store path has no folder name"))?;
-        let parent = destination
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."));
         if config.part >= config.parts {
             return Err(config_error(format!(
                 "part {} is not below parts {}",
                 config.part, config.parts
             )));
         }
-        let leader = config.part == 0;
-        let staging = parent.join(format!("{STAGING_PREFIX}{name}.{}", context.run_id));
-        if leader {
-            std::fs::create_dir_all(&parent)
-                .map_err(|e| io("cannot create the store folder", e))?;
-            clean_stale(&parent, &name, &destination)?;
-            std::fs::create_dir(&staging).map_err(|e| io("cannot create the staging folder", e))?;
-        } else if !staging.is_dir() {
-            return Err(error(
-                ErrorKind::Internal,
-                format!(
-                    "part {} was opened before part 0 created the staging folder",
-                    config.part
-                ),
-            ));
+        let folder = PathBuf::from(&config.path);
+        if !folder.is_dir() {
+            return Err(config_error(format!(
+                "the store folder {} was not granted",
+                folder.display()
+            )));
         }
-        let file_name = format!("part-{}-{:05}.parquet", context.run_id, config.part + 1);
-        let file = File::create(staging.join(&file_name))
-            .map_err(|e| io("cannot create the staged file", e))?;
+        let file_path = folder.join(format!(
+            "part-{}-{:05}.parquet",
+            context.run_id,
+            config.part + 1
+        ));
+        let file = File::create(&file_path).map_err(|e| io("cannot create the staged file", e))?;
         let props = WriterProperties::builder()
             .set_compression(compression(&config)?)
             .set_max_row_group_row_count(Some(config.row_group_size.unwrap_or(1024 * 1024)))
@@ -215,12 +110,8 @@ impl GuestWriter for ParquetWriter {
         Ok(Writer::new(ParquetWriter {
             state: RefCell::new(Some(State {
                 schema,
-                destination,
-                staging,
-                file_name,
-                run_type: context.run_type,
+                file: file_path,
                 writer,
-                leader,
             })),
         }))
     }
@@ -253,26 +144,15 @@ impl GuestWriter for ParquetWriter {
             .writer
             .close()
             .map_err(|e| data_error(format!("cannot finish the file: {e}")))?;
-        if !state.leader {
-            return Ok(());
-        }
-        if matches!(state.run_type, RunType::Incremental) && state.destination.exists() {
-            link_published(&state.destination, &state.staging, Path::new(""))?;
-        }
-        swap_in(&state.staging, &state.destination)
+        Ok(())
     }
 
     fn abort(&self) -> Result<(), Error> {
         if let Some(state) = self.state.borrow_mut().take() {
             drop(state.writer);
-            let removed = if state.leader {
-                std::fs::remove_dir_all(&state.staging)
-            } else {
-                std::fs::remove_file(state.staging.join(&state.file_name))
-            };
-            match removed {
+            match std::fs::remove_file(&state.file) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(io("cannot remove the staged files", e));
+                    return Err(io("cannot remove the staged file", e));
                 }
                 _ => {}
             }

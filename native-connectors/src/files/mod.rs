@@ -19,6 +19,8 @@ use hygge_runtime::contract::{
     BatchReader, ConfigProblem, Connector, ConnectorConfig, ConnectorError, ConnectorResult, Home,
     HomeSpec, Place, ReadRequest, RunScope, Store, StoreSpec,
 };
+use hygge_runtime::publish::FolderState;
+use hygge_runtime::state::StateStore;
 
 pub use compression::parse_compression;
 pub use config::{FileHomeConfig, FileStoreConfig, Runtime};
@@ -320,6 +322,10 @@ impl StoreSpec for FileStoreSpec {
 
     fn place(&self) -> Option<Place> {
         Some(Place::path(&self.settings.destination))
+    }
+
+    fn state(&self, _run: &RunScope) -> Option<Box<dyn StateStore>> {
+        Some(Box::new(FolderState::new(&self.settings.destination)))
     }
 }
 

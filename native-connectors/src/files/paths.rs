@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use hygge_runtime::contract::{ConfigProblem, ConnectorConfig};
-use hygge_runtime::staging::{STAGING_PREFIX, is_hidden};
+use hygge_runtime::publish::{STAGING_PREFIX, is_hidden};
 
 /// The folder or file a connector works on: relative paths are taken from the project
 /// folder; an entity flow whose path does not name `{entity}` gets the entity name as a

@@ -13,7 +13,8 @@ use async_trait::async_trait;
 use hygge_runtime::contract::{
     ConnectorError, ConnectorResult, RunContext, RunType, SchemaAdapter, Store, StoreWriter,
 };
-use hygge_runtime::staging::{StagedDir, holds_data};
+use hygge_runtime::publish::{StagedDir, holds_data};
+use hygge_runtime::state::StateUpdate;
 
 use super::format::{FileWriteError, FileWriter, Format, ParquetEncoding, read_columns};
 use super::naming::{FilePattern, highest_sequence};
@@ -243,7 +244,7 @@ impl Files {
             .map_err(|e| write_failed(e, format!("cannot write a batch for {}", at.display())))
     }
 
-    fn commit(mut self) -> ConnectorResult<()> {
+    fn commit(mut self, state: Option<StateUpdate>) -> ConnectorResult<()> {
         if self.writers.is_empty() && self.context.run_type == RunType::FullDrop {
             // No rows: still publish one empty file, so the destination states the schema and
             // a full drop really empties it. An incremental run adds nothing.
@@ -256,7 +257,7 @@ impl Files {
                 write_failed(e, format!("cannot finish a file for {}", at.display()))
             })?;
         }
-        self.staged.commit()
+        self.staged.commit(state.as_ref())
     }
 }
 
@@ -357,9 +358,9 @@ impl StoreWriter for FileStoreWriter {
         holds_data(files.staged.destination())
     }
 
-    async fn commit(mut self: Box<Self>) -> ConnectorResult<()> {
+    async fn commit(mut self: Box<Self>, state: Option<StateUpdate>) -> ConnectorResult<()> {
         let files = self.take()?;
-        blocking(move || files.commit()).await
+        blocking(move || files.commit(state)).await
     }
 
     async fn abort(mut self: Box<Self>) -> ConnectorResult<()> {

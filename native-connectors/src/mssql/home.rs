@@ -158,8 +158,16 @@ impl Home for MssqlHome {
                     watermark.column
                 )));
             }
-            text_params.push(watermark.after.clone());
-            filters.push(format!("{} > @P1", quote(&watermark.column)));
+            let (bound, exact) = sql_bound(&watermark.after);
+            text_params.push(bound);
+            // A bound cut to SQL Server's precision is lower than the real one: read from
+            // it inclusively; the flow keeps exactly the rows past the watermark.
+            let op = if watermark.inclusive || !exact {
+                ">="
+            } else {
+                ">"
+            };
+            filters.push(format!("{} {op} @P1", quote(&watermark.column)));
         }
         let base = Statement {
             sql: format!("SELECT {select_list} FROM {from}"),
@@ -421,5 +429,43 @@ impl BatchReader for MssqlReader {
             }
         }
         Ok(None)
+    }
+}
+
+/// A watermark as SQL Server reads it: fractions of a second cut to the 7 digits of
+/// `datetime2` (Arrow writes 9 for nanoseconds). `false` when something was cut.
+fn sql_bound(text: &str) -> (String, bool) {
+    let Some(dot) = text.find('.').filter(|_| text.contains(':')) else {
+        return (text.to_string(), true);
+    };
+    let digits = text[dot + 1..]
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len() - dot - 1);
+    if digits <= 7 {
+        return (text.to_string(), true);
+    }
+    let kept = &text[..dot + 1 + 7];
+    let rest = &text[dot + 1 + digits..];
+    let cut = text[dot + 1 + 7..dot + 1 + digits]
+        .bytes()
+        .any(|b| b != b'0');
+    (format!("{kept}{rest}"), !cut)
+}
+
+#[cfg(test)]
+mod bound_tests {
+    use super::sql_bound;
+
+    #[test]
+    fn fractions_beyond_seven_digits_are_cut() {
+        assert_eq!(sql_bound("42"), ("42".into(), true));
+        assert_eq!(
+            sql_bound("2024-01-01T00:00:00.123456700"),
+            ("2024-01-01T00:00:00.1234567".into(), true)
+        );
+        assert_eq!(
+            sql_bound("2024-01-01T00:00:00.123456789+00:00"),
+            ("2024-01-01T00:00:00.1234567+00:00".into(), false)
+        );
     }
 }

@@ -788,7 +788,10 @@ impl StoreWriter for MssqlWriter {
         Ok(!rows.is_empty())
     }
 
-    async fn commit(mut self: Box<Self>) -> ConnectorResult<()> {
+    async fn commit(
+        mut self: Box<Self>,
+        _state: Option<hygge_runtime::state::StateUpdate>,
+    ) -> ConnectorResult<()> {
         match self.publish().await {
             Ok(()) => Ok(()),
             Err(e) => {

@@ -250,7 +250,7 @@ async fn write_in(
             return Err(e);
         }
     }
-    writer.commit().await
+    writer.commit(None).await
 }
 
 fn sorted_by_first(batch: &RecordBatch) -> RecordBatch {
@@ -978,7 +978,7 @@ async fn a_second_run_into_the_same_table_waits_for_the_first() {
         db.tables_like(&format!("{table}__hygge_run1")).await.len() == 1,
         "the first run's staging table is gone"
     );
-    writer.commit().await.unwrap();
+    writer.commit(None).await.unwrap();
     assert_eq!(names(&db, &table).await.len(), 2);
 
     second.await.unwrap().unwrap();
@@ -1114,6 +1114,7 @@ async fn a_watermark_becomes_a_bound_parameter_for_tables_and_queries() {
     let watermark = WatermarkFilter {
         column: "changed".into(),
         after: "2024-06-01 12:00:00.1234566".into(),
+        inclusive: false,
     };
     let request = ReadRequest::default().with_watermark(Some(watermark));
     for source in [

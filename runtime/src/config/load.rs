@@ -96,7 +96,7 @@ pub fn load_project(registry: &Registry, options: &LoadOptions) -> Result<Projec
     if top.get("journal").is_some() {
         warnings.push(top.problem(
             "journal",
-            "is accepted but not used yet: watermark state is not implemented",
+            "is accepted but not used: hygge keeps watermark state with the data at the destination (see `hygge state`)",
         ));
     }
 

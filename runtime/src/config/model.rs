@@ -29,24 +29,10 @@ pub(crate) const PROJECT_OPTION_KEYS: &[&str] = &[
 
 /// Keys accepted so that Python hygge projects run, which this version does not act on;
 /// each is named in a warning once, with why.
-pub(crate) const ACCEPTED_UNUSED_KEYS: &[(&str, &str)] = &[
-    (
-        "options.continue_on_error",
-        "is accepted but not used at flow level: set `options.continue_on_error` in hygge.yml",
-    ),
-    (
-        "watermark",
-        "is accepted but not used yet: incremental runs add every row the home yields",
-    ),
-    (
-        "watermark_column",
-        "is accepted but not used yet: incremental runs add every row the home yields",
-    ),
-    (
-        "watermark_initial",
-        "is accepted but not used yet: incremental runs add every row the home yields",
-    ),
-];
+pub(crate) const ACCEPTED_UNUSED_KEYS: &[(&str, &str)] = &[(
+    "options.continue_on_error",
+    "is accepted but not used at flow level: set `options.continue_on_error` in hygge.yml",
+)];
 
 /// Keys that may appear in a flow, in `defaults` and in an entity, merged by precedence.
 pub(crate) const SETTINGS_KEYS: &[&str] = &[
@@ -126,7 +112,8 @@ pub(crate) struct Settings {
     pub full_drop: Option<bool>,
     pub watermark: Option<WatermarkConfig>,
     pub watermark_column: Option<String>,
-    pub watermark_initial: Option<Value>,
+    #[serde(default, deserialize_with = "scalar_text")]
+    pub watermark_initial: Option<String>,
     pub journal: Option<Value>,
     pub queue_size: Option<usize>,
     pub timeout: Option<u64>,
@@ -153,15 +140,39 @@ pub(crate) struct FlowOptions {
     pub continue_on_error: Option<bool>,
 }
 
-/// Incremental-load settings; parsed and validated now, used when state lands.
+/// An entity's `watermark:` mapping (Python hygge's form, the roadmap's, and the short one).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct WatermarkConfig {
-    /// The key column(s) identifying a row.
+    /// The key column(s) identifying a row; SQL stores merge on them.
     #[serde(default, deserialize_with = "one_or_many")]
     pub primary_key: Vec<String>,
-    /// The column whose maximum marks how far a load got.
-    pub watermark_column: Option<String>,
+    /// The column whose greatest loaded value is the watermark.
+    #[serde(alias = "watermark_column")]
+    pub column: Option<String>,
+    /// Where the first run starts (inclusive).
+    #[serde(default, deserialize_with = "scalar_text")]
+    pub initial: Option<String>,
+    /// How far below the watermark each run re-reads: a number, or a duration (`2h`).
+    #[serde(default, deserialize_with = "scalar_text")]
+    pub lookback: Option<String>,
+}
+
+/// Deserializes a YAML scalar (text, number, date) as its text, so `initial: 2024-01-01`
+/// and `initial: 100` both read as written.
+pub fn scalar_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    use serde::de::Error;
+    Ok(match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(Value::Bool(b)) => Some(b.to_string()),
+        Some(_) => {
+            return Err(D::Error::custom(
+                "must be a single value, such as 2024-01-01 or 100",
+            ));
+        }
+    })
 }
 
 /// Deserializes a string or a list of strings as a list (`primary_key: id` or

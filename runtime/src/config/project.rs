@@ -9,9 +9,10 @@ use std::time::Duration;
 use serde_yaml::Value;
 
 use super::diagnostics::{Diagnostic, did_you_mean};
-use super::model::{ProjectOptions, WatermarkConfig};
+use super::model::ProjectOptions;
 use crate::contract::{HomeSpec, OnSchemaChange, ReadRequest, RunType, StoreSpec};
 use crate::flow::FlowJob;
+use crate::state::WatermarkSpec;
 
 /// A loaded, validated project.
 #[derive(Debug)]
@@ -68,7 +69,7 @@ pub struct ResolvedEntity {
     /// What the home is asked for.
     pub request: ReadRequest,
     /// Incremental-load settings, when given.
-    pub watermark: Option<WatermarkConfig>,
+    pub watermark: Option<WatermarkSpec>,
     /// Whether a full run that finds no rows may replace published data.
     pub allow_empty: bool,
     /// What an incremental run does when the source's columns differ from the destination's.
@@ -94,6 +95,7 @@ impl ResolvedEntity {
             timeout: self.timeout,
             allow_empty: self.allow_empty,
             on_schema_change: self.on_schema_change,
+            watermark: self.watermark.clone(),
         }
     }
 }

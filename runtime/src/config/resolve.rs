@@ -10,14 +10,13 @@ use serde_yaml::{Mapping, Value};
 
 use super::diagnostics::{Diagnostic, did_you_mean};
 use super::layers::{Layer, deep_merge, normalize, origin, typed_settings};
-use super::model::{
-    FLOW_ONLY_KEYS, IGNORED_LEGACY_KEYS, STORE_LEVEL_KEYS, Settings, WatermarkConfig,
-};
+use super::model::{FLOW_ONLY_KEYS, IGNORED_LEGACY_KEYS, STORE_LEVEL_KEYS, Settings};
 use super::project::ResolvedEntity;
 use crate::contract::{
     ConfigProblem, ConnectorConfig, DEFAULT_BATCH_SIZE, HomeSpec, ReadRequest, Registry, Role,
     RunType, StoreSpec,
 };
+use crate::state::WatermarkSpec;
 
 /// The default number of batches buffered between home and store.
 pub const DEFAULT_QUEUE_SIZE: usize = 10;
@@ -161,23 +160,41 @@ fn resolve_watermark(
     settings: &Settings,
     layers: &[Layer],
     problems: &mut Vec<Diagnostic>,
-) -> Option<WatermarkConfig> {
+) -> Option<WatermarkSpec> {
     let mut watermark = settings.watermark.clone();
     if let Some(column) = &settings.watermark_column {
-        watermark
-            .get_or_insert_with(Default::default)
-            .watermark_column = Some(column.clone());
+        watermark.get_or_insert_with(Default::default).column = Some(column.clone());
     }
-    if let Some(w) = &watermark {
-        match &w.watermark_column {
-            None => problems.push(problem_at(layers, "watermark", "needs `watermark_column`")),
-            Some(c) if c.trim().is_empty() => {
-                problems.push(problem_at(layers, "watermark.watermark_column", "is empty"))
-            }
-            _ => {}
+    if let Some(initial) = &settings.watermark_initial {
+        watermark.get_or_insert_with(Default::default).initial = Some(initial.clone());
+    }
+    let w = watermark?;
+    let column = match w.column {
+        None => {
+            problems.push(problem_at(
+                layers,
+                "watermark",
+                "needs `column` (or `watermark_column`): the column whose greatest loaded value is the watermark",
+            ));
+            return None;
         }
+        Some(c) if c.trim().is_empty() => {
+            problems.push(problem_at(layers, "watermark.column", "is empty"));
+            return None;
+        }
+        Some(c) => c,
+    };
+    if let Some(lookback) = &w.lookback
+        && lookback.trim().is_empty()
+    {
+        problems.push(problem_at(layers, "watermark.lookback", "is empty"));
     }
-    watermark
+    Some(WatermarkSpec {
+        column,
+        primary_key: w.primary_key,
+        initial: w.initial,
+        lookback: w.lookback,
+    })
 }
 
 /// A store-level key (`if_exists`, `batch_size`, …) that reaches the store only because a

@@ -273,30 +273,51 @@ fn run_type_aliases() {
 }
 
 #[test]
-fn watermark_is_parsed_and_validated() {
+fn every_watermark_form_reads_the_same() {
+    let forms = [
+        "watermark: {primary_key: id, watermark_column: updated_at, initial: 2024-01-01}\n",
+        "watermark: {primary_key: [id], column: updated_at}\nwatermark_initial: 2024-01-01\n",
+        "watermark: {primary_key: id}\nwatermark_column: updated_at\nwatermark_initial: 2024-01-01\n",
+    ];
+    for form in forms {
+        let dir = project(&[
+            ("hygge.yml", ""),
+            (
+                "flows/f/flow.yml",
+                &format!("home: a\nstore: b\nload_type: incremental\n{form}"),
+            ),
+        ]);
+        let project = load(dir.path(), &[]).unwrap();
+        let e = entity(&project, "f.f");
+        let w = e.watermark.clone().unwrap();
+        assert_eq!(w.primary_key, ["id"], "{form}");
+        assert_eq!(w.column, "updated_at", "{form}");
+        assert_eq!(w.initial.as_deref(), Some("2024-01-01"), "{form}");
+        assert_eq!(e.run_type, RunType::Incremental, "{form}");
+        assert!(project.warnings.is_empty(), "{:?}", project.warnings);
+    }
     let dir = project(&[
         ("hygge.yml", ""),
         (
             "flows/f/flow.yml",
-            "home: a\nstore: b\nwatermark: {primary_key: id, watermark_column: updated_at}\n",
-        ),
-    ]);
-    let w = entity(&load(dir.path(), &[]).unwrap(), "f.f")
-        .watermark
-        .clone()
-        .unwrap();
-    assert_eq!(w.primary_key, ["id"]);
-    assert_eq!(w.watermark_column.as_deref(), Some("updated_at"));
-    let dir = project(&[
-        ("hygge.yml", ""),
-        (
-            "flows/f/flow.yml",
-            "home: a\nstore: b\nwatermark: {primary_key: id, column: x}\n",
+            "home: a\nstore: b\nwatermark: {primary_key: id}\n",
         ),
     ]);
     let err = load(dir.path(), &[]).unwrap_err().to_string();
     assert!(
-        err.contains("unknown field `column`") && err.contains("flow.yml:3:"),
+        err.contains("needs `column`") && err.contains("flow.yml"),
+        "{err}"
+    );
+    let dir = project(&[
+        ("hygge.yml", ""),
+        (
+            "flows/f/flow.yml",
+            "home: a\nstore: b\nwatermark: {colum: x}\n",
+        ),
+    ]);
+    let err = load(dir.path(), &[]).unwrap_err().to_string();
+    assert!(
+        err.contains("colum") && err.contains("flow.yml:3:"),
         "{err}"
     );
 }

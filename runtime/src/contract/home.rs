@@ -18,13 +18,17 @@ pub struct ReadRequest {
     watermark: Option<WatermarkFilter>,
 }
 
-/// Rows to read in an incremental run: those whose `column` is greater than `after`.
+/// Rows to read in an incremental run: those whose `column` is greater than `after` (or
+/// not less, when `inclusive`). A home may apply it where it is cheapest, or read more:
+/// the flow keeps exactly the qualifying rows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WatermarkFilter {
     /// The column compared.
     pub column: String,
-    /// The last value already loaded, rendered as text.
+    /// The bound, rendered as text (Arrow's rendering of the column's type).
     pub after: String,
+    /// Whether rows equal to `after` qualify (`initial`, and `lookback`).
+    pub inclusive: bool,
 }
 
 impl Default for ReadRequest {

@@ -123,6 +123,11 @@ pub trait StoreSpec: Send + Sync {
     fn check_connection(&self) -> Option<Result<String, String>> {
         None
     }
+    /// Where this store keeps watermark state, committed with its data; `None` for a store
+    /// that cannot, which an entity with a `watermark` is refused.
+    fn state(&self, _run: &RunScope) -> Option<Box<dyn crate::state::StateStore>> {
+        None
+    }
 }
 
 /// Whether a config is being read for a home or a store.

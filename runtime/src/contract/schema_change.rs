@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use async_trait::async_trait;
 
 use super::{ConnectorError, ConnectorResult, StoreWriter};
+use crate::state::StateUpdate;
 
 /// `on_schema_change`: the policy for an incremental run whose columns differ from the
 /// destination's.
@@ -266,8 +267,8 @@ impl StoreWriter for AdaptingWriter {
         self.writer.would_replace_data().await
     }
 
-    async fn commit(self: Box<Self>) -> ConnectorResult<()> {
-        self.writer.commit().await
+    async fn commit(self: Box<Self>, state: Option<StateUpdate>) -> ConnectorResult<()> {
+        self.writer.commit(state).await
     }
 
     async fn abort(self: Box<Self>) -> ConnectorResult<()> {

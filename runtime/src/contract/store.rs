@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{ConnectorResult, OnSchemaChange};
+use crate::state::StateUpdate;
 
 /// How a run treats data already at the destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -75,11 +76,17 @@ pub trait StoreWriter: Send {
     /// that cannot tell answers `true`.
     async fn would_replace_data(&mut self) -> ConnectorResult<bool>;
 
-    /// Publishes everything written.
+    /// Publishes everything written, and with it the entity's new watermark state when
+    /// `state` is given (a store without state is never handed one).
     ///
     /// # Atomicity
-    /// A reader sees the old data or the new, never a mix, whenever the process stops.
-    async fn commit(self: Box<Self>) -> ConnectorResult<()>;
+    /// A reader sees the old data or the new, never a mix, whenever the process stops, and
+    /// the state committed always describes the data published: both change in one step.
+    ///
+    /// # Errors
+    /// A connection error (retried) when the destination's state is no longer
+    /// `state.previous`: another run committed after this one read it.
+    async fn commit(self: Box<Self>, state: Option<StateUpdate>) -> ConnectorResult<()>;
 
     /// Throws away everything written; the destination is left as it was.
     async fn abort(self: Box<Self>) -> ConnectorResult<()>;

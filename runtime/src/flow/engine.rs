@@ -16,6 +16,7 @@ use crate::contract::{
     RunContext, RunScope, RunType, StoreSpec, StoreWriter,
 };
 use crate::events::{EventSink, FlowErrorReport, FlowEvent, FlowReport, FlowStatus};
+use crate::state::{BoundPlan, IncrementalPlan, WatermarkSpec};
 
 /// Everything needed to run one entity flow.
 #[derive(Clone)]
@@ -40,6 +41,8 @@ pub struct FlowJob {
     pub allow_empty: bool,
     /// What an incremental run does when the source's columns differ from the destination's.
     pub on_schema_change: OnSchemaChange,
+    /// The watermark that makes runs read only new rows, committed with the data.
+    pub watermark: Option<WatermarkSpec>,
 }
 
 impl FlowJob {
@@ -207,6 +210,34 @@ async fn unless_interrupted<T>(
     }
 }
 
+/// The watermark plan of an attempt: the state the store holds now, and what to read.
+async fn plan_watermark(
+    job: &FlowJob,
+    context: &RunContext,
+    scope: &RunScope,
+) -> Result<Option<IncrementalPlan>, StageError> {
+    let Some(spec) = &job.watermark else {
+        return Ok(None);
+    };
+    let Some(state) = job.store.state(scope) else {
+        return Err(StageError {
+            stage: "read state",
+            error: ConnectorError::config(format!(
+                "the store {} cannot keep watermark state",
+                job.store.describe()
+            ))
+            .with_context("remove `watermark` from the entity, or use a store that keeps state"),
+        });
+    };
+    let previous = state
+        .read(&job.flow, &job.entity)
+        .await
+        .map_err(at("read state"))?;
+    IncrementalPlan::new(spec.clone(), previous, context.run_type)
+        .map(Some)
+        .map_err(at("read state"))
+}
+
 /// One attempt: open both sides, pump, then commit or abort.
 async fn run_attempt(
     job: &FlowJob,
@@ -219,7 +250,14 @@ async fn run_attempt(
     if interrupt.is_set() {
         return Err(interrupted());
     }
-    let request = job.request.clone();
+    let plan = before(deadline, job.timeout, plan_watermark(job, context, scope)).await?;
+    let mut context = context.clone();
+    let mut request = job.request.clone();
+    if let Some(plan) = &plan {
+        context.run_type = plan.run_type();
+        request = request.with_watermark(plan.home_filter());
+        tracing::info!(reads = %plan.describe(), "watermark");
+    }
     let reader = before(deadline, job.timeout, async {
         job.home
             .build(scope)
@@ -229,6 +267,10 @@ async fn run_attempt(
     })
     .await?;
     let schema = reader.schema();
+    let mut bound = match &plan {
+        Some(plan) => Some(plan.bind(&schema).map_err(at("open home"))?),
+        None => None,
+    };
     events.emit(FlowEvent::Opened {
         name: job.name(),
         total_rows: reader.total_rows(),
@@ -236,7 +278,7 @@ async fn run_attempt(
     let mut writer = before(deadline, job.timeout, async {
         job.store
             .build(scope)
-            .open(schema, context)
+            .open(schema, &context)
             .await
             .map_err(at("open store"))
     })
@@ -246,19 +288,23 @@ async fn run_attempt(
         before(
             deadline,
             job.timeout,
-            pump(job, reader, writer.as_mut(), events),
+            pump(job, reader, writer.as_mut(), bound.as_mut(), events),
         ),
     )
     .await;
     let pumped = match pumped {
-        Ok(0) if job.run_type == RunType::FullDrop && !job.allow_empty => {
+        Ok(0) if context.run_type == RunType::FullDrop && !job.allow_empty => {
             refuse_empty_replace(writer.as_mut()).await.map(|()| 0)
         }
         other => other,
     };
     match pumped {
         Ok(rows) => {
-            writer.commit().await.map_err(at("commit"))?;
+            let state = match (&plan, &bound) {
+                (Some(plan), Some(bound)) => bound.update(plan, &context),
+                _ => None,
+            };
+            writer.commit(state).await.map_err(at("commit"))?;
             Ok(rows)
         }
         Err(e) => {
@@ -307,6 +353,7 @@ async fn pump(
     job: &FlowJob,
     mut reader: Box<dyn BatchReader>,
     writer: &mut dyn StoreWriter,
+    mut watermark: Option<&mut BoundPlan>,
     events: &dyn EventSink,
 ) -> Result<u64, StageError> {
     let schema = reader.schema();
@@ -328,7 +375,7 @@ async fn pump(
     let mut rechunker = Rechunker::new(schema.clone(), writer.batch_size());
     let mut rows: u64 = 0;
     while let Some(item) = rx.recv().await {
-        let batch = item.map_err(at("read"))?;
+        let mut batch = item.map_err(at("read"))?;
         if batch.schema().fields() != schema.fields() {
             return Err(StageError {
                 stage: "read",
@@ -338,6 +385,9 @@ async fn pump(
                     field_names(&batch.schema())
                 )),
             });
+        }
+        if let Some(plan) = watermark.as_deref_mut() {
+            batch = plan.admit(batch).map_err(at("read"))?;
         }
         for chunk in rechunker.push(batch).map_err(at("write"))? {
             rows += chunk.num_rows() as u64;

@@ -153,7 +153,10 @@ impl StoreWriter for FakeStore {
     async fn would_replace_data(&mut self) -> ConnectorResult<bool> {
         Ok(self.0.lock().unwrap().committed > 0)
     }
-    async fn commit(self: Box<Self>) -> ConnectorResult<()> {
+    async fn commit(
+        self: Box<Self>,
+        _state: Option<crate::state::StateUpdate>,
+    ) -> ConnectorResult<()> {
         self.0.lock().unwrap().committed += 1;
         Ok(())
     }
@@ -196,6 +199,7 @@ fn setup(
         timeout: None,
         allow_empty: false,
         on_schema_change: Default::default(),
+        watermark: None,
     };
     Setup {
         job,

@@ -1,6 +1,7 @@
 //! What every component home or store is built from: the component, its grant, its config.
 
 use std::marker::PhantomData;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use wasmtime::Store;
@@ -32,7 +33,18 @@ pub struct ComponentSpec<Side> {
     pub(crate) parts: usize,
     /// What the component reads or writes on the host, for the overlap check.
     pub(crate) place: Option<Place>,
+    /// A store whose files the host publishes (see [`ComponentSpec::with_staged_folder`]).
+    pub(crate) staged_folder: Option<StagedFolder>,
     side: PhantomData<Side>,
+}
+
+/// A destination folder the host stages and publishes for a component store.
+#[derive(Debug, Clone)]
+pub(crate) struct StagedFolder {
+    /// The folder readers see.
+    pub destination: PathBuf,
+    /// Where the component sees the run's staging folder.
+    pub mount: String,
 }
 
 impl<Side> Clone for ComponentSpec<Side> {
@@ -45,6 +57,7 @@ impl<Side> Clone for ComponentSpec<Side> {
             batch_size: self.batch_size,
             parts: self.parts,
             place: self.place.clone(),
+            staged_folder: self.staged_folder.clone(),
             side: PhantomData,
         }
     }
@@ -67,6 +80,7 @@ impl<Side> ComponentSpec<Side> {
             batch_size: None,
             parts: 1,
             place: None,
+            staged_folder: None,
             side: PhantomData,
         }
     }
@@ -81,6 +95,20 @@ impl<Side> ComponentSpec<Side> {
     /// run refuses a store that overlaps a home.
     pub fn with_place(mut self, place: Place) -> Self {
         self.place = Some(place);
+        self
+    }
+
+    /// Makes the host publish the store's files: for each run the host opens a staging
+    /// folder for `destination` (the runtime's publish layer: lock, stale-staging cleanup),
+    /// grants the component that folder alone, read-write, at `mount`, and on commit
+    /// publishes it with the entity's watermark state. The component only writes files; it
+    /// never sees the destination or its parent.
+    pub fn with_staged_folder(mut self, destination: PathBuf, mount: impl Into<String>) -> Self {
+        self.place = Some(Place::path(&destination));
+        self.staged_folder = Some(StagedFolder {
+            destination,
+            mount: mount.into(),
+        });
         self
     }
 

@@ -27,7 +27,8 @@ use crate::contract::{
     ConnectorError, ConnectorResult, Place, RunContext, RunScope, RunType, Store, StoreSpec,
     StoreWriter,
 };
-use crate::staging::holds_data;
+use crate::publish::{FolderState, StagedDir, holds_data};
+use crate::state::{StateStore, StateUpdate};
 
 /// A component as a store.
 pub type WasmStoreSpec = ComponentSpec<StoreSide>;
@@ -52,6 +53,12 @@ impl StoreSpec for ComponentSpec<StoreSide> {
     fn place(&self) -> Option<Place> {
         self.place.clone()
     }
+
+    fn state(&self, _run: &RunScope) -> Option<Box<dyn StateStore>> {
+        self.staged_folder
+            .as_ref()
+            .map(|s| Box::new(FolderState::new(&s.destination)) as Box<dyn StateStore>)
+    }
 }
 
 #[async_trait]
@@ -72,13 +79,38 @@ impl Store for ComponentSpec<StoreSide> {
                 RunType::Incremental => GuestRunType::Incremental,
             },
         };
-        let leader = Instance::open(&self, 0, &schema_bytes, &context).await?;
+        let mut spec = *self;
+        let staged = match spec.staged_folder.clone() {
+            None => None,
+            Some(folder) => {
+                let (destination, run_id, run_type) = (
+                    folder.destination.clone(),
+                    context.run_id.clone(),
+                    match context.run_type {
+                        GuestRunType::FullDrop => RunType::FullDrop,
+                        GuestRunType::Incremental => RunType::Incremental,
+                    },
+                );
+                let staged = tokio::task::spawn_blocking(move || {
+                    StagedDir::open(&destination, &run_id, run_type)
+                })
+                .await
+                .map_err(|e| ConnectorError::internal(format!("staging task failed: {e}")))??;
+                spec.permissions = spec
+                    .permissions
+                    .clone()
+                    .with_write_dir(staged.path(), folder.mount);
+                Some(staged)
+            }
+        };
+        let leader = Instance::open(&spec, 0, &schema_bytes, &context).await?;
         Ok(Box::new(WasmWriter {
             parts: vec![Part::spawn(leader)],
             next: 0,
-            spec: *self,
+            spec,
             schema_bytes,
             context,
+            staged,
         }))
     }
 }
@@ -193,6 +225,8 @@ struct WasmWriter {
     /// Part 0 first; the others are opened when their first batch comes.
     parts: Vec<Part>,
     next: usize,
+    /// The run's staging folder, when the host publishes the component's files.
+    staged: Option<StagedDir>,
 }
 
 /// Aborts every instance, the followers before part 0 (which removes the staging); a
@@ -269,12 +303,13 @@ impl StoreWriter for WasmWriter {
         }
     }
 
-    async fn commit(mut self: Box<Self>) -> ConnectorResult<()> {
+    async fn commit(mut self: Box<Self>, state: Option<StateUpdate>) -> ConnectorResult<()> {
         let (mut instances, outcome) = self.drain().await;
         if let Err(e) = outcome {
             return Err(abort_after(instances, e).await);
         }
-        // The followers only close their files; part 0, last, publishes them all.
+        // The followers only close their files; part 0 commits last (and, for a component
+        // that publishes by itself, publishes them all).
         while instances.len() > 1 {
             let mut follower = instances.remove(1);
             if let Err(e) = follower.finish(true).await {
@@ -282,15 +317,29 @@ impl StoreWriter for WasmWriter {
             }
         }
         match instances.pop() {
-            Some(mut leader) => leader.finish(true).await,
-            None => Err(ConnectorError::internal(
-                "the component store has no writer",
-            )),
+            Some(mut leader) => leader.finish(true).await?,
+            None => {
+                return Err(ConnectorError::internal(
+                    "the component store has no writer",
+                ));
+            }
+        }
+        match self.staged.take() {
+            Some(staged) => tokio::task::spawn_blocking(move || staged.commit(state.as_ref()))
+                .await
+                .map_err(|e| ConnectorError::internal(format!("publish task failed: {e}")))?,
+            None => Ok(()),
         }
     }
 
     async fn abort(mut self: Box<Self>) -> ConnectorResult<()> {
         let (instances, _) = self.drain().await;
-        abort_all(instances).await
+        let outcome = abort_all(instances).await;
+        if let Some(staged) = self.staged.take() {
+            tokio::task::spawn_blocking(move || staged.abort())
+                .await
+                .map_err(|e| ConnectorError::internal(format!("abort task failed: {e}")))??;
+        }
+        outcome
     }
 }

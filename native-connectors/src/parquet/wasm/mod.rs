@@ -117,19 +117,17 @@ pub struct StoreSettings<'a> {
     pub batch_size: Option<usize>,
 }
 
-/// A component store writing the entity folder `destination`; its parent is granted.
+/// A component store writing the entity folder `destination`. The host stages and
+/// publishes the folder; the component is granted only the run's staging folder.
 pub fn store(
     settings: StoreSettings<'_>,
     permissions: Permissions,
 ) -> Result<WasmStoreSpec, ConfigProblem> {
-    let (Some(root), Some(name)) = (
-        settings.destination.parent(),
-        settings.destination.file_name(),
-    ) else {
+    if settings.destination.file_name().is_none() {
         return Err(ConfigProblem::key("path", "needs a folder name"));
-    };
+    }
     let config = json!({
-        "path": format!("{STORE_MOUNT}/{}", name.to_string_lossy()),
+        "path": STORE_MOUNT,
         "batch_size": settings.batch_size,
         "compression": settings.compression,
         "compression_level": settings.compression_level,
@@ -137,11 +135,11 @@ pub fn store(
     });
     Ok(WasmStoreSpec::new(
         source(),
-        permissions.with_write_dir(root, STORE_MOUNT),
+        permissions,
         config.to_string(),
         format!("parquet {} (wasm)", settings.destination.display()),
     )
-    .with_place(Place::path(settings.destination))
+    .with_staged_folder(settings.destination.to_path_buf(), STORE_MOUNT)
     .with_batch_size(settings.batch_size)
     .with_parts(parts()))
 }
@@ -206,6 +204,10 @@ impl StoreSpec for SchemaGuarded {
 
     fn place(&self) -> Option<Place> {
         self.component.place()
+    }
+
+    fn state(&self, run: &RunScope) -> Option<Box<dyn hygge_runtime::state::StateStore>> {
+        self.component.state(run)
     }
 }
 

@@ -73,7 +73,7 @@ async fn load(
             return Err(e);
         }
     }
-    writer.commit().await
+    writer.commit(None).await
 }
 
 /// The file names in `dir`, sorted, and every id in them, sorted.

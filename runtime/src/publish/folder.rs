@@ -20,7 +20,9 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::{FlockOperation, RenameFlags, flock, renameat_with};
 
+use super::folder_state::{read_state_file, write_state_file};
 use crate::contract::{ConnectorError, ErrorKind, RunType};
+use crate::state::{StateUpdate, unchanged};
 
 /// The prefix of every staging folder; readers skip it because it starts with a dot.
 pub const STAGING_PREFIX: &str = ".hygge-staging.";
@@ -87,34 +89,7 @@ impl StagedDir {
         run_type: RunType,
     ) -> Result<StagedDir, ConnectorError> {
         let (parent, name) = split(destination)?;
-        fs::create_dir_all(&parent).map_err(|e| {
-            io_error(
-                e,
-                format!("cannot create the store folder {}", parent.display()),
-            )
-        })?;
-        let lock_path = parent.join(format!("{LOCK_PREFIX}{name}"));
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| {
-                io_error(
-                    e,
-                    format!("cannot create the lock file {}", lock_path.display()),
-                )
-            })?;
-        if let Err(e) = flock(&lock, FlockOperation::NonBlockingLockExclusive) {
-            return Err(if e == rustix::io::Errno::WOULDBLOCK {
-                ConnectorError::connection(format!(
-                    "another hygge run is writing to {}; wait for it to finish",
-                    destination.display()
-                ))
-            } else {
-                io_error(e.into(), format!("cannot lock {}", lock_path.display()))
-            });
-        }
+        let lock = lock_destination(destination)?;
         recover_and_clean(&parent, &name, destination)?;
         if destination.exists() && !destination.is_dir() {
             return Err(ConnectorError::config(format!(
@@ -163,7 +138,33 @@ impl StagedDir {
     /// # Atomicity
     /// One exchange of two folders: a reader sees the old set or the new one. With
     /// `incremental`, the old files are hard-linked into the new set first.
-    pub fn commit(mut self) -> Result<(), ConnectorError> {
+    ///
+    /// The entity's watermark state is a hidden file inside the set, so it is swapped in
+    /// with the files it describes. Without `state`, an incremental commit carries the
+    /// published state forward unchanged; a full one publishes none.
+    ///
+    /// # Errors
+    /// A connection error (retried) when the published state is no longer
+    /// `state.previous`.
+    pub fn commit(mut self, state: Option<&StateUpdate>) -> Result<(), ConnectorError> {
+        let published = read_state_file(&self.destination)?;
+        match state {
+            Some(update) => {
+                if !unchanged(update.previous.as_ref(), published.as_ref()) {
+                    return Err(ConnectorError::connection(format!(
+                        "the watermark state of {} changed while this run was reading; \
+                         reading again from the new watermark",
+                        self.destination.display()
+                    )));
+                }
+                write_state_file(&self.staging, &update.next)?;
+            }
+            None => {
+                if let (RunType::Incremental, Some(published)) = (self.run_type, &published) {
+                    write_state_file(&self.staging, published)?;
+                }
+            }
+        }
         sync_tree(&self.staging).map_err(|e| {
             io_error(
                 e,
@@ -250,6 +251,44 @@ impl Drop for StagedDir {
             let _ = remove_dir_if_exists(&self.staging);
         }
     }
+}
+
+/// Takes the writer lock of `destination` (a file beside it), which every run and
+/// `hygge reset` holds while they change it; creates the parent folder if needed.
+///
+/// # Errors
+/// A connection error (retried) when another run holds it.
+pub(crate) fn lock_destination(destination: &Path) -> Result<File, ConnectorError> {
+    let (parent, name) = split(destination)?;
+    fs::create_dir_all(&parent).map_err(|e| {
+        io_error(
+            e,
+            format!("cannot create the store folder {}", parent.display()),
+        )
+    })?;
+    let lock_path = parent.join(format!("{LOCK_PREFIX}{name}"));
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| {
+            io_error(
+                e,
+                format!("cannot create the lock file {}", lock_path.display()),
+            )
+        })?;
+    if let Err(e) = flock(&lock, FlockOperation::NonBlockingLockExclusive) {
+        return Err(if e == rustix::io::Errno::WOULDBLOCK {
+            ConnectorError::connection(format!(
+                "another hygge run is writing to {}; wait for it to finish",
+                destination.display()
+            ))
+        } else {
+            io_error(e.into(), format!("cannot lock {}", lock_path.display()))
+        });
+    }
+    Ok(lock)
 }
 
 fn old_path(staging: &Path) -> PathBuf {
@@ -410,11 +449,11 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let dest = root.path().join("users");
         stage(&dest, "r1", RunType::FullDrop, &["a", "b"])
-            .commit()
+            .commit(None)
             .unwrap();
         assert_eq!(names(&dest), ["a", "b"]);
         stage(&dest, "r2", RunType::FullDrop, &["c"])
-            .commit()
+            .commit(None)
             .unwrap();
         assert_eq!(names(&dest), ["c"]);
         assert_eq!(names(root.path()), [".hygge-lock.users", "users"]);
@@ -425,13 +464,13 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let dest = root.path().join("users");
         stage(&dest, "r1", RunType::Incremental, &["a"])
-            .commit()
+            .commit(None)
             .unwrap();
         let staged = StagedDir::open(&dest, "r2", RunType::Incremental).unwrap();
         fs::create_dir(staged.path().join("p=1")).unwrap();
         fs::write(staged.path().join("p=1/b"), "b").unwrap();
         assert_eq!(staged.published_files().unwrap(), [PathBuf::from("a")]);
-        staged.commit().unwrap();
+        staged.commit(None).unwrap();
         assert_eq!(names(&dest), ["a", "p=1"]);
         assert_eq!(fs::read_to_string(dest.join("a")).unwrap(), "a");
         assert_eq!(fs::read_to_string(dest.join("p=1/b")).unwrap(), "b");
@@ -442,10 +481,10 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let dest = root.path().join("users");
         stage(&dest, "r1", RunType::Incremental, &["a"])
-            .commit()
+            .commit(None)
             .unwrap();
         let err = stage(&dest, "r2", RunType::Incremental, &["a"])
-            .commit()
+            .commit(None)
             .unwrap_err();
         assert!(err.to_string().contains("would overwrite"), "{err}");
         assert_eq!(fs::read_to_string(dest.join("a")).unwrap(), "a");
@@ -456,7 +495,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let dest = root.path().join("users");
         stage(&dest, "r1", RunType::FullDrop, &["a"])
-            .commit()
+            .commit(None)
             .unwrap();
         stage(&dest, "r2", RunType::FullDrop, &["b"])
             .abort()
@@ -472,7 +511,7 @@ mod tests {
         let first = stage(&dest, "r1", RunType::FullDrop, &["a"]);
         let err = StagedDir::open(&dest, "r2", RunType::FullDrop).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Connection);
-        first.commit().unwrap();
+        first.commit(None).unwrap();
         StagedDir::open(&dest, "r3", RunType::FullDrop)
             .unwrap()
             .abort()

@@ -1,0 +1,11 @@
+//! The one publish layer: stores stage what they write, then publish it atomically together
+//! with the entity's watermark state, and clean up staging left by crashed runs.
+//!
+//! - [`StagedDir`]: a folder of files (local disk), swapped in by one exchange, with its
+//!   state in a hidden file inside it ([`FolderState`]).
+
+mod folder;
+mod folder_state;
+
+pub use folder::{STAGING_PREFIX, StagedDir, holds_data, io_error, is_hidden};
+pub use folder_state::{FolderState, STATE_FILE, read_state_file};
