@@ -36,6 +36,10 @@ pub enum Command {
     Debug,
     /// List flows or entities.
     List(ListArgs),
+    /// Show each incremental entity's committed watermark, the run that committed it and when.
+    State(StateArgs),
+    /// Forget entities' watermarks: their next run reloads everything and replaces the destination.
+    Reset(ResetArgs),
     /// Work with Wasm components.
     #[command(subcommand)]
     Component(ComponentCommand),
@@ -115,4 +119,32 @@ pub enum ListWhat {
     Flows,
     /// The entities, as flow.entity.
     Entities,
+}
+
+/// `hygge state`.
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    /// Only entities of this flow.
+    #[arg(long, value_name = "FLOW")]
+    pub flow: Option<String>,
+    /// Only this entity (its name, or flow.entity).
+    #[arg(long, value_name = "ENTITY")]
+    pub entity: Option<String>,
+    /// Print a JSON list of {flow, entity, column, watermark, run_id, committed_at}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `hygge reset`.
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    /// The flow whose watermarks to forget.
+    #[arg(long, value_name = "FLOW")]
+    pub flow: String,
+    /// Only this entity of the flow.
+    #[arg(long, value_name = "ENTITY")]
+    pub entity: Option<String>,
+    /// Do not ask (needed when not on a terminal).
+    #[arg(long)]
+    pub yes: bool,
 }

@@ -28,6 +28,14 @@ fn exit_code(succeeded: bool) -> ExitCode {
     }
 }
 
+/// The async runtime commands that touch connectors run on.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let output = logging::init(cli.verbose, cli.quiet);
@@ -42,6 +50,12 @@ fn main() -> ExitCode {
             .map_err(anyhow::Error::from)
             .and_then(|rt| rt.block_on(commands::component::run(command)))
             .map(exit_code),
+        Command::State(args) => {
+            runtime().and_then(|rt| rt.block_on(commands::state::show(project, args)))
+        }
+        Command::Reset(args) => {
+            runtime().and_then(|rt| rt.block_on(commands::state::reset(project, args)))
+        }
         Command::Go(args) => {
             if let Some(level) = commands::project_log_level(project) {
                 output.set_project_level(Some(&level));

@@ -113,7 +113,7 @@ fn user_component_project(allow_read: bool) -> (tempfile::TempDir, std::path::Pa
                 "flows/shop/flow.yml",
                 &format!(
                     "home:\n  type: wasm\n  component: parquet.wasm\n{allow}  config: {{path: '{root}/data/source/{{entity}}'}}\n\
-                 store:\n  type: pq\n  allow: {{write: [data/out]}}\n  config: {{path: '{root}/data/out/{{entity}}'}}\n"
+                 store:\n  type: pq\n  publish: data/out/{{entity}}\n  config: {{path: '{root}/data/out/{{entity}}'}}\n"
                 ),
             ),
         ],
@@ -139,7 +139,7 @@ fn debug_shows_what_each_component_is_granted() {
         "{out}"
     );
     assert!(
-        out.contains("store sandbox: granted read-write data/out as")
+        out.contains("store sandbox: granted read-write the run's staging of data/out/customers")
             && out.contains("memory 512 MiB; 60 s per call"),
         "{out}"
     );

@@ -9,11 +9,12 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use anyhow::{Result, anyhow};
 use hygge_runtime::config::{Diagnostics, ResolvedEntity, check_overlaps};
 use hygge_runtime::contract::ErrorKind;
-use hygge_runtime::contract::RunType;
+use hygge_runtime::contract::{RunScope, RunType};
 use hygge_runtime::coordinator::{RunOptions, default_concurrency, run_all};
 use hygge_runtime::events::{EventSink, NoEvents};
 use hygge_runtime::flow::{FlowJob, Interrupt, InterruptTrigger, RetryPolicy};
 use hygge_runtime::run_id::new_run_id;
+use hygge_runtime::state::IncrementalPlan;
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::{load, relative};
@@ -91,7 +92,9 @@ async fn run_checked(
     }
     check_overlaps(&selected)?;
     if args.dry_run {
-        return dry_run(&selected, &project.root, args.json).map(crate::exit_code);
+        return dry_run(&selected, &project.root, args.json)
+            .await
+            .map(crate::exit_code);
     }
     let concurrency = args
         .concurrency
@@ -152,18 +155,29 @@ async fn run_checked(
 
 /// Validates without moving data: the plan, and the checks `go` would fail on at once (a
 /// missing home path); `Ok(false)` when one fails.
-fn dry_run(selected: &[&ResolvedEntity], root: &Path, json: bool) -> Result<bool> {
+async fn dry_run(selected: &[&ResolvedEntity], root: &Path, json: bool) -> Result<bool> {
     let mut problems = Vec::new();
     let mut plan = Vec::new();
+    let scope = RunScope::new(1);
     for e in selected {
         let home = relative(&e.home.describe(), root);
         let store = relative(&e.store.describe(), root);
+        let reads = match watermark_plan(e, &scope).await {
+            Ok(reads) => reads,
+            Err(problem) => {
+                problems.push(format!("{}: {problem}", e.qualified_name()));
+                None
+            }
+        };
         if !json {
             println!("{}: {home} -> {store} [{}]", e.qualified_name(), e.run_type);
+            if let Some(reads) = &reads {
+                println!("  reads {reads}");
+            }
         }
         plan.push(serde_json::json!({
             "flow": e.flow, "entity": e.entity, "home": home, "store": store,
-            "run_type": e.run_type.to_string(),
+            "run_type": e.run_type.to_string(), "reads": reads,
         }));
         for problem in e.home.preflight() {
             problems.push(format!(
@@ -196,4 +210,27 @@ fn dry_run(selected: &[&ResolvedEntity], root: &Path, json: bool) -> Result<bool
         selected.len()
     );
     Ok(true)
+}
+
+/// What an incremental entity's next run reads, from the state its store holds now.
+async fn watermark_plan(
+    entity: &ResolvedEntity,
+    scope: &RunScope,
+) -> Result<Option<String>, String> {
+    let Some(spec) = &entity.watermark else {
+        return Ok(None);
+    };
+    let store = entity.store.state(scope).ok_or_else(|| {
+        format!(
+            "the store {} keeps no watermark state",
+            entity.store.describe()
+        )
+    })?;
+    let previous = store
+        .read(&entity.flow, &entity.entity)
+        .await
+        .map_err(|e| format!("cannot read its watermark state: {e}"))?;
+    let plan =
+        IncrementalPlan::new(spec.clone(), previous, entity.run_type).map_err(|e| e.to_string())?;
+    Ok(Some(plan.describe()))
 }

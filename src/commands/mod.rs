@@ -5,6 +5,7 @@ pub mod debug;
 pub mod go;
 pub mod init;
 pub mod list;
+pub mod state;
 
 use std::path::Path;
 

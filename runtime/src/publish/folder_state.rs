@@ -83,20 +83,17 @@ impl StateStore for FolderState {
         Ok(state)
     }
 
-    async fn reset(&self, _flow: &str, _entity: &str, run_id: &str) -> ConnectorResult<bool> {
+    async fn reset(&self, flow: &str, entity: &str, run_id: &str) -> ConnectorResult<bool> {
         let destination = self.destination.clone();
-        let run_id = run_id.to_string();
+        let marker = EntityState::reset_marker(flow, entity, run_id);
         tokio::task::spawn_blocking(move || {
-            let _lock = lock_destination(&destination)?;
-            let Some(state) = read_state_file(&destination)? else {
+            if !destination.is_dir() {
                 return Ok(false);
-            };
-            if state.is_reset() {
-                return Ok(true);
             }
-            let reset = state.reset(&run_id, crate::run_id::utc_now_rfc3339());
-            write_state_file(&destination, &reset)?;
-            Ok(true)
+            let _lock = lock_destination(&destination)?;
+            let had = read_state_file(&destination)?.is_some_and(|s| !s.is_reset());
+            write_state_file(&destination, &marker)?;
+            Ok(had)
         })
         .await
         .map_err(|e| ConnectorError::internal(format!("state task failed: {e}")))?

@@ -46,13 +46,17 @@ impl EntityState {
         self.watermark.is_none()
     }
 
-    /// The state `hygge reset` leaves: the same entity, no watermark.
-    pub fn reset(&self, run_id: &str, committed_at: String) -> EntityState {
+    /// The state `hygge reset` leaves: no watermark, so the next run reloads everything
+    /// and replaces the destination.
+    pub fn reset_marker(flow: &str, entity: &str, run_id: &str) -> EntityState {
         EntityState {
+            flow: flow.to_string(),
+            entity: entity.to_string(),
+            column: String::new(),
             watermark: None,
+            data_type: String::new(),
             run_id: run_id.to_string(),
-            committed_at,
-            ..self.clone()
+            committed_at: crate::run_id::utc_now_rfc3339(),
         }
     }
 }
@@ -80,8 +84,8 @@ pub trait StateStore: Send + Sync {
     /// state there cannot be read.
     async fn read(&self, flow: &str, entity: &str) -> ConnectorResult<Option<EntityState>>;
 
-    /// Marks `flow`.`entity` for a full reload on its next run; `false` when it had no
-    /// state.
+    /// Marks `flow`.`entity` for a full reload that replaces its destination on its next
+    /// run; `true` when it had a watermark.
     ///
     /// # Errors
     /// As [`StateStore::read`].

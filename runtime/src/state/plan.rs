@@ -58,7 +58,7 @@ impl IncrementalPlan {
         configured: RunType,
     ) -> Result<IncrementalPlan, ConnectorError> {
         let previous = previous.filter(|p| {
-            let same = p.column == spec.column;
+            let same = p.is_reset() || p.column == spec.column;
             if !same {
                 tracing::warn!(stored = %p.column, configured = %spec.column, "the watermark column changed; starting from `initial`");
             }

@@ -34,6 +34,10 @@ struct ComponentConfig {
     call_timeout: Option<u64>,
     /// Rows per batch.
     batch_size: Option<usize>,
+    /// Stores only: the destination folder the host publishes. For each run the host
+    /// stages it and grants the component that staging folder alone, read-write, at this
+    /// folder's own path; on commit the host swaps it in with the watermark state.
+    publish: Option<String>,
     /// Handed to the component as JSON, unchanged.
     #[serde(default)]
     config: Value,
@@ -160,12 +164,17 @@ fn build(
     };
     let source = ComponentSource::new(name, bytes);
     let describe = format!("{name} {} (wasm)", path.display());
+    let publish = parsed
+        .publish
+        .as_deref()
+        .map(|dir| absolute(config.project_dir, dir));
     Ok(Spec {
         source,
         permissions,
         json,
         describe,
         batch_size: parsed.batch_size,
+        publish,
     })
 }
 
@@ -191,6 +200,7 @@ struct Spec {
     json: String,
     describe: String,
     batch_size: Option<usize>,
+    publish: Option<PathBuf>,
 }
 
 fn home(
@@ -199,6 +209,12 @@ fn home(
     name: &str,
 ) -> Result<Arc<dyn HomeSpec>, ConfigProblem> {
     let s = build(config, fixed, name)?;
+    if s.publish.is_some() {
+        return Err(ConfigProblem::key(
+            "publish",
+            "is for stores: a home reads what `allow.read` grants",
+        ));
+    }
     Ok(Arc::new(
         WasmHomeSpec::new(s.source, s.permissions, s.json, s.describe)
             .with_batch_size(s.batch_size),
@@ -211,10 +227,15 @@ fn store(
     name: &str,
 ) -> Result<Arc<dyn StoreSpec>, ConfigProblem> {
     let s = build(config, fixed, name)?;
-    Ok(Arc::new(
-        WasmStoreSpec::new(s.source, s.permissions, s.json, s.describe)
-            .with_batch_size(s.batch_size),
-    ))
+    let spec = WasmStoreSpec::new(s.source, s.permissions, s.json, s.describe)
+        .with_batch_size(s.batch_size);
+    Ok(Arc::new(match s.publish {
+        Some(folder) => {
+            let guest = folder.to_string_lossy().into_owned();
+            spec.with_staged_folder(folder, guest)
+        }
+        None => spec,
+    }))
 }
 
 impl Connector for WasmConnector {

@@ -4,7 +4,12 @@
 //! next batches. A store opened [`with_parts`](ComponentSpec::with_parts) spreads the
 //! batches of one run over several instances (one Wasm instance runs on one thread), each
 //! told its `part` and the number of `parts` in its config; part 0 is opened first and
-//! committed last, and its commit publishes every part (the protocol is in wit/README.md).
+//! committed last (the protocol is in wit/README.md).
+//!
+//! A store built [`with_staged_folder`](ComponentSpec::with_staged_folder) never publishes
+//! by itself: the host opens the run's staging folder through the runtime's publish layer,
+//! grants the component that folder alone, and after the component's commit publishes it
+//! with the entity's watermark state.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,7 +48,14 @@ impl StoreSpec for ComponentSpec<StoreSide> {
     }
 
     fn sandbox(&self) -> Option<String> {
-        Some(self.permissions.summary())
+        let permissions = match &self.staged_folder {
+            Some(folder) => self.permissions.clone().with_write_dir(
+                format!("the run's staging of {}", folder.destination.display()),
+                folder.mount.clone(),
+            ),
+            None => self.permissions.clone(),
+        };
+        Some(permissions.summary())
     }
 
     fn component(&self) -> Option<Arc<ComponentSource>> {
@@ -307,6 +319,18 @@ impl StoreWriter for WasmWriter {
         let (mut instances, outcome) = self.drain().await;
         if let Err(e) = outcome {
             return Err(abort_after(instances, e).await);
+        }
+        let nothing_written = self.next == 0;
+        if nothing_written
+            && self.context.run_type == GuestRunType::Incremental
+            && let Some(staged) = self.staged.take()
+        {
+            // An incremental run with no rows adds no (empty) file; the published set and
+            // its state are carried forward as they are.
+            abort_all(instances).await?;
+            return tokio::task::spawn_blocking(move || staged.commit(state.as_ref()))
+                .await
+                .map_err(|e| ConnectorError::internal(format!("publish task failed: {e}")))?;
         }
         // The followers only close their files; part 0 commits last (and, for a component
         // that publishes by itself, publishes them all).
