@@ -44,6 +44,10 @@ fn events(rows: &[(i64, i64)]) -> RecordBatch {
 
 /// A project with flow `f`, entity `events`, reading `src/events`, storing `lake/events`.
 fn project(root: &Path, store: &str, extra: &str) {
+    project_with_home(root, "src", store, extra);
+}
+
+fn project_with_home(root: &Path, home: &str, store: &str, extra: &str) {
     write_files(
         root,
         &[
@@ -51,7 +55,7 @@ fn project(root: &Path, store: &str, extra: &str) {
             (
                 "flows/f/flow.yml",
                 &format!(
-                    "home: src\nstore: {store}\nrun_type: incremental\n{extra}entities: [events]\n"
+                    "home: {home}\nstore: {store}\nrun_type: incremental\n{extra}entities: [events]\n"
                 ),
             ),
         ],
@@ -82,11 +86,12 @@ fn state_json(root: &Path) -> serde_json::Value {
 
 /// Three runs: each loads only the new rows; a row that arrives late with an old
 /// `updated_at` is not re-read (the `>` hazard); a run with nothing new keeps the watermark.
-fn three_runs(store: &str) {
+fn three_runs(home: &str, store: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    project(
+    project_with_home(
         root,
+        home,
         store,
         "watermark:\n  column: updated_at\n  primary_key: id\n",
     );
@@ -133,12 +138,12 @@ fn three_runs(store: &str) {
 
 #[test]
 fn parquet_to_parquet_loads_only_new_rows_across_three_runs() {
-    three_runs("lake");
+    three_runs("src", "lake");
 }
 
 #[test]
-fn the_parquet_component_store_loads_only_new_rows_across_three_runs() {
-    three_runs("{path: lake, runtime: wasm}");
+fn the_parquet_component_home_and_store_load_only_new_rows_across_three_runs() {
+    three_runs("{path: src, runtime: wasm}", "{path: lake, runtime: wasm}");
 }
 
 #[test]

@@ -20,7 +20,8 @@ use parquet::arrow::arrow_reader::{
 use crate::config::{HomeConfig, parse};
 use crate::exports::hygge::connector::home::{GuestReader, Reader};
 use crate::files::{SeekReader, list_inputs};
-use crate::hygge::connector::types::{Error, ReadRequest};
+use crate::hygge::connector::types::{Error, ReadRequest, WatermarkFilter};
+use crate::watermark::needed_groups;
 use crate::{config_error, data_error};
 
 const DEFAULT_BATCH_SIZE: usize = 65_536;
@@ -53,6 +54,8 @@ struct State {
     current: Option<Open>,
     /// A part answers an empty batch after each of its units.
     mark_unit_ends: bool,
+    /// Row groups below it are not decoded.
+    watermark: Option<WatermarkFilter>,
 }
 
 /// Opens one unit with the projection; returns its schema and the open reader.
@@ -60,6 +63,7 @@ fn open_unit(
     unit: &Unit,
     columns: Option<&[String]>,
     batch_size: usize,
+    watermark: Option<&WatermarkFilter>,
 ) -> Result<(SchemaRef, Open), Error> {
     let path = &unit.path;
     let fail = |e: String| data_error(format!("{}: {e}", path.display()));
@@ -72,10 +76,16 @@ fn open_unit(
             .map_err(|e| fail(format!("not a readable Parquet file: {e}")))?,
     };
     let file_schema = builder.schema().clone();
-    let mut builder = builder.with_batch_size(batch_size);
-    if let Some(row_group) = unit.row_group {
-        builder = builder.with_row_groups(vec![row_group]);
-    }
+    let groups: Vec<usize> = match unit.row_group {
+        Some(row_group) => vec![row_group],
+        None => (0..builder.metadata().num_row_groups()).collect(),
+    };
+    let groups = match watermark {
+        Some(w) => needed_groups(builder.metadata(), groups, w),
+        None => groups,
+    };
+    let builder = builder.with_batch_size(batch_size).with_row_groups(groups);
+    let mut builder = builder;
     let mut reorder = None;
     if let Some(columns) = columns {
         let wanted = columns
@@ -173,7 +183,12 @@ impl GuestReader for ParquetReader {
             row_group: None,
             metadata: None,
         };
-        let (schema, first) = open_unit(&first, request.columns.as_deref(), batch_size)?;
+        let (schema, first) = open_unit(
+            &first,
+            request.columns.as_deref(),
+            batch_size,
+            request.watermark.as_ref(),
+        )?;
         let (pending, current) = if config.parts > 1 {
             let units = part_units(&files, config.part as usize, config.parts as usize)?;
             (units, None)
@@ -193,6 +208,7 @@ impl GuestReader for ParquetReader {
                 pending,
                 current,
                 mark_unit_ends: config.parts > 1,
+                watermark: request.watermark,
             }),
         }))
     }
@@ -209,7 +225,12 @@ impl GuestReader for ParquetReader {
                 let Some(next) = state.pending.pop_front() else {
                     return Ok(None);
                 };
-                let (schema, open) = open_unit(&next, state.columns.as_deref(), state.batch_size)?;
+                let (schema, open) = open_unit(
+                    &next,
+                    state.columns.as_deref(),
+                    state.batch_size,
+                    state.watermark.as_ref(),
+                )?;
                 if schema.fields() != state.schema.fields() {
                     return Err(data_error(format!(
                         "{} has other columns than the first file",

@@ -14,6 +14,7 @@ mod home;
 #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
 mod mem;
 mod store;
+mod watermark;
 
 wit_bindgen::generate!({ world: "connector", path: "../../wit" });
 

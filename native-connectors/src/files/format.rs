@@ -9,6 +9,7 @@ use arrow_array::RecordBatch;
 use arrow_array::RecordBatchReader;
 use arrow_array::cast::AsArray;
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
+use hygge_runtime::contract::WatermarkFilter;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
@@ -20,6 +21,7 @@ use parquet::file::properties::WriterProperties;
 use serde::Deserialize;
 
 use super::parquet_writer::ParallelParquetWriter;
+use super::prune::groups_to_skip;
 
 /// A file format hygge reads and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -106,7 +108,13 @@ pub struct ReadUnit {
 }
 
 /// Splits the files into read units: one per Parquet row group, one per other file.
-pub fn plan_units(format: Format, files: &[PathBuf]) -> Result<Vec<ReadUnit>, (PathBuf, String)> {
+/// With a watermark, Parquet row groups whose statistics show no row past it are left
+/// out.
+pub fn plan_units(
+    format: Format,
+    files: &[PathBuf],
+    watermark: Option<&WatermarkFilter>,
+) -> Result<Vec<ReadUnit>, (PathBuf, String)> {
     let mut units = Vec::new();
     for path in files {
         if format != Format::Parquet {
@@ -123,14 +131,19 @@ pub fn plan_units(format: Format, files: &[PathBuf]) -> Result<Vec<ReadUnit>, (P
             .map_err(|e| (path.clone(), format!("not a readable Parquet file: {e}")))?;
         let rows = |g: usize| u64::try_from(metadata.row_group(g).num_rows()).ok();
         let row_groups = metadata.num_row_groups();
-        if row_groups <= 1 {
+        let skip = watermark
+            .and_then(|w| groups_to_skip(&metadata, w))
+            .unwrap_or_else(|| vec![false; row_groups]);
+        if skip.iter().all(|s| *s) && row_groups > 0 {
+            tracing::debug!(file = %path.display(), "every row group is below the watermark; skipped");
+        } else if row_groups <= 1 {
             units.push(ReadUnit {
                 path: path.clone(),
                 row_groups: None,
                 rows: Some((0..row_groups).filter_map(rows).sum()),
             });
         } else {
-            units.extend((0..row_groups).map(|g| ReadUnit {
+            units.extend((0..row_groups).filter(|g| !skip[*g]).map(|g| ReadUnit {
                 path: path.clone(),
                 row_groups: Some(vec![g]),
                 rows: rows(g),

@@ -8,6 +8,7 @@ mod format;
 mod naming;
 mod parquet_writer;
 mod paths;
+mod prune;
 mod reader;
 mod writer;
 

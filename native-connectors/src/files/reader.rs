@@ -51,9 +51,10 @@ impl FilesReader {
     pub async fn open(plan: ReadPlan, request: &ReadRequest) -> ConnectorResult<FilesReader> {
         let plan = Arc::new(plan);
         let p = plan.clone();
-        let (columns, batch_size) = (
+        let (columns, batch_size, watermark) = (
             request.columns().map(<[String]>::to_vec),
             request.batch_size(),
+            request.watermark().cloned(),
         );
         let (schema, text_schema, units) = tokio::task::spawn_blocking(move || {
             let first = ReadUnit {
@@ -80,8 +81,8 @@ impl FilesReader {
                         .0,
                 ),
             };
-            let units =
-                plan_units(p.format, &p.files).map_err(|(path, e)| file_error(&path, &e))?;
+            let units = plan_units(p.format, &p.files, watermark.as_ref())
+                .map_err(|(path, e)| file_error(&path, &e))?;
             Ok::<_, ConnectorError>((schema, full, units))
         })
         .await

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::contract::ConnectorResult;
 
 pub use plan::{BoundPlan, IncrementalPlan, WatermarkSpec};
-pub use rows::{MaxTracker, RowFilter};
+pub use rows::{MaxTracker, RowFilter, blocks_to_skip};
 pub use value::{WatermarkKind, WatermarkValue, parse_duration_micros};
 
 /// The committed state of one entity flow.

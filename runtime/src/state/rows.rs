@@ -48,6 +48,26 @@ impl RowFilter {
     }
 }
 
+/// For each of `maxima` (the greatest value of a column in each of some blocks of rows,
+/// such as Parquet row groups; null when unknown), whether no row of that block can pass
+/// a watermark filter of `after` (`inclusive`: rows equal to it pass). `None` when the
+/// bound is not a value of the maxima's type: then nothing may be skipped.
+pub fn blocks_to_skip(maxima: &dyn Array, after: &str, inclusive: bool) -> Option<Vec<bool>> {
+    let bound = WatermarkValue::parse(after, maxima.data_type()).ok()?;
+    let bound = Scalar::new(bound.array().clone());
+    let skip = if inclusive {
+        arrow_ord::cmp::lt(&maxima, &bound)
+    } else {
+        arrow_ord::cmp::lt_eq(&maxima, &bound)
+    }
+    .ok()?;
+    Some(
+        (0..skip.len())
+            .map(|i| skip.is_valid(i) && skip.value(i))
+            .collect(),
+    )
+}
+
 /// The greatest non-null value of one column over every batch it is shown.
 #[derive(Debug, Clone)]
 pub struct MaxTracker {
@@ -136,6 +156,20 @@ mod tests {
         assert_eq!(strict.num_rows(), 1);
         let inclusive = RowFilter::new(1, bound, true).apply(rows).unwrap();
         assert_eq!(inclusive.num_rows(), 2);
+    }
+
+    #[test]
+    fn blocks_whose_maximum_is_below_the_bound_are_skipped() {
+        let maxima = Int64Array::from(vec![Some(1), Some(2), None, Some(3)]);
+        assert_eq!(
+            blocks_to_skip(&maxima, "2", false).unwrap(),
+            [true, true, false, false]
+        );
+        assert_eq!(
+            blocks_to_skip(&maxima, "2", true).unwrap(),
+            [true, false, false, false]
+        );
+        assert!(blocks_to_skip(&maxima, "x", true).is_none());
     }
 
     #[test]
