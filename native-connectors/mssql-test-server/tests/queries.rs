@@ -516,3 +516,45 @@ async fn alter_column_converts_or_fails() {
     let r = rows(&mut client, "SELECT name FROM dbo.t WHERE id = 1").await;
     assert_eq!(r[0].get::<&str, _>(0), Some("abc"));
 }
+
+#[tokio::test]
+async fn exists_subqueries_correlate_with_the_outer_row() {
+    let server = server().await;
+    let mut client = connect(&server).await;
+    events(&mut client).await;
+    exec(
+        &mut client,
+        "CREATE TABLE dbo.changes (id BIGINT NOT NULL, region INT NULL);
+         INSERT INTO dbo.changes VALUES (2, 1), (5, NULL), (9, 1)",
+    )
+    .await;
+    let ids = query_ids(
+        &mut client,
+        "SELECT id FROM sales.events AS e WHERE EXISTS (SELECT 1 FROM dbo.changes AS c WHERE c.id = e.id) ORDER BY id",
+        &[],
+    )
+    .await;
+    assert_eq!(ids, [2, 5]);
+    let ids = query_ids(
+        &mut client,
+        "SELECT id FROM sales.events WHERE NOT EXISTS (SELECT 1 FROM dbo.changes WHERE changes.id = events.id AND region = 1) ORDER BY id",
+        &[],
+    )
+    .await;
+    assert_eq!(ids, [1, 3, 4, 5]);
+    // The merge shape: delete the rows a staging table replaces, then insert it.
+    exec(
+        &mut client,
+        "DELETE FROM [sales].[events] WHERE EXISTS (SELECT 1 FROM [dbo].[changes] AS s WHERE s.[id] = [sales].[events].[id])",
+    )
+    .await;
+    let ids = query_ids(&mut client, "SELECT id FROM sales.events ORDER BY id", &[]).await;
+    assert_eq!(ids, [1, 3, 4]);
+    let (number, message) = batch_error(
+        &mut client,
+        "SELECT id FROM sales.events WHERE EXISTS (SELECT 1 FROM dbo.changes WHERE nope = 1)",
+    )
+    .await;
+    assert_eq!(number, 207, "{message}");
+    assert!(message.contains("Invalid column name 'nope'"), "{message}");
+}

@@ -174,6 +174,7 @@ fn eval_constants(row: &[Expr], env: &Env<'_>) -> Result<Vec<(Value, Option<SqlT
         qualifiers: Vec::new(),
         env,
         aggs: None,
+        outer: None,
     };
     let mut out = Vec::with_capacity(row.len());
     for e in row {
@@ -221,6 +222,7 @@ pub(crate) fn delete(
             qualifiers: vec![table.name.clone()],
             env: &env,
             aggs: None,
+            outer: None,
         };
         binder.bind(filter)?.expr
     };

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use super::catalog::{Column, Span, column_index, stored_value, table_key};
 use super::database::Workspace;
 use crate::error::SqlError;
-use crate::sql::ast::{Aggregate, BinOp, Expr};
+use super::query::run_select;
+use super::result::OutColumn;
+use crate::sql::ast::{Aggregate, BinOp, Expr, FromClause, Select, SelectItem};
 use crate::types::compare::{compare, like};
 use crate::types::convert::{Target, convert};
 use crate::types::temporal::{DAYS_TO_1900, TICKS_PER_SECOND};
@@ -89,6 +91,40 @@ pub(crate) enum BExpr {
     Func(Func, Vec<BExpr>),
     /// The result of aggregate slot `i`.
     Agg(usize),
+    /// `EXISTS (SELECT … FROM t WHERE …)`: the rows of `t`, and the filter bound to the
+    /// inner row's columns followed by the outer row's (`inner_len` of the inner).
+    Exists {
+        /// The subquery's input rows.
+        rows: std::sync::Arc<Vec<Vec<Value>>>,
+        /// Its WHERE, if any.
+        filter: Option<Box<BExpr>>,
+        /// Columns of an inner row.
+        inner_len: usize,
+    },
+}
+
+/// The row a correlated subquery's filter sees: the inner row's columns, then the
+/// outer row's.
+struct Correlated<'a> {
+    inner: &'a [Value],
+    outer: &'a dyn RowAccess,
+}
+
+impl RowAccess for Correlated<'_> {
+    fn value(&self, i: usize) -> Result<Value, SqlError> {
+        match self.inner.get(i) {
+            Some(v) => Ok(v.clone()),
+            None => self.outer.value(i - self.inner.len()),
+        }
+    }
+}
+
+/// The enclosing query's row layout, for a subquery's correlated references.
+pub(crate) struct Outer<'a> {
+    /// Its columns.
+    pub(crate) columns: &'a [Column],
+    /// Its qualifiers.
+    pub(crate) qualifiers: Vec<String>,
 }
 
 /// A bound expression with its type.
@@ -123,6 +159,8 @@ pub(crate) struct Binder<'a> {
     pub(crate) env: &'a Env<'a>,
     /// Where aggregates go; `None` where aggregates are not allowed.
     pub(crate) aggs: Option<Vec<AggSpec>>,
+    /// The enclosing query, when this binds a correlated subquery.
+    pub(crate) outer: Option<Outer<'a>>,
 }
 
 fn typed(expr: BExpr, ty: SqlType, nullable: bool) -> Typed {
@@ -208,19 +246,42 @@ impl Binder<'_> {
     pub(crate) fn bind(&mut self, e: &Expr) -> Result<Typed, SqlError> {
         Ok(match e {
             Expr::Column { qualifier, name } => {
-                if let Some(q) = qualifier
-                    && !self.qualifiers.iter().any(|x| x.eq_ignore_ascii_case(q))
-                {
-                    return Err(SqlError::new(
-                        4104,
-                        format!("The multi-part identifier \"{q}.{name}\" could not be bound."),
-                    ));
+                let matches = |qualifiers: &[String]| {
+                    qualifier
+                        .as_ref()
+                        .is_none_or(|q| qualifiers.iter().any(|x| x.eq_ignore_ascii_case(q)))
+                };
+                let inner = matches(&self.qualifiers)
+                    .then(|| column_index(self.columns, name))
+                    .flatten();
+                let outer = self.outer.as_ref().and_then(|o| {
+                    matches(&o.qualifiers)
+                        .then(|| column_index(o.columns, name))
+                        .flatten()
+                        .map(|j| (self.columns.len() + j, &o.columns[j]))
+                });
+                match (inner, outer) {
+                    (Some(i), _) => {
+                        let c = &self.columns[i];
+                        typed(BExpr::Col(i), c.ty, c.nullable)
+                    }
+                    (None, Some((i, c))) => typed(BExpr::Col(i), c.ty, c.nullable),
+                    (None, None) => {
+                        if let Some(q) = qualifier
+                            && !matches(&self.qualifiers)
+                        {
+                            return Err(SqlError::new(
+                                4104,
+                                format!(
+                                    "The multi-part identifier \"{q}.{name}\" could not be bound."
+                                ),
+                            ));
+                        }
+                        return Err(SqlError::invalid_column(name));
+                    }
                 }
-                let i = column_index(self.columns, name)
-                    .ok_or_else(|| SqlError::invalid_column(name))?;
-                let c = &self.columns[i];
-                typed(BExpr::Col(i), c.ty, c.nullable)
             }
+            Expr::Exists(select) => self.exists(select)?,
             Expr::Literal(v, ty) => typed(BExpr::Const(v.clone()), *ty, v.is_null()),
             Expr::Param(name) => {
                 let (v, ty) = self
@@ -324,6 +385,54 @@ impl Binder<'_> {
             Expr::Agg(kind, arg) => self.aggregate(*kind, arg.as_deref())?,
             Expr::Func(name, args) => self.function(name, args)?,
         })
+    }
+
+    /// Binds `EXISTS (subquery)`: the subquery's FROM is read now; its WHERE is bound to
+    /// the inner row and, for correlated references, this binder's row.
+    fn exists(&mut self, select: &Select) -> Result<Typed, SqlError> {
+        let Some(from) = &select.from else {
+            return Err(SqlError::new(
+                102,
+                "EXISTS needs a subquery with a FROM clause.",
+            ));
+        };
+        let qualifiers = match from {
+            FromClause::Table { name, alias } => vec![alias.clone().unwrap_or(name.name.clone())],
+            FromClause::Subquery { alias, .. } => vec![alias.clone()],
+        };
+        let all = Select {
+            items: vec![SelectItem::Star(None)],
+            from: Some(from.clone()),
+            ..Select::default()
+        };
+        let result = run_select(&all, self.env, false)?;
+        let columns: Vec<Column> = result.columns.iter().map(OutColumn::as_column).collect();
+        let rows = result.into_values()?;
+        let filter = match &select.filter {
+            None => None,
+            Some(f) => {
+                let mut inner = Binder {
+                    columns: &columns,
+                    qualifiers,
+                    env: self.env,
+                    aggs: None,
+                    outer: Some(Outer {
+                        columns: self.columns,
+                        qualifiers: self.qualifiers.clone(),
+                    }),
+                };
+                Some(Box::new(inner.bind(f)?.expr))
+            }
+        };
+        Ok(typed(
+            BExpr::Exists {
+                rows: std::sync::Arc::new(rows),
+                filter,
+                inner_len: columns.len(),
+            },
+            SqlType::Bit,
+            false,
+        ))
     }
 
     fn aggregate(&mut self, kind: Aggregate, arg: Option<&Expr>) -> Result<Typed, SqlError> {
@@ -660,6 +769,24 @@ pub(crate) fn eval(e: &BExpr, row: &dyn RowAccess, aggs: &[Value]) -> Result<Val
         BExpr::Col(i) => row.value(*i)?,
         BExpr::Const(v) => v.clone(),
         BExpr::Agg(i) => aggs.get(*i).cloned().unwrap_or(Value::Null),
+        BExpr::Exists {
+            rows,
+            filter,
+            inner_len: _,
+        } => {
+            let mut found = false;
+            for inner in rows.iter() {
+                let matched = match filter {
+                    None => true,
+                    Some(f) => is_true(f, &Correlated { inner, outer: row }, aggs)?,
+                };
+                if matched {
+                    found = true;
+                    break;
+                }
+            }
+            Value::Bool(found)
+        }
         BExpr::Not(a) => from_truth(truth(&eval(a, row, aggs)?).map(|b| !b)),
         BExpr::Logic(op, a, b) => {
             let va = eval(a, row, aggs)?;

@@ -97,6 +97,7 @@ pub(crate) fn run_select(
         qualifiers: qualifiers.clone(),
         env,
         aggs: Some(Vec::new()),
+        outer: None,
     };
     let mut items: Vec<(String, Typed)> = Vec::new();
     for item in &sel.items {
@@ -338,7 +339,7 @@ fn bare_column(e: &BExpr) -> Option<usize> {
             .or_else(|| bare_column(b))
             .or_else(|| bare_column(c)),
         BExpr::Func(_, args) => args.iter().find_map(bare_column),
-        BExpr::Const(_) | BExpr::Agg(_) => None,
+        BExpr::Const(_) | BExpr::Agg(_) | BExpr::Exists { .. } => None,
     }
 }
 

@@ -257,6 +257,8 @@ pub(crate) enum Expr {
     Between(Box<Expr>, Box<Expr>, Box<Expr>, bool),
     /// An aggregate; `None` argument is `*`.
     Agg(Aggregate, Option<Box<Expr>>),
+    /// `EXISTS (SELECT …)`, possibly correlated with the outer row.
+    Exists(Box<Select>),
     /// CAST / CONVERT.
     Cast(Box<Expr>, SqlType),
     /// A scalar function call.

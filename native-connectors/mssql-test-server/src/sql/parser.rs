@@ -947,6 +947,12 @@ impl Parser<'_> {
             Tok::Word(w) if w.eq_ignore_ascii_case("NULL") => {
                 Ok(Expr::Literal(Value::Null, SqlType::Int))
             }
+            Tok::Word(w) if w.eq_ignore_ascii_case("EXISTS") && self.is_sym("(") => {
+                self.pos += 1;
+                let select = self.select()?;
+                self.expect_sym(")")?;
+                Ok(Expr::Exists(Box::new(select)))
+            }
             Tok::Word(w) if self.is_sym("(") => self.call(&w),
             Tok::Word(w) if RESERVED.iter().any(|r| w.eq_ignore_ascii_case(r)) => {
                 self.pos -= 1;
