@@ -80,8 +80,9 @@ fn ids(dir: &Path) -> Vec<i64> {
 }
 
 fn state_json(root: &Path) -> serde_json::Value {
-    let out = ok(run(root, &["state", "--json"]));
-    serde_json::from_str(out.lines().last().unwrap()).unwrap()
+    let output = run(root, &["state", "--json"]);
+    assert!(output.status.success(), "{}", text(&output));
+    serde_json::from_slice(&output.stdout).unwrap()
 }
 
 /// Three runs: each loads only the new rows; a row that arrives late with an old

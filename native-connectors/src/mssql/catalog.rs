@@ -159,25 +159,6 @@ pub async fn query_columns(
     Ok(columns)
 }
 
-/// Names of the tables in `schema`.
-pub async fn tables_in_schema(
-    conn: &mut Conn,
-    settings: &ConnectionSettings,
-    schema: &str,
-) -> Result<Vec<String>, ConnectorError> {
-    let rows = query_rows(
-        conn,
-        settings,
-        "SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = @P1",
-        &[schema],
-    )
-    .await?;
-    Ok(rows
-        .iter()
-        .filter_map(|r| r.try_get::<&str, _>(0).ok().flatten().map(String::from))
-        .collect())
-}
-
 async fn schema_exists(
     conn: &mut Conn,
     settings: &ConnectionSettings,

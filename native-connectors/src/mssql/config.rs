@@ -357,6 +357,8 @@ pub enum IfExists {
     Replace,
     /// Empty the table and load this run's rows, keeping its definition.
     Truncate,
+    /// Replace the rows whose `primary_key` matches a loaded row; insert the others.
+    Merge,
 }
 
 /// The physical layout of a table hygge creates.
@@ -376,9 +378,14 @@ pub enum IndexKind {
 pub struct MssqlStoreConfig {
     /// `schema.table` to load (`{entity}` allowed); the schema is created if missing.
     pub table: String,
-    /// `fail` (default), `append`, `replace` or `truncate`.
+    /// `fail` (default), `append`, `replace`, `truncate` or `merge`.
     #[serde(default)]
     pub if_exists: IfExists,
+    /// The key columns `merge` matches rows on (`watermark.primary_key` is handed here).
+    #[serde(default, deserialize_with = "hygge_runtime::config::one_or_many")]
+    pub primary_key: Vec<String>,
+    /// The schema of the `hygge_state` table holding watermarks (default: the table's).
+    pub state_schema: Option<String>,
     /// Rows per batch handed to the bulk load (default 102,400, a full columnstore row group).
     pub batch_size: Option<usize>,
     /// Concurrent bulk-load streams into the staging table (default 4, at most 16).

@@ -11,6 +11,7 @@ mod auth;
 mod catalog;
 mod config;
 mod decode;
+mod dialect;
 mod encode;
 mod home;
 mod lock;
@@ -224,6 +225,20 @@ fn store_spec(config: &ConnectorConfig<'_>) -> Result<MssqlStoreSpec, ConfigProb
             );
         }
     };
+    if parsed.if_exists == IfExists::Merge && parsed.primary_key.is_empty() {
+        return Err(ConfigProblem::key(
+            "if_exists",
+            "`merge` needs the key columns to match rows on",
+        )
+        .hint("set `primary_key` on the store, or `watermark.primary_key` on the entity"));
+    }
+    if parsed
+        .state_schema
+        .as_deref()
+        .is_some_and(|s| s.trim().is_empty())
+    {
+        return Err(ConfigProblem::key("state_schema", "is empty"));
+    }
     Ok(MssqlStoreSpec {
         settings,
         plan: Arc::new(StorePlan {
@@ -235,6 +250,8 @@ fn store_spec(config: &ConnectorConfig<'_>) -> Result<MssqlStoreSpec, ConfigProb
             schema_overrides,
             index: parsed.index,
             table_lock,
+            primary_key: parsed.primary_key,
+            state_schema: parsed.state_schema,
         }),
     })
 }

@@ -1,7 +1,9 @@
-//! `type: mssql` as a store: every row goes by TDS bulk load into a staging table
-//! `<table>__hygge_<run id>`, on several pooled connections at once; `commit` publishes it
-//! in one transaction according to `if_exists`, `abort` drops it. The target is never
-//! touched before the publish transaction, so a failure at any point leaves it as it was.
+//! `type: mssql` as a store: every row goes by TDS bulk load into a staging table, on
+//! several pooled connections at once. Locking, staging names, cleanup after crashed runs,
+//! and the publish transaction (with the watermark row in `hygge_state`) are the runtime's
+//! SQL publish layer ([`SqlStaging`]) speaking T-SQL ([`super::dialect`]); this file sizes
+//! and loads the staging table. The target is never touched before the publish
+//! transaction, so a failure at any point leaves it as it was.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,6 +16,10 @@ use hygge_runtime::contract::{
     ConnectorError, ConnectorResult, OnSchemaChange, Place, RunContext, RunScope, RunType,
     SchemaAdapter, Store, StoreSpec, StoreWriter,
 };
+use hygge_runtime::publish::{
+    KeepNewest, PublishColumns, SqlDatabase, SqlPublish, SqlStaging, SqlState, SqlTable,
+};
+use hygge_runtime::state::{StateStore, StateUpdate};
 use tiberius::{SqlBulkCopyOption, SqlBulkCopyOptions};
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinSet;
@@ -21,10 +27,10 @@ use tracing::{info, warn};
 
 use super::catalog::{self, ColumnInfo};
 use super::config::{ConnectionSettings, IfExists, IndexKind};
+use super::dialect::MssqlDatabase;
 use super::encode::{RowEncoder, normalize};
-use super::lock::TableLock;
 use super::pool::{Pool, sql_error};
-use super::sql::{SqlType, TableName, literal, quote};
+use super::sql::{SqlType, TableName, quote};
 use super::types::{sized, sql_type_for};
 
 /// A validated MSSQL store.
@@ -54,6 +60,22 @@ pub struct StorePlan {
     pub index: IndexKind,
     /// Bulk-load with a table lock (`table_hints: TABLOCK`).
     pub table_lock: bool,
+    /// The key columns `if_exists: merge` matches rows on.
+    pub primary_key: Vec<String>,
+    /// The schema of the watermark state table (default: the target's).
+    pub state_schema: Option<String>,
+}
+
+impl StorePlan {
+    /// The target as the publish layer names it.
+    fn target(&self) -> SqlTable {
+        SqlTable::new(self.table.schema.clone(), self.table.table.clone())
+    }
+
+    /// Where `hygge_state` lives.
+    fn state_schema(&self) -> &str {
+        self.state_schema.as_deref().unwrap_or(&self.table.schema)
+    }
 }
 
 impl StoreSpec for MssqlStoreSpec {
@@ -82,6 +104,15 @@ impl StoreSpec for MssqlStoreSpec {
 
     fn check_connection(&self) -> Option<Result<String, String>> {
         Some(super::check(&self.settings))
+    }
+
+    fn state(&self, run: &RunScope) -> Option<Box<dyn StateStore>> {
+        let db = Arc::new(MssqlDatabase::new(Pool::for_run(run, &self.settings)));
+        Some(Box::new(SqlState::new(
+            db,
+            self.plan.state_schema(),
+            self.plan.target(),
+        )))
     }
 }
 
@@ -127,17 +158,6 @@ impl StagedColumn {
     }
 }
 
-/// How the staged rows reach the target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Publish {
-    /// The staging table becomes the target (it does not exist yet).
-    Rename,
-    /// The staging table replaces the existing target.
-    Swap,
-    /// The staged rows are inserted into the existing target (after TRUNCATE when `true`).
-    Insert { truncate: bool },
-}
-
 #[async_trait]
 impl Store for MssqlStore {
     async fn open(
@@ -148,16 +168,21 @@ impl Store for MssqlStore {
         let settings = self.pool.settings().clone();
         let plan = self.plan.clone();
         let table = &plan.table;
-        // Before anything else: a concurrent run's staging table is not stale.
-        let lock = TableLock::acquire(&self.pool, table).await?;
+        // Locks the target first: a concurrent run's staging table is not stale.
+        let db: Arc<dyn SqlDatabase> = Arc::new(MssqlDatabase::new(self.pool.clone()));
+        let staged =
+            SqlStaging::open(db, plan.target(), &context.run_id, plan.state_schema()).await?;
         let mut conn = self.pool.get().await?;
-        catalog::ensure_schema(&mut conn, &settings, &table.schema).await?;
-        drop_stale_staging(&mut conn, &settings, table, &context.run_id).await?;
         let existing = catalog::table_columns(&mut conn, &settings, table).await?;
         drop(conn);
 
         let publish = match (&existing, plan.if_exists) {
-            (None, _) => Publish::Rename,
+            (None, _) => SqlPublish::Rename,
+            // A full reload of an entity with a watermark replaces the rows, so that a
+            // reset never doubles them.
+            (Some(_), if_exists) if context.reload && if_exists != IfExists::Fail => {
+                SqlPublish::Swap
+            }
             (Some(_), IfExists::Fail) => {
                 return Err(ConnectorError::config(format!(
                     "table {table} already exists in database {} and if_exists is fail",
@@ -165,12 +190,27 @@ impl Store for MssqlStore {
                 ))
                 .with_context("set `if_exists: append`, `replace` or `truncate` on the store"));
             }
-            (Some(_), IfExists::Replace) => Publish::Swap,
-            (Some(_), IfExists::Append) => Publish::Insert { truncate: false },
-            (Some(_), IfExists::Truncate) => Publish::Insert { truncate: true },
+            (Some(_), IfExists::Replace) => SqlPublish::Swap,
+            (Some(_), IfExists::Append) => SqlPublish::Insert { truncate: false },
+            (Some(_), IfExists::Truncate) => SqlPublish::Insert { truncate: true },
+            (Some(columns), IfExists::Merge) => {
+                for key in &plan.primary_key {
+                    let in_target = columns.iter().any(|c| &c.name == key);
+                    if !in_target || schema.column_with_name(key).is_none() {
+                        return Err(ConnectorError::config(format!(
+                            "the merge key `{key}` is not a column of {} in table {table}",
+                            if in_target { "the home" } else { "the target" }
+                        ))
+                        .with_context("set `primary_key` to columns both sides have"));
+                    }
+                }
+                SqlPublish::Merge {
+                    keys: plan.primary_key.clone(),
+                }
+            }
         };
         let target = match publish {
-            Publish::Insert { .. } => existing.as_deref(),
+            SqlPublish::Insert { .. } | SqlPublish::Merge { .. } => existing.as_deref(),
             _ => None,
         };
         let adapter = match (target, context.run_type) {
@@ -181,7 +221,7 @@ impl Store for MssqlStore {
         };
         let schema = adapter.as_ref().map_or(schema, |a| a.target().clone());
         let columns = plan_columns(&schema, target, &plan, table)?;
-        let staging = table.sibling(format!("{}__hygge_{}", table.table, context.run_id));
+        let staging = table.sibling(staged.table().table.clone());
         let (sender, receiver) = mpsc::channel::<RecordBatch>(plan.parallel_workers.max(1));
         let mut writer = MssqlWriter {
             pool: self.pool.clone(),
@@ -195,7 +235,8 @@ impl Store for MssqlStore {
             workers: JoinSet::new(),
             rows: 0,
             adapter,
-            _lock: lock,
+            staged: Some(staged),
+            watermark_column: context.watermark_column.clone(),
         };
         writer.spawn_workers();
         Ok(Box::new(writer))
@@ -337,34 +378,12 @@ fn plan_columns(
     Ok(columns)
 }
 
-async fn drop_stale_staging(
-    conn: &mut super::pool::PooledConn,
-    settings: &ConnectionSettings,
-    table: &TableName,
-    run_id: &str,
-) -> ConnectorResult<()> {
-    let prefix = format!("{}__hygge_", table.table);
-    for name in catalog::tables_in_schema(conn, settings, &table.schema).await? {
-        if name.starts_with(&prefix) && !name.contains(run_id) {
-            warn!(table = %table, staging = %name, "dropping staging table left by an earlier run");
-            let stale = table.sibling(name);
-            catalog::execute(
-                conn,
-                settings,
-                &format!("DROP TABLE IF EXISTS {}", stale.quoted()),
-            )
-            .await?;
-        }
-    }
-    Ok(())
-}
-
 struct MssqlWriter {
     pool: Pool,
     plan: Arc<StorePlan>,
     staging: Arc<TableName>,
     columns: Vec<StagedColumn>,
-    publish: Publish,
+    publish: SqlPublish,
     created: bool,
     sender: Option<mpsc::Sender<RecordBatch>>,
     receiver: Arc<Mutex<mpsc::Receiver<RecordBatch>>>,
@@ -372,8 +391,10 @@ struct MssqlWriter {
     rows: u64,
     /// Drops the source's new columns under `on_schema_change: ignore`.
     adapter: Option<SchemaAdapter>,
-    /// This run's write lock on the target, released when the writer ends.
-    _lock: TableLock,
+    /// The run's staging under the target's write lock, until it is published or dropped.
+    staged: Option<SqlStaging>,
+    /// The entity's watermark column: a merge keeps the newest row of each key.
+    watermark_column: Option<String>,
 }
 
 impl MssqlWriter {
@@ -493,77 +514,7 @@ impl MssqlWriter {
         }
     }
 
-    fn publish_batches(&self) -> Vec<String> {
-        let table = &self.plan.table;
-        let staging = &self.staging;
-        let begin = "SET XACT_ABORT ON; BEGIN TRANSACTION;".to_string();
-        match self.publish {
-            Publish::Rename => vec![format!(
-                "{begin} EXEC sp_rename {}, {}; COMMIT TRANSACTION;",
-                staging.literal(),
-                literal(&table.table)
-            )],
-            Publish::Swap => vec![format!(
-                "{begin} EXEC sp_rename {}, {}; EXEC sp_rename {}, {}; COMMIT TRANSACTION;",
-                table.literal(),
-                literal(&self.retired().table),
-                staging.literal(),
-                literal(&table.table)
-            )],
-            Publish::Insert { truncate } => {
-                let mut batches = vec![begin];
-                let added: Vec<String> = self
-                    .columns
-                    .iter()
-                    .filter(|c| c.new_in_target)
-                    .map(|c| {
-                        format!(
-                            "ALTER TABLE {} ADD {};",
-                            table.quoted(),
-                            Self::column_ddl(c)
-                        )
-                    })
-                    .collect();
-                if !added.is_empty() {
-                    // A batch is compiled whole: the INSERT naming new columns must come after.
-                    batches.push(added.join(" "));
-                }
-                let names = self
-                    .columns
-                    .iter()
-                    .map(|c| quote(&c.name))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let truncate = if truncate {
-                    format!("TRUNCATE TABLE {}; ", table.quoted())
-                } else {
-                    String::new()
-                };
-                batches.push(format!(
-                    "{truncate}INSERT INTO {} ({names}) SELECT {names} FROM {};",
-                    table.quoted(),
-                    staging.quoted()
-                ));
-                batches.push("COMMIT TRANSACTION;".to_string());
-                batches
-            }
-        }
-    }
-
-    /// Where the old table goes during a swap, until it is dropped.
-    fn retired(&self) -> TableName {
-        let run = self
-            .staging
-            .table
-            .rsplit_once("__hygge_")
-            .map(|(_, run)| run.to_string())
-            .unwrap_or_default();
-        self.plan
-            .table
-            .sibling(format!("{}__hygge_old_{run}", self.plan.table.table))
-    }
-
-    async fn publish(&mut self) -> ConnectorResult<()> {
+    async fn publish(&mut self, state: Option<&StateUpdate>) -> ConnectorResult<()> {
         let loaded = self.finish_workers().await?;
         if loaded != self.rows {
             return Err(ConnectorError::internal(format!(
@@ -572,10 +523,10 @@ impl MssqlWriter {
             )));
         }
         self.fit_staging().await?;
-        let mut conn = self.pool.get().await?;
-        if !matches!(self.publish, Publish::Insert { .. })
+        if matches!(self.publish, SqlPublish::Rename | SqlPublish::Swap)
             && self.plan.index == IndexKind::Columnstore
         {
+            let mut conn = self.pool.get().await?;
             let ddl = format!(
                 "CREATE CLUSTERED COLUMNSTORE INDEX {} ON {}",
                 quote(&format!("CCI_{}", self.plan.table.table)),
@@ -583,26 +534,28 @@ impl MssqlWriter {
             );
             catalog::execute(&mut conn, self.pool.settings(), &ddl).await?;
         }
-        for batch in self.publish_batches() {
-            if let Err(e) = catalog::execute(&mut conn, self.pool.settings(), &batch).await {
-                // The connection is closed rather than reused: the server rolls back whatever
-                // the transaction had done.
-                conn.busy = true;
-                return Err(e.with_context(format!("publishing {}", self.plan.table)));
-            }
-        }
-        // Published. Leftovers are only clutter now; the next run drops what this one cannot.
-        let leftover = match self.publish {
-            Publish::Swap => Some(self.retired()),
-            Publish::Insert { .. } => Some((*self.staging).clone()),
-            Publish::Rename => None,
+        let keep_newest = match (&self.plan.if_exists, &self.watermark_column) {
+            (IfExists::Merge, Some(by)) => Some(KeepNewest {
+                keys: self.plan.primary_key.clone(),
+                by: by.clone(),
+            }),
+            _ => None,
         };
-        if let Some(leftover) = leftover {
-            let drop = format!("DROP TABLE IF EXISTS {}", leftover.quoted());
-            if let Err(e) = catalog::execute(&mut conn, self.pool.settings(), &drop).await {
-                warn!(table = %leftover, "published, but could not drop the leftover table: {e}");
-            }
-        }
+        let columns = PublishColumns {
+            keep_newest,
+            names: self.columns.iter().map(|c| c.name.clone()).collect(),
+            added: self
+                .columns
+                .iter()
+                .filter(|c| c.new_in_target)
+                .map(Self::column_ddl)
+                .collect(),
+        };
+        let staged = self
+            .staged
+            .take()
+            .ok_or_else(|| ConnectorError::internal("published twice"))?;
+        staged.commit(&self.publish, &columns, state).await?;
         info!(table = %self.plan.table, rows = self.rows, "published");
         Ok(())
     }
@@ -611,16 +564,10 @@ impl MssqlWriter {
         self.sender = None;
         self.workers.abort_all();
         while self.workers.join_next().await.is_some() {}
-        if !self.created {
-            return Ok(());
+        match self.staged.take() {
+            Some(staged) if self.created => staged.abort().await,
+            _ => Ok(()),
         }
-        let mut conn = self.pool.get().await?;
-        catalog::execute(
-            &mut conn,
-            self.pool.settings(),
-            &format!("DROP TABLE IF EXISTS {}", self.staging.quoted()),
-        )
-        .await
     }
 }
 
@@ -776,10 +723,7 @@ impl StoreWriter for MssqlWriter {
     }
 
     async fn would_replace_data(&mut self) -> ConnectorResult<bool> {
-        if !matches!(
-            self.publish,
-            Publish::Swap | Publish::Insert { truncate: true }
-        ) {
+        if !self.publish.replaces_rows() {
             return Ok(false);
         }
         let mut conn = self.pool.get().await?;
@@ -788,11 +732,8 @@ impl StoreWriter for MssqlWriter {
         Ok(!rows.is_empty())
     }
 
-    async fn commit(
-        mut self: Box<Self>,
-        _state: Option<hygge_runtime::state::StateUpdate>,
-    ) -> ConnectorResult<()> {
-        match self.publish().await {
+    async fn commit(mut self: Box<Self>, state: Option<StateUpdate>) -> ConnectorResult<()> {
+        match self.publish(state.as_ref()).await {
             Ok(()) => Ok(()),
             Err(e) => {
                 if let Err(cleanup) = self.drop_staging().await {

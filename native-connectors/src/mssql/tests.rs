@@ -224,6 +224,8 @@ fn context(run: &str) -> RunContext {
         entity: "e".into(),
         run_type: RunType::FullDrop,
         on_schema_change: Default::default(),
+        reload: false,
+        watermark_column: None,
     }
 }
 
@@ -1274,9 +1276,15 @@ fn config_problems_name_the_key() {
     );
     check(
         Role::Store,
-        "connection: warehouse\ntable: t\nif_exists: merge\n",
+        "connection: warehouse\ntable: t\nif_exists: upsert\n",
         "if_exists",
         "unknown variant",
+    );
+    check(
+        Role::Store,
+        "connection: warehouse\ntable: t\nif_exists: merge\n",
+        "if_exists",
+        "`merge` needs the key columns",
     );
     check(
         Role::Store,

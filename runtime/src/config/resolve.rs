@@ -108,9 +108,10 @@ pub(crate) fn resolve_entity(
         &mut problems,
         warnings,
     );
+    let store_value = with_merge_key(settings.store.clone(), watermark.as_ref());
     let store = resolve_side(
         Role::Store,
-        settings.store.as_ref(),
+        store_value.as_ref(),
         &layers,
         cx,
         &handed_down,
@@ -154,6 +155,21 @@ fn problem_at(layers: &[Layer], key: &str, message: &str) -> Diagnostic {
         Some(layer) => layer.problem(key, message),
         None => Diagnostic::new(message.to_string()).key(key),
     }
+}
+
+/// `watermark.primary_key` (Python hygge's place for it) becomes the store's merge key
+/// when the store merges and names no key of its own.
+fn with_merge_key(store: Option<Value>, watermark: Option<&WatermarkSpec>) -> Option<Value> {
+    let mut store = store;
+    if let (Some(w), Some(Value::Mapping(map))) = (watermark, store.as_mut())
+        && !w.primary_key.is_empty()
+        && map.get("if_exists").and_then(Value::as_str) == Some("merge")
+        && !map.contains_key("primary_key")
+    {
+        let keys = w.primary_key.iter().cloned().map(Value::String).collect();
+        map.insert("primary_key".into(), Value::Sequence(keys));
+    }
+    store
 }
 
 fn resolve_watermark(

@@ -44,6 +44,13 @@ pub struct RunContext {
     pub run_type: RunType,
     /// What an incremental run does when the source's columns differ from the destination's.
     pub on_schema_change: OnSchemaChange,
+    /// Whether the run reloads an entity with a watermark in full (a full run, or the
+    /// first after `hygge reset`): the destination's rows are replaced whatever a SQL
+    /// store's `if_exists` says, so nothing is doubled.
+    pub reload: bool,
+    /// The watermark column, when the entity has one: a merge keeps, of the rows loaded
+    /// for one key, those with the greatest value.
+    pub watermark_column: Option<String>,
 }
 
 /// A destination for one entity. Built fresh for every attempt of a flow.

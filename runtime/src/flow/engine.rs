@@ -99,6 +99,8 @@ pub async fn run_flow(
         entity: job.entity.clone(),
         run_type: job.run_type,
         on_schema_change: job.on_schema_change,
+        reload: false,
+        watermark_column: job.watermark.as_ref().map(|w| w.column.clone()),
     };
     events.emit(FlowEvent::Started { name: job.name() });
     tracing::info!(home = %job.home.describe(), store = %job.store.describe(), run_type = %job.run_type, "flow started");
@@ -255,6 +257,7 @@ async fn run_attempt(
     let mut request = job.request.clone();
     if let Some(plan) = &plan {
         context.run_type = plan.run_type();
+        context.reload = plan.run_type() == RunType::FullDrop;
         request = request.with_watermark(plan.home_filter());
         tracing::info!(reads = %plan.describe(), "watermark");
     }

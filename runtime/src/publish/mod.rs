@@ -3,9 +3,16 @@
 //!
 //! - [`StagedDir`]: a folder of files (local disk), swapped in by one exchange, with its
 //!   state in a hidden file inside it ([`FolderState`]).
+//! - [`SqlStaging`]: a database table, published in one transaction with its state row
+//!   ([`SqlState`]); a SQL store supplies its [`SqlDialect`] and [`SqlDatabase`].
 
 mod folder;
 mod folder_state;
+mod sql;
 
 pub use folder::{STAGING_PREFIX, StagedDir, holds_data, io_error, is_hidden};
 pub use folder_state::{FolderState, STATE_FILE, read_state_file};
+pub use sql::{
+    KeepNewest, PublishColumns, STATE_TABLE, SqlConnection, SqlDatabase, SqlDialect, SqlPublish,
+    SqlStaging, SqlState, SqlTable, state_table_columns,
+};

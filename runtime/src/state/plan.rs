@@ -316,6 +316,8 @@ mod tests {
             entity: "e".into(),
             run_type: RunType::Incremental,
             on_schema_change: Default::default(),
+            reload: false,
+            watermark_column: None,
         }
     }
 

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use super::catalog::{Column, Span, column_index, stored_value, table_key};
 use super::database::Workspace;
-use crate::error::SqlError;
 use super::query::run_select;
 use super::result::OutColumn;
+use crate::error::SqlError;
 use crate::sql::ast::{Aggregate, BinOp, Expr, FromClause, Select, SelectItem};
 use crate::types::compare::{compare, like};
 use crate::types::convert::{Target, convert};

@@ -65,6 +65,8 @@ async fn load(
         entity: "entity".into(),
         run_type,
         on_schema_change: Default::default(),
+        reload: false,
+        watermark_column: None,
     };
     let mut writer = Box::new(spec).open(schema(), &context).await?;
     for batch in batches {

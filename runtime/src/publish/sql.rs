@@ -1,0 +1,607 @@
+//! Publishing into a database table, written once for every SQL store.
+//!
+//! A store loads its rows into a staging table of its own (`<table>__hygge_<run id>`),
+//! however its database loads fastest; this layer does the rest:
+//!
+//! - the writer lock, taken before anything is touched, so a concurrent run's staging is
+//!   never mistaken for a crashed one's, and publishes never interleave;
+//! - cleanup of staging and retired tables left by crashed runs;
+//! - one publish transaction: `replace` (swap the staging table in), `append`, `truncate`,
+//!   or `merge` on key columns (delete the rows whose key the staging table holds, then
+//!   insert it), together with the entity's watermark row in the state table
+//!   (`hygge_state`), after checking that row is still the one the run started from;
+//! - dropping what the publish left over.
+//!
+//! A store supplies only its [`SqlDialect`] (the statements) and a [`SqlDatabase`]
+//! (connections and the lock).
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::contract::{ConnectorError, ConnectorResult};
+use crate::state::{EntityState, StateStore, StateUpdate, unchanged};
+
+/// The state table's name, in the schema the store config names (default: the target's).
+pub const STATE_TABLE: &str = "hygge_state";
+
+/// Where staging table names begin after the target's name.
+const STAGING_MARK: &str = "__hygge_";
+/// Where a replaced table waits to be dropped: `<table>__hygge_old_<run id>`.
+const RETIRED_MARK: &str = "__hygge_old_";
+
+/// A table in a schema.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SqlTable {
+    /// The schema.
+    pub schema: String,
+    /// The table.
+    pub table: String,
+}
+
+impl SqlTable {
+    /// `schema`.`table`.
+    pub fn new(schema: impl Into<String>, table: impl Into<String>) -> SqlTable {
+        SqlTable {
+            schema: schema.into(),
+            table: table.into(),
+        }
+    }
+
+    /// A table beside this one, in the same schema.
+    pub fn sibling(&self, table: impl Into<String>) -> SqlTable {
+        SqlTable::new(self.schema.clone(), table)
+    }
+
+    /// This run's staging table for this target.
+    pub fn staging(&self, run_id: &str) -> SqlTable {
+        self.sibling(format!("{}{STAGING_MARK}{run_id}", self.table))
+    }
+
+    /// Where this target goes while a `replace` swaps the staging table in.
+    pub fn retired(&self, run_id: &str) -> SqlTable {
+        self.sibling(format!("{}{RETIRED_MARK}{run_id}", self.table))
+    }
+
+    /// Whether `name` (a table of the same schema) is staging or a retired table of this
+    /// target left by another run than `run_id`.
+    pub fn is_leftover(&self, name: &str, run_id: &str) -> bool {
+        name.strip_prefix(&self.table)
+            .and_then(|rest| rest.strip_prefix(STAGING_MARK))
+            .is_some_and(|run| {
+                let run = run.strip_prefix("old_").unwrap_or(run);
+                !run.is_empty() && run != run_id
+            })
+    }
+}
+
+impl fmt::Display for SqlTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.schema, self.table)
+    }
+}
+
+/// The statements of one database's SQL. Every identifier and literal that reaches SQL
+/// text goes through [`SqlDialect::quote`] and [`SqlDialect::literal`].
+pub trait SqlDialect: Send + Sync {
+    /// An identifier, quoted.
+    fn quote(&self, name: &str) -> String;
+    /// A text literal.
+    fn literal(&self, text: &str) -> String;
+    /// `schema.table`, quoted.
+    fn qualified(&self, table: &SqlTable) -> String {
+        format!("{}.{}", self.quote(&table.schema), self.quote(&table.table))
+    }
+    /// Opens the publish transaction (and makes any error roll it back).
+    fn begin(&self) -> String;
+    /// Commits it.
+    fn commit(&self) -> String;
+    /// Renames `table` to `name`, in its schema.
+    fn rename(&self, table: &SqlTable, name: &str) -> String;
+    /// Drops `table` if it exists.
+    fn drop_if_exists(&self, table: &SqlTable) -> String {
+        format!("DROP TABLE IF EXISTS {}", self.qualified(table))
+    }
+    /// Empties `table`.
+    fn truncate(&self, table: &SqlTable) -> String {
+        format!("TRUNCATE TABLE {}", self.qualified(table))
+    }
+    /// A text column type for the state table (unbounded, or long enough for any value).
+    fn text_type(&self) -> &'static str;
+    /// A text column type for names and identifiers (up to 256 characters).
+    fn key_type(&self) -> &'static str;
+    /// Creates the state table `table` when it does not exist.
+    fn create_state_table(&self, table: &SqlTable) -> String;
+    /// A query for the names of the tables of `schema` (one text column).
+    fn list_tables(&self, schema: &str) -> String;
+    /// Whether each statement group of a publish must go to the server as a batch of its
+    /// own (SQL Server compiles a batch whole, so an INSERT naming a column added by an
+    /// ALTER must come in a later batch).
+    fn separate_batches(&self) -> bool {
+        false
+    }
+}
+
+/// A connection of a SQL store, running statements for this layer.
+#[async_trait]
+pub trait SqlConnection: Send {
+    /// Runs statements that return no rows.
+    async fn execute(&mut self, sql: &str) -> ConnectorResult<()>;
+    /// Runs a query whose columns are all text (NULL as `None`).
+    async fn query_text(&mut self, sql: &str) -> ConnectorResult<Vec<Vec<Option<String>>>>;
+    /// Marks the connection unusable after a failed publish, so the server rolls back.
+    fn discard(&mut self) {}
+}
+
+/// A database a SQL store writes to: its dialect, connections, and the writer lock.
+#[async_trait]
+pub trait SqlDatabase: Send + Sync {
+    /// Its SQL.
+    fn dialect(&self) -> &dyn SqlDialect;
+    /// A connection.
+    async fn connect(&self) -> ConnectorResult<Box<dyn SqlConnection>>;
+    /// Takes the writer lock of `table`, waiting for another run that holds it; released
+    /// when the returned guard is dropped (and by the server if the process dies).
+    async fn lock(&self, table: &SqlTable) -> ConnectorResult<Box<dyn Any + Send>>;
+    /// Creates `schema` unless it exists.
+    async fn ensure_schema(&self, schema: &str) -> ConnectorResult<()>;
+}
+
+/// How the staged rows reach the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SqlPublish {
+    /// The staging table becomes the target (it does not exist yet).
+    Rename,
+    /// The staging table replaces the existing target.
+    Swap,
+    /// The staged rows are inserted into the existing target (after emptying it when
+    /// `truncate`).
+    Insert {
+        /// Empty the target first.
+        truncate: bool,
+    },
+    /// Rows whose key columns match a staged row are replaced; the others are inserted.
+    Merge {
+        /// The key columns.
+        keys: Vec<String>,
+    },
+}
+
+impl SqlPublish {
+    /// Whether committing replaces the rows already in the target.
+    pub fn replaces_rows(&self) -> bool {
+        matches!(
+            self,
+            SqlPublish::Swap | SqlPublish::Insert { truncate: true }
+        )
+    }
+}
+
+/// What one publish moves: the staged columns, and the ones it adds to the target first.
+#[derive(Debug, Clone, Default)]
+pub struct PublishColumns {
+    /// The columns inserted, by name.
+    pub names: Vec<String>,
+    /// `ALTER TABLE … ADD` column definitions (`[name] TYPE NULL`) for columns the target
+    /// lacks (`on_schema_change: evolve`).
+    pub added: Vec<String>,
+    /// Of the staged rows with one key, keep only those with the greatest value of a
+    /// column (a merge of a source holding several versions of a row).
+    pub keep_newest: Option<KeepNewest>,
+}
+
+/// Rows of one key: only the newest are published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeepNewest {
+    /// The key columns.
+    pub keys: Vec<String>,
+    /// The column whose greatest value marks the newest rows (the watermark).
+    pub by: String,
+}
+
+/// One run's staging table for one target, held under the writer lock.
+pub struct SqlStaging {
+    db: Arc<dyn SqlDatabase>,
+    target: SqlTable,
+    staging: SqlTable,
+    run_id: String,
+    state_table: SqlTable,
+    _lock: Box<dyn Any + Send>,
+}
+
+impl SqlStaging {
+    /// Locks `target`, creates its schema if needed, and drops the staging and retired
+    /// tables crashed runs left; `state_schema` holds the state table.
+    ///
+    /// # Errors
+    /// A connection error when the database cannot be reached.
+    pub async fn open(
+        db: Arc<dyn SqlDatabase>,
+        target: SqlTable,
+        run_id: &str,
+        state_schema: &str,
+    ) -> ConnectorResult<SqlStaging> {
+        let lock = db.lock(&target).await?;
+        db.ensure_schema(&target.schema).await?;
+        let mut conn = db.connect().await?;
+        let dialect = db.dialect();
+        let tables = conn
+            .query_text(&dialect.list_tables(&target.schema))
+            .await?;
+        for name in tables
+            .into_iter()
+            .filter_map(|row| row.into_iter().next().flatten())
+        {
+            if target.is_leftover(&name, run_id) {
+                tracing::warn!(table = %target, leftover = %name, "dropping a table left by an earlier run");
+                conn.execute(&dialect.drop_if_exists(&target.sibling(name)))
+                    .await?;
+            }
+        }
+        Ok(SqlStaging {
+            staging: target.staging(run_id),
+            state_table: SqlTable::new(state_schema, STATE_TABLE),
+            run_id: run_id.to_string(),
+            target,
+            db,
+            _lock: lock,
+        })
+    }
+
+    /// The table the store loads into.
+    pub fn table(&self) -> &SqlTable {
+        &self.staging
+    }
+
+    /// The table readers see.
+    pub fn target(&self) -> &SqlTable {
+        &self.target
+    }
+
+    /// The statement batches of the publish transaction, in order.
+    pub fn publish_batches(
+        &self,
+        mode: &SqlPublish,
+        columns: &PublishColumns,
+        state: Option<&EntityState>,
+    ) -> Vec<String> {
+        let d = self.db.dialect();
+        let target = d.qualified(&self.target);
+        let staging = d.qualified(&self.staging);
+        let mut groups: Vec<Vec<String>> = vec![vec![d.begin()]];
+        let names = || {
+            columns
+                .names
+                .iter()
+                .map(|c| d.quote(c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let insert = || {
+            format!(
+                "INSERT INTO {target} ({0}) SELECT {0} FROM {staging};",
+                names()
+            )
+        };
+        if let Some(newest) = &columns.keep_newest {
+            let same_key = newest
+                .keys
+                .iter()
+                .map(|k| format!("hygge_newer.{0} = {staging}.{0}", d.quote(k)))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            groups.push(vec![format!(
+                "DELETE FROM {staging} WHERE EXISTS (SELECT 1 FROM {staging} AS hygge_newer WHERE {same_key} AND hygge_newer.{0} > {staging}.{0});",
+                d.quote(&newest.by)
+            )]);
+        }
+        match mode {
+            SqlPublish::Rename => groups.push(vec![d.rename(&self.staging, &self.target.table)]),
+            SqlPublish::Swap => groups.push(vec![
+                d.rename(&self.target, &self.target.retired(&self.run_id).table),
+                d.rename(&self.staging, &self.target.table),
+            ]),
+            SqlPublish::Insert { .. } | SqlPublish::Merge { .. } => {
+                if !columns.added.is_empty() {
+                    groups.push(
+                        columns
+                            .added
+                            .iter()
+                            .map(|c| format!("ALTER TABLE {target} ADD {c};"))
+                            .collect(),
+                    );
+                }
+                let mut body = Vec::new();
+                match mode {
+                    SqlPublish::Insert { truncate: true } => {
+                        body.push(format!("{};", d.truncate(&self.target)));
+                    }
+                    SqlPublish::Merge { keys } => {
+                        let matched = keys
+                            .iter()
+                            .map(|k| format!("hygge_staged.{0} = {target}.{0}", d.quote(k)))
+                            .collect::<Vec<_>>()
+                            .join(" AND ");
+                        body.push(format!(
+                            "DELETE FROM {target} WHERE EXISTS (SELECT 1 FROM {staging} AS hygge_staged WHERE {matched});"
+                        ));
+                    }
+                    _ => {}
+                }
+                body.push(insert());
+                groups.push(body);
+            }
+        }
+        if let Some(state) = state {
+            groups.push(state_statements(d, &self.state_table, state));
+        }
+        groups.push(vec![d.commit()]);
+        if d.separate_batches() {
+            groups.into_iter().map(|g| g.join(" ")).collect()
+        } else {
+            vec![groups.into_iter().flatten().collect::<Vec<_>>().join(" ")]
+        }
+    }
+
+    /// Publishes the staged rows by `mode`, with `state` in the same transaction, then
+    /// drops what the publish left over.
+    ///
+    /// # Errors
+    /// A connection error (retried) when the state row is no longer `state.previous`; the
+    /// database's error when a statement fails (the transaction is rolled back).
+    pub async fn commit(
+        self,
+        mode: &SqlPublish,
+        columns: &PublishColumns,
+        state: Option<&StateUpdate>,
+    ) -> ConnectorResult<()> {
+        let d = self.db.dialect();
+        let mut conn = self.db.connect().await?;
+        if let Some(update) = state {
+            ensure_state_table(self.db.as_ref(), conn.as_mut(), &self.state_table).await?;
+            let found = read_state(d, conn.as_mut(), &self.state_table, &update.next).await?;
+            if !unchanged(update.previous.as_ref(), found.as_ref()) {
+                return Err(ConnectorError::connection(format!(
+                    "the watermark state of {} changed while this run was reading; reading again from the new watermark",
+                    self.target
+                )));
+            }
+        }
+        for batch in self.publish_batches(mode, columns, state.map(|s| &s.next)) {
+            if let Err(e) = conn.execute(&batch).await {
+                conn.discard();
+                return Err(e.with_context(format!("publishing {}", self.target)));
+            }
+        }
+        let leftover = match mode {
+            SqlPublish::Swap => Some(self.target.retired(&self.run_id)),
+            SqlPublish::Insert { .. } | SqlPublish::Merge { .. } => Some(self.staging.clone()),
+            SqlPublish::Rename => None,
+        };
+        if let Some(leftover) = leftover
+            && let Err(e) = conn.execute(&d.drop_if_exists(&leftover)).await
+        {
+            tracing::warn!(table = %leftover, "published, but could not drop the leftover table: {e}");
+        }
+        Ok(())
+    }
+
+    /// Drops the staging table; the target is untouched.
+    ///
+    /// # Errors
+    /// The database's error.
+    pub async fn abort(self) -> ConnectorResult<()> {
+        let mut conn = self.db.connect().await?;
+        conn.execute(&self.db.dialect().drop_if_exists(&self.staging))
+            .await
+    }
+}
+
+/// The state table's columns, in the order they are written.
+const STATE_COLUMNS: [&str; 7] = [
+    "flow",
+    "entity",
+    "column_name",
+    "watermark",
+    "data_type",
+    "run_id",
+    "committed_at",
+];
+
+/// The statements that make `state` the state row of its entity.
+fn state_statements(
+    d: &dyn SqlDialect,
+    state_table: &SqlTable,
+    state: &EntityState,
+) -> Vec<String> {
+    let table = d.qualified(state_table);
+    let lit = |s: &str| d.literal(s);
+    vec![
+        format!(
+            "DELETE FROM {table} WHERE {} = {} AND {} = {};",
+            d.quote("flow"),
+            lit(&state.flow),
+            d.quote("entity"),
+            lit(&state.entity)
+        ),
+        format!(
+            "INSERT INTO {table} ({}) VALUES ({}, {}, {}, {}, {}, {}, {});",
+            STATE_COLUMNS
+                .iter()
+                .map(|c| d.quote(c))
+                .collect::<Vec<_>>()
+                .join(", "),
+            lit(&state.flow),
+            lit(&state.entity),
+            lit(&state.column),
+            state
+                .watermark
+                .as_deref()
+                .map_or_else(|| "NULL".to_string(), lit),
+            lit(&state.data_type),
+            lit(&state.run_id),
+            lit(&state.committed_at),
+        ),
+    ]
+}
+
+/// The column definitions of the state table in `dialect`, for dialects to build their
+/// `CREATE TABLE` on: `flow` and `entity` identify a row.
+pub fn state_table_columns(dialect: &dyn SqlDialect) -> String {
+    let text = dialect.text_type();
+    let key = dialect.key_type();
+    format!(
+        "{} {key} NOT NULL, {} {key} NOT NULL, {} {key} NOT NULL, {} {text} NULL, {} {key} NOT NULL, {} {key} NOT NULL, {} {key} NOT NULL",
+        dialect.quote("flow"),
+        dialect.quote("entity"),
+        dialect.quote("column_name"),
+        dialect.quote("watermark"),
+        dialect.quote("data_type"),
+        dialect.quote("run_id"),
+        dialect.quote("committed_at"),
+    )
+}
+
+async fn read_state(
+    d: &dyn SqlDialect,
+    conn: &mut dyn SqlConnection,
+    table: &SqlTable,
+    key: &EntityState,
+) -> ConnectorResult<Option<EntityState>> {
+    read_state_row(d, conn, table, &key.flow, &key.entity).await
+}
+
+async fn read_state_row(
+    d: &dyn SqlDialect,
+    conn: &mut dyn SqlConnection,
+    table: &SqlTable,
+    flow: &str,
+    entity: &str,
+) -> ConnectorResult<Option<EntityState>> {
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {} = {} AND {} = {}",
+        STATE_COLUMNS
+            .iter()
+            .map(|c| d.quote(c))
+            .collect::<Vec<_>>()
+            .join(", "),
+        d.qualified(table),
+        d.quote("flow"),
+        d.literal(flow),
+        d.quote("entity"),
+        d.literal(entity)
+    );
+    let rows = conn.query_text(&sql).await?;
+    let Some(row) = rows.into_iter().next() else {
+        return Ok(None);
+    };
+    let text = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+    Ok(Some(EntityState {
+        flow: text(0),
+        entity: text(1),
+        column: text(2),
+        watermark: row.get(3).cloned().flatten(),
+        data_type: text(4),
+        run_id: text(5),
+        committed_at: text(6),
+    }))
+}
+
+/// The watermark state of a SQL store: rows of its state table.
+pub struct SqlState {
+    db: Arc<dyn SqlDatabase>,
+    table: SqlTable,
+    /// The target table, whose writer lock `reset` takes.
+    target: SqlTable,
+}
+
+impl SqlState {
+    /// The state kept in `state_schema`.`hygge_state` for the store writing `target`.
+    pub fn new(db: Arc<dyn SqlDatabase>, state_schema: &str, target: SqlTable) -> SqlState {
+        SqlState {
+            db,
+            table: SqlTable::new(state_schema, STATE_TABLE),
+            target,
+        }
+    }
+}
+
+/// Whether `table` exists.
+async fn table_exists(
+    db: &dyn SqlDatabase,
+    conn: &mut dyn SqlConnection,
+    table: &SqlTable,
+) -> ConnectorResult<bool> {
+    let tables = conn
+        .query_text(&db.dialect().list_tables(&table.schema))
+        .await?;
+    Ok(tables
+        .iter()
+        .any(|row| row.first().cloned().flatten().as_deref() == Some(table.table.as_str())))
+}
+
+/// Creates the state table (and its schema) unless it exists; another flow creating it at
+/// the same moment is success too.
+async fn ensure_state_table(
+    db: &dyn SqlDatabase,
+    conn: &mut dyn SqlConnection,
+    table: &SqlTable,
+) -> ConnectorResult<()> {
+    if table_exists(db, conn, table).await? {
+        return Ok(());
+    }
+    db.ensure_schema(&table.schema).await?;
+    match conn.execute(&db.dialect().create_state_table(table)).await {
+        Err(e) if !table_exists(db, conn, table).await? => Err(e),
+        _ => Ok(()),
+    }
+}
+
+#[async_trait]
+impl StateStore for SqlState {
+    async fn read(&self, flow: &str, entity: &str) -> ConnectorResult<Option<EntityState>> {
+        let mut conn = self.db.connect().await?;
+        if !table_exists(self.db.as_ref(), conn.as_mut(), &self.table).await? {
+            return Ok(None);
+        }
+        read_state_row(self.db.dialect(), conn.as_mut(), &self.table, flow, entity).await
+    }
+
+    async fn reset(&self, flow: &str, entity: &str, run_id: &str) -> ConnectorResult<bool> {
+        let _lock = self.db.lock(&self.target).await?;
+        let d = self.db.dialect();
+        let mut conn = self.db.connect().await?;
+        ensure_state_table(self.db.as_ref(), conn.as_mut(), &self.table).await?;
+        let had = read_state_row(d, conn.as_mut(), &self.table, flow, entity)
+            .await?
+            .is_some_and(|s| !s.is_reset());
+        let marker = EntityState::reset_marker(flow, entity, run_id);
+        let mut sql = vec![d.begin()];
+        sql.extend(state_statements(d, &self.table, &marker));
+        sql.push(d.commit());
+        conn.execute(&sql.join(" ")).await?;
+        Ok(had)
+    }
+
+    fn location(&self) -> String {
+        format!("table {}", self.table)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leftovers_are_other_runs_staging_and_retired_tables_of_this_target() {
+        let t = SqlTable::new("dbo", "orders");
+        assert!(t.is_leftover("orders__hygge_r1", "r2"));
+        assert!(t.is_leftover("orders__hygge_old_r1", "r2"));
+        assert!(!t.is_leftover("orders__hygge_r2", "r2"));
+        assert!(!t.is_leftover("orders", "r2"));
+        assert!(!t.is_leftover("orders_archive__hygge_r1", "r2"));
+        assert!(!t.is_leftover("orders__hygge_", "r2"));
+    }
+}
