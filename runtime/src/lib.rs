@@ -9,6 +9,7 @@
 //! - [`publish`] is the one publish layer: stage, then publish atomically (with the watermark state), then clean up.
 //! - [`state`] is watermark state: what incremental runs read, committed with their data.
 //! - [`events`] are the typed events progress output is built from.
+//! - `testing` (feature `testing`) is the store conformance suite every store runs.
 //! - [`wasm`] hosts sandboxed Wasm components as homes and stores.
 
 pub mod config;
@@ -19,4 +20,6 @@ pub mod flow;
 pub mod publish;
 pub mod run_id;
 pub mod state;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod wasm;

@@ -12,6 +12,7 @@ use arrow_select::take::take_record_batch;
 use async_trait::async_trait;
 use hygge_runtime::contract::{
     ConnectorError, ConnectorResult, RunContext, RunType, SchemaAdapter, Store, StoreWriter,
+    check_batch_schema,
 };
 use hygge_runtime::publish::{StagedDir, holds_data};
 use hygge_runtime::state::StateUpdate;
@@ -67,8 +68,12 @@ impl Store for FileStore {
             }
         }
         let context = context.clone();
+        let opened = schema.clone();
         let state = blocking(move || Files::open(settings, schema, context)).await?;
-        Ok(Box::new(FileStoreWriter { state: Some(state) }))
+        Ok(Box::new(FileStoreWriter {
+            state: Some(state),
+            opened,
+        }))
     }
 }
 
@@ -320,6 +325,8 @@ fn escape(value: &str) -> String {
 /// The [`StoreWriter`] of a file store.
 struct FileStoreWriter {
     state: Option<Files>,
+    /// The schema the store was opened with; every batch must have it.
+    opened: SchemaRef,
 }
 
 impl FileStoreWriter {
@@ -337,6 +344,7 @@ impl StoreWriter for FileStoreWriter {
     }
 
     async fn write(&mut self, batch: RecordBatch) -> ConnectorResult<()> {
+        check_batch_schema(&self.opened, &batch)?;
         let mut files = self.take()?;
         let (files, result) = tokio::task::spawn_blocking(move || {
             let result = files.write(batch);

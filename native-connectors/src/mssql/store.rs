@@ -14,7 +14,7 @@ use arrow_schema::{DataType, SchemaRef};
 use async_trait::async_trait;
 use hygge_runtime::contract::{
     ConnectorError, ConnectorResult, OnSchemaChange, Place, RunContext, RunScope, RunType,
-    SchemaAdapter, Store, StoreSpec, StoreWriter,
+    SchemaAdapter, Store, StoreSpec, StoreWriter, check_batch_schema,
 };
 use hygge_runtime::publish::{
     KeepNewest, PublishColumns, SqlDatabase, SqlPublish, SqlStaging, SqlState, SqlTable,
@@ -219,6 +219,7 @@ impl Store for MssqlStore {
             }
             _ => None,
         };
+        let source_schema = schema.clone();
         let schema = adapter.as_ref().map_or(schema, |a| a.target().clone());
         let columns = plan_columns(&schema, target, &plan, table)?;
         let staging = table.sibling(staged.table().table.clone());
@@ -237,6 +238,7 @@ impl Store for MssqlStore {
             adapter,
             staged: Some(staged),
             watermark_column: context.watermark_column.clone(),
+            opened: source_schema,
         };
         writer.spawn_workers();
         Ok(Box::new(writer))
@@ -395,6 +397,8 @@ struct MssqlWriter {
     staged: Option<SqlStaging>,
     /// The entity's watermark column: a merge keeps the newest row of each key.
     watermark_column: Option<String>,
+    /// The schema the store was opened with; every batch must have it.
+    opened: SchemaRef,
 }
 
 impl MssqlWriter {
@@ -689,6 +693,7 @@ impl StoreWriter for MssqlWriter {
     }
 
     async fn write(&mut self, batch: RecordBatch) -> ConnectorResult<()> {
+        check_batch_schema(&self.opened, &batch)?;
         if batch.num_rows() == 0 {
             return Ok(());
         }

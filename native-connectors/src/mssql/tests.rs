@@ -27,15 +27,36 @@ use super::config::ConnectionSettings;
 use super::pool::connect;
 
 /// A database to test against.
-struct Db {
-    server: Option<TestServer>,
-    settings: ConnectionSettings,
+pub(super) struct Db {
+    pub(super) server: Option<TestServer>,
+    pub(super) settings: ConnectionSettings,
 }
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
 impl Db {
-    async fn start() -> Db {
+    /// The test server another process started, on `port`.
+    pub(super) fn on_port(port: u16) -> Db {
+        Db {
+            server: None,
+            settings: ConnectionSettings {
+                label: "test".into(),
+                host: "127.0.0.1".into(),
+                port,
+                database: "hygge".into(),
+                auth: AuthConfig::Sql {
+                    user: "sa".into(),
+                    password: "Hygge-Test-1".into(),
+                },
+                encrypt: false,
+                trust_cert: false,
+                pool_size: Some(4),
+                timeout: Duration::from_secs(10),
+            },
+        }
+    }
+
+    pub(super) async fn start() -> Db {
         if let Ok(url) = std::env::var("HYGGE_MSSQL_URL") {
             return Db {
                 server: None,
@@ -64,7 +85,7 @@ impl Db {
     }
 
     /// A table name no other test uses: `dbo.<base>_<pid>_<n>`.
-    fn table(&self, base: &str) -> String {
+    pub(super) fn table(&self, base: &str) -> String {
         format!(
             "dbo.{base}_{}_{}",
             std::process::id(),
@@ -89,7 +110,7 @@ impl Db {
     }
 
     /// Runs a batch and returns the rows of its first result.
-    async fn sql(&self, batch: &str) -> Vec<tiberius::Row> {
+    pub(super) async fn sql(&self, batch: &str) -> Vec<tiberius::Row> {
         let mut client = connect(&self.settings, None).await.unwrap();
         client
             .simple_query(batch)
@@ -121,7 +142,7 @@ impl Db {
         rows[0].get::<i32, _>(0).unwrap()
     }
 
-    async fn tables_like(&self, prefix: &str) -> Vec<String> {
+    pub(super) async fn tables_like(&self, prefix: &str) -> Vec<String> {
         let (schema, name) = prefix.split_once('.').unwrap();
         self.sql(&format!(
             "SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = N'{schema}'"
@@ -190,7 +211,7 @@ fn home(db: &Db, extra: &str) -> Result<Arc<dyn HomeSpec>, ConfigProblem> {
         .unwrap()
 }
 
-fn store(db: &Db, extra: &str) -> Result<Arc<dyn StoreSpec>, ConfigProblem> {
+pub(super) fn store(db: &Db, extra: &str) -> Result<Arc<dyn StoreSpec>, ConfigProblem> {
     let value: Value = serde_yaml::from_str(&format!("{}{extra}", db.yaml())).unwrap();
     MSSQL
         .store(&connector_config(&value, Role::Store, &BTreeMap::new()))

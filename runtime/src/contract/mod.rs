@@ -21,4 +21,4 @@ pub use registry::{
 };
 pub use run_scope::RunScope;
 pub use schema_change::{AdaptingWriter, OnSchemaChange, SchemaAdapter, SchemaDiff};
-pub use store::{RunContext, RunType, Store, StoreWriter};
+pub use store::{RunContext, RunType, Store, StoreWriter, check_batch_schema};

@@ -98,3 +98,26 @@ pub trait StoreWriter: Send {
     /// Throws away everything written; the destination is left as it was.
     async fn abort(self: Box<Self>) -> ConnectorResult<()>;
 }
+
+/// The check every store makes on each batch: it has the columns the store was opened
+/// with, or the write is a data error (never a silently misaligned file or table).
+///
+/// # Errors
+/// A data error naming both column lists.
+pub fn check_batch_schema(opened: &SchemaRef, batch: &RecordBatch) -> ConnectorResult<()> {
+    if batch.schema().fields() == opened.fields() {
+        return Ok(());
+    }
+    let names = |s: &SchemaRef| {
+        s.fields()
+            .iter()
+            .map(|f| format!("{}: {}", f.name(), f.data_type()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Err(super::ConnectorError::data(format!(
+        "a batch's columns ({}) differ from those the store was opened with ({})",
+        names(&batch.schema()),
+        names(opened)
+    )))
+}

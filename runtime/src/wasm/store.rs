@@ -30,7 +30,7 @@ use super::spec::{ComponentSpec, StoreSide};
 use super::state::HostState;
 use crate::contract::{
     ConnectorError, ConnectorResult, Place, RunContext, RunScope, RunType, Store, StoreSpec,
-    StoreWriter,
+    StoreWriter, check_batch_schema,
 };
 use crate::publish::{FolderState, StagedDir, holds_data};
 use crate::state::{StateStore, StateUpdate};
@@ -117,6 +117,7 @@ impl Store for ComponentSpec<StoreSide> {
         };
         let leader = Instance::open(&spec, 0, &schema_bytes, &context).await?;
         Ok(Box::new(WasmWriter {
+            schema,
             parts: vec![Part::spawn(leader)],
             next: 0,
             spec,
@@ -231,6 +232,8 @@ impl Part {
 
 /// An open component store: one part, or several written in parallel.
 struct WasmWriter {
+    /// The schema the store was opened with; every batch must have it.
+    schema: SchemaRef,
     spec: ComponentSpec<StoreSide>,
     schema_bytes: Vec<u8>,
     context: GuestRunContext,
@@ -289,6 +292,7 @@ impl StoreWriter for WasmWriter {
     }
 
     async fn write(&mut self, batch: RecordBatch) -> ConnectorResult<()> {
+        check_batch_schema(&self.schema, &batch)?;
         let index = self.next % self.spec.parts;
         self.next += 1;
         if index == self.parts.len() {
