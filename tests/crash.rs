@@ -78,24 +78,8 @@ fn kill_9_mid_run_then_clean_rerun() {
         .arg("go")
         .spawn()
         .unwrap();
-    // Wait for the event: a staged file of this run.
-    while !std::fs::read_dir(&lake).unwrap().flatten().any(|e| {
-        let name = e.file_name().to_string_lossy().into_owned();
-        name.starts_with(".hygge-staging.rows.")
-            && std::fs::read_dir(e.path()).is_ok_and(|mut d| d.next().is_some())
-    }) {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the run ended before staging"
-        );
-        std::thread::yield_now();
-    }
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "the spinning run ended"
-    );
-    child.kill().unwrap();
-    child.wait().unwrap();
+    // Waits for the event: a staged file of this run.
+    kill_once_staged(&mut child, &lake);
 
     // The reader sees exactly the old set; the crashed run's staging is hidden.
     assert_eq!(snapshot(&lake.join("rows")), old);
@@ -120,4 +104,77 @@ fn kill_9_mid_run_then_clean_rerun() {
     );
     let leftovers = staging_leftovers(&lake);
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Waits for a staged file of the running `child` under `lake`, then kills it with SIGKILL.
+fn kill_once_staged(child: &mut std::process::Child, lake: &std::path::Path) {
+    while !std::fs::read_dir(lake).unwrap().flatten().any(|e| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        name.starts_with(".hygge-staging.rows.")
+            && std::fs::read_dir(e.path()).is_ok_and(|mut d| d.next().is_some())
+    }) {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before staging"
+        );
+        std::thread::yield_now();
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn kill_9_mid_incremental_run_keeps_data_and_watermark_then_the_rerun_is_exact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let flow = root.join("flows/inc/flow.yml");
+    let from_src = "home: src\nstore: lake\nrun_type: incremental\nwatermark: {column: id}\nentities: [rows]\n";
+    write_files(
+        root,
+        &[
+            ("hygge.yml", "name: crash\n"),
+            ("flows/inc/flow.yml", from_src),
+        ],
+    );
+    let ids = |range: std::ops::Range<i64>| {
+        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+        RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from_iter_values(range))]).unwrap()
+    };
+    write_parquet(&root.join("src/rows/a.parquet"), &[ids(0..1)]);
+    ok(run(root, &["go"]));
+    let lake = root.join("lake");
+    let old = snapshot(&lake.join("rows"));
+    let state = std::fs::read_to_string(lake.join("rows/.hygge-state.json")).unwrap();
+
+    // A home yielding ids 1, 2, 3 (past the watermark 0) and then never returning.
+    let component = hygge_native_connectors::EVIL_COMPONENT;
+    std::fs::write(
+        &flow,
+        format!(
+            "home:\n  type: wasm\n  component: '{component}'\n  call_timeout: 3600\n  config: {{attack: batch_then_spin}}\nstore: lake\nrun_type: incremental\nwatermark: {{column: id}}\nentities: [rows]\n"
+        ),
+    )
+    .unwrap();
+    let mut child = hygge()
+        .arg("--project")
+        .arg(root)
+        .arg("go")
+        .spawn()
+        .unwrap();
+    kill_once_staged(&mut child, &lake);
+    assert_eq!(snapshot(&lake.join("rows")), old);
+    assert_eq!(
+        std::fs::read_to_string(lake.join("rows/.hygge-state.json")).unwrap(),
+        state,
+        "the watermark moved without its data"
+    );
+
+    // The rerun loads every row past the old watermark exactly once.
+    std::fs::write(&flow, from_src).unwrap();
+    write_parquet(&root.join("src/rows/a.parquet"), &[ids(0..20)]);
+    ok(run(root, &["go"]));
+    assert_eq!(count_rows(&lake.join("rows")), 20);
+    let state = std::fs::read_to_string(lake.join("rows/.hygge-state.json")).unwrap();
+    assert!(state.contains("\"watermark\": \"19\""), "{state}");
+    assert!(staging_leftovers(&lake).is_empty());
 }
