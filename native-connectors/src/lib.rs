@@ -1,19 +1,27 @@
 //! hygge's native connectors, in-process Rust for the throughput-critical paths.
 //!
 //! Each connector is a folder; [`CONNECTORS`] is the one list that registers them (with
-//! `wasm`, the runtime's connector for user components).
+//! `wasm`, the runtime's connector for user components). Each is a cargo feature, all on
+//! by default.
 
+#[cfg(feature = "files")]
 pub mod files;
+#[cfg(feature = "files")]
 pub mod local;
+#[cfg(feature = "mssql")]
 pub mod mssql;
+#[cfg(feature = "files")]
 pub mod parquet;
 
 use hygge_runtime::contract::{Connector, Registry};
 
 /// Every native connector. Adding one is its folder plus one line here.
 pub static CONNECTORS: &[&dyn Connector] = &[
+    #[cfg(feature = "files")]
     &parquet::PARQUET,
+    #[cfg(feature = "files")]
     &local::LOCAL,
+    #[cfg(feature = "mssql")]
     &mssql::MSSQL,
     &hygge_runtime::wasm::WASM_CONNECTOR,
 ];

@@ -3,7 +3,7 @@
 //! Home: a file, a folder (recursive) or a glob, decoded in parallel, with `columns`
 //! projection pushed into the Parquet reader. Store: Parquet files (snappy by default) in a
 //! staging folder beside the destination, published atomically on commit (see
-//! `hygge_runtime::staging`). Config keys: [`crate::files::FileHomeConfig`] and
+//! `hygge_runtime::publish`). Config keys: [`crate::files::FileHomeConfig`] and
 //! [`crate::files::FileStoreConfig`], without `format`.
 
 use crate::files::{FileConnector, Format};
