@@ -89,7 +89,13 @@ fn project(root: &Path, server: &TestServer) {
   dump:
     home: {{type: mssql, connection: warehouse, table: 'sales.{{entity}}'}}
     store: data/dump
-    entities: [accounts]
+    entities: [accounts, ledger]
+  late:
+    home: data/late
+    store: {{type: mssql, connection: warehouse, table: 'sales.{{entity}}', if_exists: merge}}
+    run_type: incremental
+    watermark: {{column: updated_at, primary_key: id, lookback: 1 day}}
+    entities: [ledger]
 ",
         warehouse(server)
     );
@@ -98,6 +104,11 @@ fn project(root: &Path, server: &TestServer) {
 
 async fn go(root: &Path, flow: &str) -> String {
     ok(hygge_go(root, &["go", "--flow", flow], PW).await)
+}
+
+async fn unload(root: &Path, entity: &str) -> String {
+    let entity = format!("dump.{entity}");
+    ok(hygge_go(root, &["go", "--entity", &entity], PW).await)
 }
 
 async fn watermark(root: &Path, flow: &str) -> serde_json::Value {
@@ -191,12 +202,12 @@ async fn merge_replaces_rows_by_key_and_inserts_the_others() {
         &[rows(&[(2, 25, 1), (3, 30, 1)])],
     );
     go(root, "upsert").await;
-    go(root, "dump").await;
+    unload(root, "accounts").await;
     assert_eq!(id_values(&dump), [(1, 10), (2, 25), (3, 30)]);
 
     write_parquet(&changes.join("c.parquet"), &[rows(&[(1, 11, 2)])]);
     go(root, "upsert").await;
-    go(root, "dump").await;
+    unload(root, "accounts").await;
     assert_eq!(id_values(&dump), [(1, 11), (2, 25), (3, 30)]);
     assert_eq!(watermark(root, "upsert").await, "2024-01-03T00:00:00");
     // `state_schema: hygge` put the state table there.
@@ -214,14 +225,14 @@ async fn merge_replaces_rows_by_key_and_inserts_the_others() {
         &[rows(&[(3, 31, 5), (3, 32, 6)])],
     );
     go(root, "upsert").await;
-    go(root, "dump").await;
+    unload(root, "accounts").await;
     assert_eq!(id_values(&dump), [(1, 11), (2, 25), (3, 32)]);
 
     // A reset reloads everything in full and replaces the table: still no duplicates.
     ok(hygge_go(root, &["reset", "--flow", "upsert", "--yes"], PW).await);
     assert!(watermark(root, "upsert").await.is_null());
     go(root, "upsert").await;
-    go(root, "dump").await;
+    unload(root, "accounts").await;
     assert_eq!(id_values(&dump), [(1, 11), (2, 25), (3, 32)]);
     assert_eq!(watermark(root, "upsert").await, "2024-01-07T00:00:00");
 }
@@ -244,4 +255,28 @@ async fn merge_without_a_key_is_a_config_error() {
         "{out}"
     );
     assert!(server.table_names().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookback_with_merge_picks_up_late_rows_without_duplicates() {
+    let server = TestServer::start(ServerConfig::default()).await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    project(root, &server);
+    let late = root.join("data/late/ledger");
+    let dump = root.join("data/dump/ledger");
+    write_parquet(&late.join("a.parquet"), &[rows(&[(1, 10, 0), (2, 20, 1)])]);
+    go(root, "late").await;
+    // Row 3 arrives late, stamped with the watermark itself: `>` alone would skip it.
+    write_parquet(&late.join("b.parquet"), &[rows(&[(3, 30, 1)])]);
+    let plan = ok(hygge_go(root, &["go", "--flow", "late", "--dry-run"], PW).await);
+    assert!(
+        plan.contains("reads rows with `updated_at` >= 2024-01-01T00:00:00"),
+        "{plan}"
+    );
+    go(root, "late").await;
+    unload(root, "ledger").await;
+    // Rows 1 and 2 were read again and merged, not doubled.
+    assert_eq!(id_values(&dump), [(1, 10), (2, 20), (3, 30)]);
+    assert_eq!(watermark(root, "late").await, "2024-01-02T00:00:00");
 }

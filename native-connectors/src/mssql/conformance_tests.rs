@@ -134,6 +134,6 @@ async fn conformance_child() {
         return;
     };
     let (port, table) = target.split_once('|').unwrap();
-    let db = Arc::new(Db::on_port(port.parse().unwrap()));
+    let db = Arc::new(Db::attach(port.parse().unwrap()));
     child_main(&Table::new(db, table.to_string())).await;
 }

@@ -35,8 +35,20 @@ pub(super) struct Db {
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
 impl Db {
-    /// The test server another process started, on `port`.
-    pub(super) fn on_port(port: u16) -> Db {
+    /// The database a parent process's test uses: its test server on `port`, or the real
+    /// server of `HYGGE_MSSQL_URL`.
+    pub(super) fn attach(port: u16) -> Db {
+        match std::env::var("HYGGE_MSSQL_URL") {
+            Ok(url) => Db {
+                server: None,
+                settings: settings_from_url(&url),
+            },
+            Err(_) => Db::on_port(port),
+        }
+    }
+
+    /// The test server on `port`.
+    fn on_port(port: u16) -> Db {
         Db {
             server: None,
             settings: ConnectionSettings {
@@ -64,20 +76,7 @@ impl Db {
             };
         }
         let server = TestServer::start(ServerConfig::default()).await.unwrap();
-        let settings = ConnectionSettings {
-            label: "test".into(),
-            host: "127.0.0.1".into(),
-            port: server.port(),
-            database: "hygge".into(),
-            auth: AuthConfig::Sql {
-                user: "sa".into(),
-                password: "Hygge-Test-1".into(),
-            },
-            encrypt: false,
-            trust_cert: false,
-            pool_size: Some(4),
-            timeout: Duration::from_secs(10),
-        };
+        let settings = Db::on_port(server.port()).settings;
         Db {
             server: Some(server),
             settings,
