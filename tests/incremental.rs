@@ -148,7 +148,7 @@ fn the_parquet_component_home_and_store_load_only_new_rows_across_three_runs() {
 }
 
 #[test]
-fn csv_to_parquet_with_the_flat_keys_starts_at_initial_inclusive() {
+fn csv_to_parquet_with_the_flat_keys_starts_at_initial_inclusive_then_loads_only_new_rows() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
     write_files(
@@ -179,6 +179,19 @@ fn csv_to_parquet_with_the_flat_keys_starts_at_initial_inclusive() {
     ok(run(root, &["go"]));
     assert_eq!(ids(&lake), [2, 3, 5]);
     assert_eq!(state_json(root)[0]["watermark"], "2024-04-01");
+    write_files(
+        root,
+        &[(
+            "src/orders/c.csv",
+            "id,day
+6,2024-04-01
+7,2024-05-01
+",
+        )],
+    );
+    ok(run(root, &["go"]));
+    assert_eq!(ids(&lake), [2, 3, 5, 7]);
+    assert_eq!(state_json(root)[0]["watermark"], "2024-05-01");
 }
 
 #[test]

@@ -171,7 +171,7 @@ async fn an_incremental_run_in_parts_keeps_what_was_published() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failing_part_publishes_nothing_and_leaves_no_staging() {
+async fn a_refused_batch_publishes_nothing_and_leaves_no_staging() {
     let root = tempfile::tempdir().unwrap();
     let dest = root.path().join("entity");
     load(spec(&dest, 1), vec![batch(0, 3)], "run1", RunType::FullDrop)
@@ -179,7 +179,7 @@ async fn a_failing_part_publishes_nothing_and_leaves_no_staging() {
         .unwrap();
     let before = published(&dest);
 
-    // The second batch goes to part 1, which refuses a batch of another schema.
+    // The second batch (it would go to part 1) has another schema: the host refuses it.
     let other = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));
     let wrong = RecordBatch::try_new(other, vec![Arc::new(Int64Array::from(vec![1]))]).unwrap();
     for run_type in [RunType::FullDrop, RunType::Incremental] {
@@ -189,7 +189,7 @@ async fn a_failing_part_publishes_nothing_and_leaves_no_staging() {
             .unwrap_err()
             .to_string();
         assert!(
-            error.contains("does not match the schema"),
+            error.contains("differ from those the store was opened with"),
             "{run_type:?}: {error}"
         );
         assert_eq!(published(&dest), before, "{run_type:?}");
