@@ -9,6 +9,7 @@
 
 mod auth;
 mod catalog;
+mod columns;
 mod config;
 mod decode;
 mod dialect;
@@ -26,11 +27,12 @@ use std::sync::Arc;
 
 use hygge_runtime::contract::{ConfigProblem, Connector, ConnectorConfig, HomeSpec, StoreSpec};
 
+pub use columns::ColumnOverride;
 pub use config::{ConnectionSettings, IfExists, IndexKind};
 pub use home::{MssqlHomeSpec, Partitioning, Source};
 pub use pool::{Pool, connect};
 pub use sql::{SqlType, TableName};
-pub use store::{ColumnOverride, MssqlStoreSpec, StorePlan};
+pub use store::{MssqlStoreSpec, StorePlan};
 
 use config::{
     DEFAULT_PARALLEL_WORKERS, DEFAULT_STORE_BATCH_SIZE, MssqlHomeConfig, MssqlStoreConfig,

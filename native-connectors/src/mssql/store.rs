@@ -8,13 +8,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow_array::cast::AsArray;
-use arrow_array::{Array, RecordBatch};
-use arrow_schema::{DataType, SchemaRef};
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
 use async_trait::async_trait;
 use hygge_runtime::contract::{
-    ConnectorError, ConnectorResult, OnSchemaChange, Place, RunContext, RunScope, RunType,
-    SchemaAdapter, Store, StoreSpec, StoreWriter, check_batch_schema,
+    ConnectorError, ConnectorResult, Place, RunContext, RunScope, RunType, SchemaAdapter, Store,
+    StoreSpec, StoreWriter, check_batch_schema,
 };
 use hygge_runtime::publish::{
     KeepNewest, PublishColumns, SqlDatabase, SqlPublish, SqlStaging, SqlState, SqlTable,
@@ -25,13 +24,15 @@ use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinSet;
 use tracing::{info, warn};
 
-use super::catalog::{self, ColumnInfo};
+use super::catalog;
+use super::columns::{
+    ColumnOverride, StagedColumn, longest_value, plan_columns, schema_policy, wider,
+};
 use super::config::{ConnectionSettings, IfExists, IndexKind};
 use super::dialect::MssqlDatabase;
 use super::encode::{RowEncoder, normalize};
 use super::pool::{Pool, sql_error};
 use super::sql::{SqlType, TableName, quote};
-use super::types::{sized, sql_type_for};
 
 /// A validated MSSQL store.
 pub struct MssqlStoreSpec {
@@ -121,43 +122,6 @@ struct MssqlStore {
     plan: Arc<StorePlan>,
 }
 
-/// A column type fixed in `schema_overrides`: the type hygge encodes for, and the DDL as
-/// the user wrote it (so `NCHAR(2)` stays NCHAR, not the NVARCHAR it is encoded like).
-#[derive(Debug, Clone)]
-pub struct ColumnOverride {
-    /// The type values are encoded for.
-    pub sql_type: SqlType,
-    /// The DDL text, upper-cased.
-    pub declared: String,
-}
-
-/// One column of the staging table.
-#[derive(Debug, Clone)]
-struct StagedColumn {
-    name: String,
-    sql_type: SqlType,
-    nullable: bool,
-    /// A new string/binary column sized from the data (no override, not in the target).
-    sized_from_data: bool,
-    /// Longest value seen (UTF-16 units for text, bytes for binary).
-    longest: usize,
-    /// Not in the existing target: added when publishing.
-    new_in_target: bool,
-    /// The user's DDL from `schema_overrides`.
-    declared: Option<String>,
-}
-
-impl StagedColumn {
-    /// The type a data-sized column needs for the longest value seen, with `factor` headroom.
-    fn fitted(&self, factor: f64) -> SqlType {
-        let unsized_type = match self.sql_type {
-            SqlType::NVarChar(_) => SqlType::NVarChar(None),
-            _ => SqlType::VarBinary(None),
-        };
-        sized(unsized_type, self.longest, factor)
-    }
-}
-
 #[async_trait]
 impl Store for MssqlStore {
     async fn open(
@@ -245,141 +209,6 @@ impl Store for MssqlStore {
     }
 }
 
-/// An incremental run into an existing table whose columns differ from the source's, under
-/// `on_schema_change`: `fail` stops before loading and lists the differences; `evolve`
-/// adds the new columns (nullable) and leaves missing nullable ones NULL; `ignore` drops
-/// the new columns. SQL Server converts values to the table's types, so names are compared.
-fn schema_policy(
-    schema: &SchemaRef,
-    target: &[ColumnInfo],
-    policy: OnSchemaChange,
-    table: &TableName,
-) -> ConnectorResult<Option<SchemaAdapter>> {
-    let has = |name: &str| target.iter().any(|c| c.name == name);
-    let added: Vec<&str> = schema
-        .fields()
-        .iter()
-        .map(|f| f.name().as_str())
-        .filter(|n| !has(n))
-        .collect();
-    let missing: Vec<&str> = target
-        .iter()
-        .map(|c| c.name.as_str())
-        .filter(|n| schema.field_with_name(n).is_err())
-        .collect();
-    if added.is_empty() && missing.is_empty() {
-        return Ok(None);
-    }
-    match policy {
-        OnSchemaChange::Fail => {
-            let mut differences: Vec<String> =
-                added.iter().map(|n| format!("new column `{n}`")).collect();
-            differences.extend(
-                missing
-                    .iter()
-                    .map(|n| format!("column `{n}` is gone from the source")),
-            );
-            Err(ConnectorError::config(format!(
-                "the source's columns differ from {table}'s ({}); on_schema_change is `fail`, so nothing was loaded",
-                differences.join("; ")
-            ))
-            .with_context("set `on_schema_change: evolve` to add the new columns, or `ignore` to keep the table's columns"))
-        }
-        OnSchemaChange::Evolve => Ok(None),
-        OnSchemaChange::Ignore => Ok(Some(SchemaAdapter::project(schema, |f| has(f.name())))),
-    }
-}
-
-/// The staging table's columns: the target's own types for columns it has, the
-/// override or the Arrow-derived type for the rest; checks drift against the target.
-fn plan_columns(
-    schema: &SchemaRef,
-    target: Option<&[ColumnInfo]>,
-    plan: &StorePlan,
-    table: &TableName,
-) -> ConnectorResult<Vec<StagedColumn>> {
-    let mut columns = Vec::with_capacity(schema.fields().len());
-    for field in schema.fields() {
-        let name = field.name();
-        if let Some(existing) = target.and_then(|t| t.iter().find(|c| &c.name == name)) {
-            let sql_type = match existing.sql_type.clone() {
-                // tiberius mis-encodes an empty XML value in a bulk load; XML is staged as
-                // text and converted by the server in the publishing INSERT … SELECT.
-                Ok(SqlType::Xml) => SqlType::NVarChar(None),
-                Ok(ty) => ty,
-                Err(server_type) => {
-                    return Err(ConnectorError::config(format!(
-                        "column `{name}` of {table} has type {server_type}, which hygge cannot load"
-                    )));
-                }
-            };
-            columns.push(StagedColumn {
-                name: name.clone(),
-                sql_type,
-                nullable: true,
-                sized_from_data: false,
-                longest: 0,
-                new_in_target: false,
-                declared: None,
-            });
-            continue;
-        }
-        let declared = plan.schema_overrides.get(name).map(|o| o.declared.clone());
-        let (sql_type, sized_from_data) = match plan.schema_overrides.get(name) {
-            Some(o) => (o.sql_type, false),
-            None => {
-                let ty = sql_type_for(field).map_err(|why| {
-                    ConnectorError::config(format!("column `{name}`: {why}")).with_context(
-                        "give it a type in `schema_overrides`, or leave it out with `columns:`",
-                    )
-                })?;
-                (
-                    ty,
-                    matches!(ty, SqlType::NVarChar(None) | SqlType::VarBinary(None)),
-                )
-            }
-        };
-        let new_in_target = target.is_some();
-        if new_in_target {
-            warn!(table = %table, column = %name, "adding new column as nullable {}", sql_type.ddl());
-        }
-        columns.push(StagedColumn {
-            name: name.clone(),
-            sql_type,
-            // Columns added to an existing table must be nullable: its old rows have no value.
-            nullable: field.is_nullable() || new_in_target,
-            sized_from_data,
-            longest: 0,
-            new_in_target,
-            declared,
-        });
-    }
-    if let Some(target) = target {
-        let missing: Vec<&str> = target
-            .iter()
-            .filter(|c| !c.nullable && !schema.fields().iter().any(|f| f.name() == &c.name))
-            .map(|c| c.name.as_str())
-            .collect();
-        if !missing.is_empty() {
-            return Err(ConnectorError::data(format!(
-                "{table} has NOT NULL column(s) {} that the data does not have",
-                missing.join(", ")
-            ))
-            .with_context("add them to the data, make them nullable, or use if_exists: replace"));
-        }
-    }
-    if let Some(unknown) = plan
-        .schema_overrides
-        .keys()
-        .find(|k| !schema.fields().iter().any(|f| f.name() == *k))
-    {
-        return Err(ConnectorError::config(format!(
-            "schema_overrides names `{unknown}`, which is not a column of the data"
-        )));
-    }
-    Ok(columns)
-}
-
 struct MssqlWriter {
     pool: Pool,
     plan: Arc<StorePlan>,
@@ -443,19 +272,6 @@ impl MssqlWriter {
         }
     }
 
-    /// The DDL type of a staging column now.
-    fn column_ddl(column: &StagedColumn) -> String {
-        format!(
-            "{} {} {}",
-            quote(&column.name),
-            column
-                .declared
-                .clone()
-                .unwrap_or_else(|| column.sql_type.ddl()),
-            if column.nullable { "NULL" } else { "NOT NULL" }
-        )
-    }
-
     /// Creates the staging table, or widens its data-sized columns to fit what was seen.
     async fn fit_staging(&mut self) -> ConnectorResult<()> {
         let factor = self.plan.string_buffer_factor;
@@ -474,7 +290,7 @@ impl MssqlWriter {
                 self.staging.quoted(),
                 self.columns
                     .iter()
-                    .map(Self::column_ddl)
+                    .map(StagedColumn::ddl)
                     .collect::<Vec<_>>()
                     .join(", ")
             );
@@ -487,7 +303,7 @@ impl MssqlWriter {
             let ddl = format!(
                 "ALTER TABLE {} ALTER COLUMN {}",
                 self.staging.quoted(),
-                Self::column_ddl(&column)
+                column.ddl()
             );
             catalog::execute(&mut conn, self.pool.settings(), &ddl).await?;
         }
@@ -552,7 +368,7 @@ impl MssqlWriter {
                 .columns
                 .iter()
                 .filter(|c| c.new_in_target)
-                .map(Self::column_ddl)
+                .map(StagedColumn::ddl)
                 .collect(),
         };
         let staged = self
@@ -572,77 +388,6 @@ impl MssqlWriter {
             Some(staged) if self.created => staged.abort().await,
             _ => Ok(()),
         }
-    }
-}
-
-/// Whether `a` holds longer values than `b` (both variable-length types).
-fn wider(a: SqlType, b: SqlType) -> bool {
-    let length = |t: SqlType| match t {
-        SqlType::NVarChar(n) | SqlType::VarBinary(n) | SqlType::VarChar(n) => n.unwrap_or(u32::MAX),
-        _ => 0,
-    };
-    length(a) > length(b)
-}
-
-/// The longest value of a text (UTF-16 units) or binary (bytes) column.
-fn longest_value(array: &dyn Array) -> usize {
-    match array.data_type() {
-        DataType::Utf8 => array
-            .as_string::<i32>()
-            .iter()
-            .flatten()
-            .map(utf16_len)
-            .max()
-            .unwrap_or(0),
-        DataType::LargeUtf8 => array
-            .as_string::<i64>()
-            .iter()
-            .flatten()
-            .map(utf16_len)
-            .max()
-            .unwrap_or(0),
-        DataType::Utf8View => array
-            .as_string_view()
-            .iter()
-            .flatten()
-            .map(utf16_len)
-            .max()
-            .unwrap_or(0),
-        DataType::Binary => array
-            .as_binary::<i32>()
-            .iter()
-            .flatten()
-            .map(<[u8]>::len)
-            .max()
-            .unwrap_or(0),
-        DataType::LargeBinary => array
-            .as_binary::<i64>()
-            .iter()
-            .flatten()
-            .map(<[u8]>::len)
-            .max()
-            .unwrap_or(0),
-        DataType::BinaryView => array
-            .as_binary_view()
-            .iter()
-            .flatten()
-            .map(<[u8]>::len)
-            .max()
-            .unwrap_or(0),
-        DataType::FixedSizeBinary(n) => *n as usize,
-        DataType::Dictionary(_, _) => {
-            let dict = array.as_any_dictionary();
-            longest_value(dict.values().as_ref())
-        }
-        _ => 0,
-    }
-}
-
-fn utf16_len(s: &str) -> usize {
-    if s.is_ascii() {
-        s.len()
-    } else {
-        s.encode_utf16().count()
     }
 }
 

@@ -9,10 +9,12 @@
 mod folder;
 mod folder_state;
 mod sql;
+mod sql_state;
 
 pub use folder::{STAGING_PREFIX, StagedDir, holds_data, io_error, is_hidden};
 pub use folder_state::{FolderState, STATE_FILE, read_state_file};
 pub use sql::{
-    KeepNewest, PublishColumns, STATE_TABLE, SqlConnection, SqlDatabase, SqlDialect, SqlPublish,
-    SqlStaging, SqlState, SqlTable, state_table_columns,
+    KeepNewest, PublishColumns, SqlConnection, SqlDatabase, SqlDialect, SqlPublish, SqlStaging,
+    SqlTable,
 };
+pub use sql_state::{STATE_TABLE, SqlState, state_table_columns};
