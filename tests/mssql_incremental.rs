@@ -90,6 +90,18 @@ fn project(root: &Path, server: &TestServer) {
     home: {{type: mssql, connection: warehouse, table: 'sales.{{entity}}'}}
     store: data/dump
     entities: [accounts, ledger]
+  zoned:
+    home: data/zoned
+    store: {{type: mssql, connection: warehouse, table: 'sales.{{entity}}', if_exists: append}}
+    run_type: incremental
+    watermark: {{column: updated_at}}
+    entities: [stamps]
+  zoned_out:
+    home: {{type: mssql, connection: warehouse, table: 'sales.{{entity}}'}}
+    store: data/zoned_out
+    run_type: incremental
+    watermark: {{column: updated_at}}
+    entities: [stamps]
   late:
     home: data/late
     store: {{type: mssql, connection: warehouse, table: 'sales.{{entity}}', if_exists: merge}}
@@ -279,4 +291,64 @@ async fn lookback_with_merge_picks_up_late_rows_without_duplicates() {
     // Rows 1 and 2 were read again and merged, not doubled.
     assert_eq!(id_values(&dump), [(1, 10), (2, 20), (3, 30)]);
     assert_eq!(watermark(root, "late").await, "2024-01-02T00:00:00");
+}
+
+/// As [`rows`], with `updated_at` an instant in UTC (`Timestamp(µs, "UTC")`).
+fn zoned_rows(rows_: &[(i64, i64, i64)]) -> RecordBatch {
+    let plain = rows(rows_);
+    let mut fields: Vec<Field> = plain
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    let zoned = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    fields[2] = Field::new("updated_at", zoned, false);
+    let stamps = plain
+        .column(2)
+        .as_any()
+        .downcast_ref::<TimestampMicrosecondArray>()
+        .unwrap()
+        .clone()
+        .with_timezone("UTC");
+    RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        vec![
+            plain.column(0).clone(),
+            plain.column(1).clone(),
+            Arc::new(stamps),
+        ],
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watermark_on_instants_in_utc_works_both_ways() {
+    let server = TestServer::start(ServerConfig::default()).await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    project(root, &server);
+    let source = root.join("data/zoned/stamps");
+    let out = root.join("data/zoned_out/stamps");
+    write_parquet(
+        &source.join("a.parquet"),
+        &[zoned_rows(&[(1, 10, 0), (2, 20, 1)])],
+    );
+    go(root, "zoned").await;
+    go(root, "zoned_out").await;
+    assert_eq!(id_values(&out), [(1, 10), (2, 20)]);
+    assert_eq!(watermark(root, "zoned").await, "2024-01-02T00:00:00Z");
+    write_parquet(&source.join("b.parquet"), &[zoned_rows(&[(3, 30, 2)])]);
+    go(root, "zoned").await;
+    go(root, "zoned_out").await;
+    assert_eq!(id_values(&out), [(1, 10), (2, 20), (3, 30)]);
+    let unloaded = watermark(root, "zoned_out").await;
+    assert!(
+        unloaded
+            .as_str()
+            .unwrap()
+            .starts_with("2024-01-03T00:00:00")
+            && unloaded.as_str().unwrap().ends_with('Z'),
+        "{unloaded}"
+    );
 }

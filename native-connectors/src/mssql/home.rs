@@ -152,12 +152,12 @@ impl Home for MssqlHome {
         let mut filters = Vec::new();
         let mut text_params = Vec::new();
         if let Some(watermark) = request.watermark() {
-            if !described.iter().any(|c| c.name == watermark.column) {
+            let Some(column) = described.iter().find(|c| c.name == watermark.column) else {
                 return Err(ConnectorError::config(format!(
                     "watermark column `{}` is not a column of the home",
                     watermark.column
                 )));
-            }
+            };
             let (bound, exact) = sql_bound(&watermark.after);
             text_params.push(bound);
             // A bound cut to SQL Server's precision is lower than the real one: read from
@@ -167,7 +167,13 @@ impl Home for MssqlHome {
             } else {
                 ">"
             };
-            filters.push(format!("{} {op} @P1", quote(&watermark.column)));
+            // Text compares by the column's collation on the server but by bytes in the
+            // flow: it is filtered in the flow only, so no row is lost to a collation.
+            if pushes_down(&column.sql_type) {
+                filters.push(format!("{} {op} @P1", quote(&watermark.column)));
+            } else {
+                text_params.pop();
+            }
         }
         let base = Statement {
             sql: format!("SELECT {select_list} FROM {from}"),
@@ -430,6 +436,15 @@ impl BatchReader for MssqlReader {
         }
         Ok(None)
     }
+}
+
+/// Whether a watermark on a column of this type can be a `WHERE` on the server: numbers
+/// and times order the same there as in the flow; text and GUIDs do not.
+fn pushes_down(sql_type: &Result<SqlType, String>) -> bool {
+    !matches!(
+        sql_type,
+        Ok(SqlType::VarChar(_) | SqlType::NVarChar(_) | SqlType::UniqueIdentifier) | Err(_)
+    )
 }
 
 /// A watermark as SQL Server reads it: fractions of a second cut to the 7 digits of

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
+use arrow_array::{Array, RecordBatch};
 use arrow_schema::SchemaRef;
 use async_trait::async_trait;
 use hygge_runtime::contract::{
@@ -391,6 +391,26 @@ impl MssqlWriter {
     }
 }
 
+/// A merge matches rows by key with `=`, which a NULL never satisfies: such a row would be
+/// inserted again by every run that reads it.
+fn refuse_null_keys(batch: &RecordBatch, keys: &[String]) -> ConnectorResult<()> {
+    for key in keys {
+        if batch
+            .column_by_name(key)
+            .is_some_and(|c| c.null_count() > 0)
+        {
+            return Err(ConnectorError::data(format!(
+                "the merge key column `{key}` holds NULL, and a NULL key matches no row: it would \
+                 be inserted again on every run"
+            ))
+            .with_context(
+                "filter those rows out at the source, or merge on columns without NULLs",
+            ));
+        }
+    }
+    Ok(())
+}
+
 async fn load_batch(
     pool: &Pool,
     settings: &ConnectionSettings,
@@ -439,6 +459,9 @@ impl StoreWriter for MssqlWriter {
 
     async fn write(&mut self, batch: RecordBatch) -> ConnectorResult<()> {
         check_batch_schema(&self.opened, &batch)?;
+        if let SqlPublish::Merge { keys } = &self.publish {
+            refuse_null_keys(&batch, keys)?;
+        }
         if batch.num_rows() == 0 {
             return Ok(());
         }

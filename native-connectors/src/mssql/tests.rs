@@ -1164,6 +1164,62 @@ async fn a_watermark_becomes_a_bound_parameter_for_tables_and_queries() {
 }
 
 #[tokio::test]
+async fn a_text_watermark_is_left_to_the_flow_not_the_servers_collation() {
+    let db = Db::start().await;
+    let table = db.table("codes");
+    db.sql(&format!(
+        "CREATE TABLE {table} (id INT, code NVARCHAR(10));
+         INSERT INTO {table} VALUES (1, N'Z'), (2, N'a');"
+    ))
+    .await;
+    // By bytes `a` > `Z`; a case-insensitive collation says the opposite.
+    let watermark = WatermarkFilter {
+        column: "code".into(),
+        after: "Z".into(),
+        inclusive: false,
+    };
+    let request = ReadRequest::default().with_watermark(Some(watermark));
+    let spec = home(&db, &format!("table: {table}\n")).unwrap();
+    let batch = sorted_by_first(&read_with(&spec, request).await.unwrap());
+    assert_eq!(batch.num_rows(), 2, "the home must not filter text");
+    if let Some(server) = &db.server {
+        let sql = server.executed_sql();
+        assert!(
+            !sql.iter()
+                .any(|s| s.contains("@P1") && s.contains("[code]")),
+            "{sql:#?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_null_merge_key_is_a_data_error_and_the_table_is_kept() {
+    let db = Db::start().await;
+    let table = db.table("merged");
+    let spec = store(
+        &db,
+        &format!("table: {table}\nif_exists: merge\nprimary_key: id\n"),
+    )
+    .unwrap();
+    let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, true)]));
+    let ids = |v: Vec<Option<i64>>| {
+        RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(v))]).unwrap()
+    };
+    write(&spec, &[ids(vec![Some(1), Some(2)])], "r1")
+        .await
+        .unwrap();
+    let err = write(&spec, &[ids(vec![Some(3), None])], "r2")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Data, "{err}");
+    assert!(
+        err.to_string().contains("merge key column `id` holds NULL"),
+        "{err}"
+    );
+    assert_eq!(db.count(&table).await, 2);
+}
+
+#[tokio::test]
 async fn more_flows_than_pool_size_share_the_pool() {
     let db = Db::start().await;
     let mut db = db;

@@ -301,12 +301,16 @@ async fn run_attempt(
         }
         other => other,
     };
+    // The state to commit with the rows: decided before anything is published.
+    let pumped = pumped.and_then(|rows| match (&plan, &bound) {
+        (Some(plan), Some(bound)) => bound
+            .update(plan, &context)
+            .map(|state| (rows, state))
+            .map_err(at("commit")),
+        _ => Ok((rows, None)),
+    });
     match pumped {
-        Ok(rows) => {
-            let state = match (&plan, &bound) {
-                (Some(plan), Some(bound)) => bound.update(plan, &context),
-                _ => None,
-            };
+        Ok((rows, state)) => {
             writer.commit(state).await.map_err(at("commit"))?;
             Ok(rows)
         }

@@ -172,15 +172,17 @@ impl StagedDir {
             )
         })?;
         if self.run_type == RunType::Incremental && self.destination.is_dir() {
-            link_into(&self.destination, &self.staging, Path::new("")).map_err(|e| {
-                io_error(
-                    e,
-                    format!(
-                        "cannot carry the existing files of {} into the new set",
-                        self.destination.display()
-                    ),
-                )
-            })?;
+            link_into(&self.destination, &self.staging, Path::new(""))
+                .and_then(|()| sync_dirs(&self.staging))
+                .map_err(|e| {
+                    io_error(
+                        e,
+                        format!(
+                            "cannot carry the existing files of {} into the new set",
+                            self.destination.display()
+                        ),
+                    )
+                })?;
         }
         self.publish()?;
         self.finished = true;
@@ -414,6 +416,17 @@ fn sync_tree(dir: &Path) -> io::Result<()> {
             sync_tree(&entry.path())?;
         } else {
             File::open(entry.path())?.sync_all()?;
+        }
+    }
+    sync_dir(dir)
+}
+
+/// Flushes the folders of a tree (the links just made in them), not their files.
+fn sync_dirs(dir: &Path) -> io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            sync_dirs(&entry.path())?;
         }
     }
     sync_dir(dir)

@@ -63,15 +63,13 @@ impl SqlTable {
         self.sibling(format!("{}{RETIRED_MARK}{run_id}", self.table))
     }
 
-    /// Whether `name` (a table of the same schema) is staging or a retired table of this
-    /// target left by another run than `run_id`.
-    pub fn is_leftover(&self, name: &str, run_id: &str) -> bool {
+    /// Whether `name` (a table of the same schema) is a staging or retired table of this
+    /// target. Under the writer lock every such table is a leftover: of a crashed run, or
+    /// of an earlier attempt of this run.
+    pub fn is_leftover(&self, name: &str) -> bool {
         name.strip_prefix(&self.table)
             .and_then(|rest| rest.strip_prefix(STAGING_MARK))
-            .is_some_and(|run| {
-                let run = run.strip_prefix("old_").unwrap_or(run);
-                !run.is_empty() && run != run_id
-            })
+            .is_some_and(|run| !run.strip_prefix("old_").unwrap_or(run).is_empty())
     }
 }
 
@@ -206,7 +204,9 @@ pub struct SqlStaging {
     staging: SqlTable,
     run_id: String,
     state_table: SqlTable,
-    _lock: Box<dyn Any + Send>,
+    /// Held, never used: dropping it releases the writer lock. In a mutex only so that a
+    /// staging can be shared across an `await` (the guard itself need not be `Sync`).
+    _lock: std::sync::Mutex<Box<dyn Any + Send>>,
 }
 
 impl SqlStaging {
@@ -232,7 +232,7 @@ impl SqlStaging {
             .into_iter()
             .filter_map(|row| row.into_iter().next().flatten())
         {
-            if target.is_leftover(&name, run_id) {
+            if target.is_leftover(&name) {
                 tracing::warn!(table = %target, leftover = %name, "dropping a table left by an earlier run");
                 conn.execute(&dialect.drop_if_exists(&target.sibling(name)))
                     .await?;
@@ -244,7 +244,7 @@ impl SqlStaging {
             run_id: run_id.to_string(),
             target,
             db,
-            _lock: lock,
+            _lock: std::sync::Mutex::new(lock),
         })
     }
 
@@ -355,6 +355,25 @@ impl SqlStaging {
         columns: &PublishColumns,
         state: Option<&StateUpdate>,
     ) -> ConnectorResult<()> {
+        match self.publish(mode, columns, state).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                // Nothing was published; the staging table goes, on a fresh connection (the
+                // publish's own was discarded), so a retry of this run starts clean.
+                if let Err(cleanup) = self.drop_staging().await {
+                    tracing::warn!(table = %self.staging, "could not drop the staging table: {cleanup}");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn publish(
+        &self,
+        mode: &SqlPublish,
+        columns: &PublishColumns,
+        state: Option<&StateUpdate>,
+    ) -> ConnectorResult<()> {
         let d = self.db.dialect();
         let mut conn = self.db.connect().await?;
         if let Some(update) = state {
@@ -386,14 +405,18 @@ impl SqlStaging {
         Ok(())
     }
 
+    async fn drop_staging(&self) -> ConnectorResult<()> {
+        let mut conn = self.db.connect().await?;
+        conn.execute(&self.db.dialect().drop_if_exists(&self.staging))
+            .await
+    }
+
     /// Drops the staging table; the target is untouched.
     ///
     /// # Errors
     /// The database's error.
     pub async fn abort(self) -> ConnectorResult<()> {
-        let mut conn = self.db.connect().await?;
-        conn.execute(&self.db.dialect().drop_if_exists(&self.staging))
-            .await
+        self.drop_staging().await
     }
 }
 
@@ -402,13 +425,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn leftovers_are_other_runs_staging_and_retired_tables_of_this_target() {
+    fn leftovers_are_the_staging_and_retired_tables_of_this_target() {
         let t = SqlTable::new("dbo", "orders");
-        assert!(t.is_leftover("orders__hygge_r1", "r2"));
-        assert!(t.is_leftover("orders__hygge_old_r1", "r2"));
-        assert!(!t.is_leftover("orders__hygge_r2", "r2"));
-        assert!(!t.is_leftover("orders", "r2"));
-        assert!(!t.is_leftover("orders_archive__hygge_r1", "r2"));
-        assert!(!t.is_leftover("orders__hygge_", "r2"));
+        assert!(t.is_leftover("orders__hygge_r1"));
+        assert!(t.is_leftover("orders__hygge_old_r1"));
+        assert!(!t.is_leftover("orders"));
+        assert!(!t.is_leftover("orders_archive__hygge_r1"));
+        assert!(!t.is_leftover("orders__hygge_"));
     }
 }

@@ -39,6 +39,9 @@ enum Start {
 #[derive(Debug, Clone)]
 pub struct IncrementalPlan {
     spec: WatermarkSpec,
+    /// The state the destination holds, as read: what a commit checks is still there.
+    stored: Option<EntityState>,
+    /// That state when it applies to this run (the same column, or a reset).
     previous: Option<EntityState>,
     run_type: RunType,
     start: Start,
@@ -57,6 +60,7 @@ impl IncrementalPlan {
         previous: Option<EntityState>,
         configured: RunType,
     ) -> Result<IncrementalPlan, ConnectorError> {
+        let stored = previous.clone();
         let previous = previous.filter(|p| {
             let same = p.is_reset() || p.column == spec.column;
             if !same {
@@ -92,7 +96,7 @@ impl IncrementalPlan {
                     let value = WatermarkValue::parse(w, data_type)
                         .and_then(|v| v.minus(back))
                         .map_err(|e| lookback_error(&spec, &e))?;
-                    Start::From(value.to_text())
+                    Start::From(value.to_text().map_err(|e| lookback_error(&spec, &e))?)
                 }
                 _ => Start::After(w.clone()),
             },
@@ -103,6 +107,7 @@ impl IncrementalPlan {
         };
         Ok(IncrementalPlan {
             spec,
+            stored,
             previous,
             run_type,
             start,
@@ -248,33 +253,73 @@ impl BoundPlan {
         Ok(kept)
     }
 
-    /// The state to commit: the greatest value written, or the previous watermark when no
-    /// row carried one. `None` when there is nothing to record.
-    pub fn update(&self, plan: &IncrementalPlan, context: &RunContext) -> Option<StateUpdate> {
-        let previous = plan.previous.clone();
-        let watermark = match self.tracker.max() {
-            Some(value) => value.to_text(),
-            None => match previous.as_ref() {
-                Some(p) if !p.is_reset() && plan.run_type == RunType::Incremental => {
-                    return Some(StateUpdate {
-                        next: p.clone(),
-                        previous,
-                    });
-                }
-                _ => return None,
-            },
+    /// The state to commit: the greatest value written; on an incremental run never below
+    /// the previous watermark (a `lookback` re-reads older rows). A run that wrote no row
+    /// with a value keeps the previous watermark; a full one that wrote none leaves a reset
+    /// marker, so the next run reloads; a first incremental run that found none records
+    /// nothing.
+    ///
+    /// # Errors
+    /// An internal error when the value cannot be rendered (it is then not committed).
+    pub fn update(
+        &self,
+        plan: &IncrementalPlan,
+        context: &RunContext,
+    ) -> Result<Option<StateUpdate>, ConnectorError> {
+        let previous = plan.stored.clone();
+        let carried = plan
+            .previous
+            .as_ref()
+            .filter(|p| !p.is_reset() && plan.run_type == RunType::Incremental);
+        let written = match self.tracker.max() {
+            Some(value) => Some(value.to_text().map_err(ConnectorError::internal)?),
+            None => None,
         };
-        Some(StateUpdate {
-            next: EntityState {
+        let watermark = match (written, carried) {
+            (Some(new), Some(old)) => Some(self.greater(&new, old.watermark.as_deref())?),
+            (Some(new), None) => Some(new),
+            (None, Some(old)) => {
+                return Ok(Some(StateUpdate {
+                    next: old.clone(),
+                    previous,
+                }));
+            }
+            (None, None) if plan.run_type == RunType::Incremental => return Ok(None),
+            (None, None) => None,
+        };
+        let next = match watermark {
+            Some(w) => EntityState {
                 flow: context.flow.clone(),
                 entity: context.entity.clone(),
                 column: plan.spec.column.clone(),
-                watermark: Some(watermark),
+                watermark: Some(w),
                 data_type: self.data_type.to_string(),
                 run_id: context.run_id.clone(),
                 committed_at: crate::run_id::utc_now_rfc3339(),
             },
-            previous,
+            None => EntityState::reset_marker(&context.flow, &context.entity, &context.run_id),
+        };
+        Ok(Some(StateUpdate { next, previous }))
+    }
+
+    /// The greater of a new watermark and the previous one (both texts of this column).
+    fn greater(&self, new: &str, old: Option<&str>) -> Result<String, ConnectorError> {
+        let Some(old) = old else {
+            return Ok(new.to_string());
+        };
+        let parse =
+            |t: &str| WatermarkValue::parse(t, &self.data_type).map_err(ConnectorError::internal);
+        let (a, b) = (parse(new)?, parse(old)?);
+        let compare = arrow_ord::ord::make_comparator(
+            a.array().as_ref(),
+            b.array().as_ref(),
+            arrow_schema::SortOptions::default(),
+        )
+        .map_err(|e| ConnectorError::internal("cannot compare watermarks").with_source(e))?;
+        Ok(if compare(0, 0).is_lt() {
+            old.to_string()
+        } else {
+            new.to_string()
         })
     }
 }
@@ -333,7 +378,7 @@ mod tests {
         let plan = IncrementalPlan::new(with_initial.clone(), None, RunType::Incremental).unwrap();
         let mut bound = plan.bind(&ids(vec![]).schema()).unwrap();
         assert_eq!(bound.admit(ids(vec![1, 3, 5])).unwrap().num_rows(), 2);
-        let update = bound.update(&plan, &context("r2")).unwrap();
+        let update = bound.update(&plan, &context("r2")).unwrap().unwrap();
         assert_eq!(update.next.watermark.as_deref(), Some("5"));
 
         let plan = IncrementalPlan::new(with_initial, Some(state(Some("5"))), RunType::Incremental)
@@ -348,13 +393,54 @@ mod tests {
             IncrementalPlan::new(spec(), Some(state(Some("5"))), RunType::Incremental).unwrap();
         let bound = plan.bind(&ids(vec![]).schema()).unwrap();
         assert_eq!(
-            bound.update(&plan, &context("r9")).unwrap().next,
+            bound.update(&plan, &context("r9")).unwrap().unwrap().next,
             state(Some("5"))
         );
 
         let plan = IncrementalPlan::new(spec(), Some(state(None)), RunType::Incremental).unwrap();
         assert_eq!(plan.run_type(), RunType::FullDrop);
         assert_eq!(plan.home_filter(), None);
+    }
+
+    #[test]
+    fn a_lookback_never_moves_the_watermark_back() {
+        let mut back = spec();
+        back.lookback = Some("5".into());
+        let plan =
+            IncrementalPlan::new(back, Some(state(Some("10"))), RunType::Incremental).unwrap();
+        let mut bound = plan.bind(&ids(vec![]).schema()).unwrap();
+        // Only re-read rows came: the row at 10 has left the source.
+        bound.admit(ids(vec![6, 7])).unwrap();
+        let update = bound.update(&plan, &context("r2")).unwrap().unwrap();
+        assert_eq!(update.next.watermark.as_deref(), Some("10"));
+    }
+
+    #[test]
+    fn a_renamed_column_commits_over_the_state_it_found() {
+        let mut renamed = spec();
+        renamed.column = "id2".into();
+        let found = state(Some("5"));
+        let plan =
+            IncrementalPlan::new(renamed, Some(found.clone()), RunType::Incremental).unwrap();
+        let schema = Schema::new(vec![Field::new("id2", DataType::Int64, false)]);
+        let mut bound = plan.bind(&schema).unwrap();
+        let batch = RecordBatch::try_new(
+            Arc::new(schema),
+            vec![Arc::new(Int64Array::from(vec![1, 2]))],
+        )
+        .unwrap();
+        assert_eq!(bound.admit(batch).unwrap().num_rows(), 2);
+        let update = bound.update(&plan, &context("r2")).unwrap().unwrap();
+        assert_eq!(update.previous, Some(found));
+        assert_eq!(update.next.column, "id2");
+    }
+
+    #[test]
+    fn a_full_run_without_values_leaves_a_reset_marker() {
+        let plan = IncrementalPlan::new(spec(), Some(state(Some("5"))), RunType::FullDrop).unwrap();
+        let bound = plan.bind(&ids(vec![]).schema()).unwrap();
+        let update = bound.update(&plan, &context("r2")).unwrap().unwrap();
+        assert!(update.next.is_reset());
     }
 
     #[test]

@@ -181,8 +181,8 @@ mod tests {
             .observe(&batch(vec![Some(5), None, Some(9)]))
             .unwrap();
         tracker.observe(&batch(vec![Some(7)])).unwrap();
-        assert_eq!(tracker.max().unwrap().to_text(), "9");
+        assert_eq!(tracker.max().unwrap().to_text().unwrap(), "9");
         tracker.observe(&batch(vec![Some(11), Some(-3)])).unwrap();
-        assert_eq!(tracker.max().unwrap().to_text(), "11");
+        assert_eq!(tracker.max().unwrap().to_text().unwrap(), "11");
     }
 }

@@ -189,9 +189,16 @@ pub(super) async fn state(h: &dyn StoreHarness) -> Result<Option<EntityState>, S
 }
 
 async fn open(h: &dyn StoreHarness, run_type: RunType) -> Result<Box<dyn StoreWriter>, String> {
+    open_as(h, &context(run_type)).await
+}
+
+async fn open_as(
+    h: &dyn StoreHarness,
+    context: &RunContext,
+) -> Result<Box<dyn StoreWriter>, String> {
     h.spec()
         .build(&RunScope::new(2))
-        .open(schema(), &context(run_type))
+        .open(schema(), context)
         .await
         .map_err(|e| format!("open: {e}"))
 }
@@ -336,7 +343,8 @@ async fn watermark_with_commit(h: &dyn StoreHarness) -> Result<(), String> {
             ..first.clone()
         },
     };
-    let mut writer = open(h, RunType::Incremental).await?;
+    let attempt = context(RunType::Incremental);
+    let mut writer = open_as(h, &attempt).await?;
     writer
         .write(rows(50..60))
         .await
@@ -356,6 +364,23 @@ async fn watermark_with_commit(h: &dyn StoreHarness) -> Result<(), String> {
         state(h).await?,
         Some(first.clone()),
     )?;
+    // The flow retries a refused commit as the same run: its staging must not be in the way.
+    let mut retry = open_as(h, &attempt).await?;
+    retry
+        .write(rows(100..102))
+        .await
+        .map_err(|e| e.to_string())?;
+    retry
+        .commit(None)
+        .await
+        .map_err(|e| format!("the retry of a refused commit failed: {e}"))?;
+    let mut expected = ids(0..10);
+    expected.extend([100, 101]);
+    expect(
+        "rows after the retry",
+        h.published_ids().await?,
+        expected.clone(),
+    )?;
     // The next run reads past the watermark: rows at or below it are not loaded again.
     run_ok(&job(
         h,
@@ -364,10 +389,12 @@ async fn watermark_with_commit(h: &dyn StoreHarness) -> Result<(), String> {
         true,
     ))
     .await?;
+    expected.extend(10..15);
+    expected.sort_unstable();
     expect(
         "rows after the second run",
         h.published_ids().await?,
-        ids(0..15),
+        expected,
     )?;
     let second = state(h).await?.ok_or("the state vanished")?;
     expect(
