@@ -12,6 +12,8 @@ pub mod local;
 pub mod mssql;
 #[cfg(feature = "files")]
 pub mod parquet;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 
 use hygge_runtime::contract::{Connector, Registry};
 
