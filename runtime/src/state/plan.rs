@@ -120,16 +120,6 @@ impl IncrementalPlan {
         self.run_type
     }
 
-    /// The settings this plan follows.
-    pub fn spec(&self) -> &WatermarkSpec {
-        &self.spec
-    }
-
-    /// The state the run starts from.
-    pub fn previous(&self) -> Option<&EntityState> {
-        self.previous.as_ref()
-    }
-
     /// The filter the home is asked to apply (homes may read more; the flow keeps exactly
     /// the rows past the watermark).
     pub fn home_filter(&self) -> Option<WatermarkFilter> {

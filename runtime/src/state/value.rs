@@ -64,21 +64,6 @@ impl WatermarkKind {
             WatermarkKind::Text => "text",
         }
     }
-
-    /// The kind named `name` (as [`WatermarkKind::name`] writes it).
-    pub fn from_name(name: &str) -> Option<WatermarkKind> {
-        [
-            WatermarkKind::Integer,
-            WatermarkKind::Decimal,
-            WatermarkKind::Float,
-            WatermarkKind::Date,
-            WatermarkKind::Timestamp,
-            WatermarkKind::TimestampTz,
-            WatermarkKind::Text,
-        ]
-        .into_iter()
-        .find(|k| k.name() == name)
-    }
 }
 
 impl fmt::Display for WatermarkKind {
