@@ -25,6 +25,8 @@ pub static CONNECTORS: &[&dyn Connector] = &[
     &local::LOCAL,
     #[cfg(feature = "mssql")]
     &mssql::MSSQL,
+    #[cfg(feature = "postgres")]
+    &postgres::POSTGRES,
     &hygge_runtime::wasm::WASM_CONNECTOR,
 ];
 

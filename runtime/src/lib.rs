@@ -17,6 +17,7 @@ pub mod contract;
 pub mod coordinator;
 pub mod events;
 pub mod flow;
+pub mod partition;
 pub mod publish;
 pub mod run_id;
 pub mod state;

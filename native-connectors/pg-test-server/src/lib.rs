@@ -141,22 +141,7 @@ impl PgServer {
     /// # Errors
     /// [`PgServerError::Step`] with psql's error.
     pub fn psql(&self, sql: &str) -> Result<String, PgServerError> {
-        let output = run(Command::new(self.bin.join("psql"))
-            .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1"])
-            .args([
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                USER,
-                "-d",
-                "postgres",
-                "-c",
-                sql,
-            ])
-            .env("PGPASSWORD", PASSWORD))?;
-        Ok(String::from_utf8_lossy(&output.stdout)
-            .trim_end()
-            .to_string())
+        psql_at(self.port, sql)
     }
 
     fn run_as_server(
@@ -191,6 +176,32 @@ impl Drop for PgServer {
         );
         let _ = fs::remove_dir_all(&self.root);
     }
+}
+
+/// Runs SQL with `psql` against the test server on `port` (started by another process,
+/// such as a test's parent): its output, unaligned and without headers.
+///
+/// # Errors
+/// [`PgServerError::NotInstalled`] without the binaries, [`PgServerError::Step`] with
+/// psql's error.
+pub fn psql_at(port: u16, sql: &str) -> Result<String, PgServerError> {
+    let bin = binaries().ok_or(PgServerError::NotInstalled)?;
+    let output = run(Command::new(bin.join("psql"))
+        .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1"])
+        .args([
+            "-p",
+            &port.to_string(),
+            "-U",
+            USER,
+            "-d",
+            "postgres",
+            "-c",
+            sql,
+        ])
+        .env("PGPASSWORD", PASSWORD))?;
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .trim_end()
+        .to_string())
 }
 
 /// The newest installed server's `bin` folder (`/usr/lib/postgresql/<version>/bin`).

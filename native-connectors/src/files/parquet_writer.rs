@@ -303,6 +303,36 @@ impl<W: Write + Send> ParallelParquetWriter<W> {
     }
 }
 
+/// The first column Parquet cannot hold (month-day-nano intervals, also inside lists,
+/// structs and maps), with the cast to write instead; checked when a store opens, before
+/// anything is written.
+pub fn unwritable_column(schema: &Schema) -> Option<(String, &'static str)> {
+    fn holds_interval(data_type: &DataType) -> bool {
+        match data_type {
+            DataType::Interval(arrow_schema::IntervalUnit::MonthDayNano) => true,
+            DataType::List(f)
+            | DataType::LargeList(f)
+            | DataType::FixedSizeList(f, _)
+            | DataType::ListView(f)
+            | DataType::LargeListView(f)
+            | DataType::Map(f, _) => holds_interval(f.data_type()),
+            DataType::Struct(fields) => fields.iter().any(|f| holds_interval(f.data_type())),
+            DataType::Dictionary(_, value) => holds_interval(value),
+            _ => false,
+        }
+    }
+    schema
+        .fields()
+        .iter()
+        .find(|f| holds_interval(f.data_type()))
+        .map(|f| {
+            (
+                f.name().clone(),
+                "an interval of months, days and nanoseconds, which Parquet cannot hold",
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

@@ -67,6 +67,14 @@ impl Store for FileStore {
                 )));
             }
         }
+        if settings.format == Format::Parquet
+            && let Some((column, what)) = super::parquet_writer::unwritable_column(&schema)
+        {
+            return Err(ConnectorError::config(format!("column `{column}` is {what}"))
+                .with_context(format!(
+                    "cast it at the home, e.g. with `query:` and EXTRACT(EPOCH FROM {column}) (seconds) or {column}::text, or leave it out with `columns:`"
+                )));
+        }
         let context = context.clone();
         let opened = schema.clone();
         let state = blocking(move || Files::open(settings, schema, context)).await?;

@@ -6,6 +6,7 @@ use arrow_array::Array;
 use arrow_array::cast::AsArray;
 use arrow_schema::{DataType, SchemaRef};
 use hygge_runtime::contract::{ConnectorError, ConnectorResult, OnSchemaChange, SchemaAdapter};
+use hygge_runtime::publish::target_schema_policy;
 use tracing::warn;
 
 use super::catalog::ColumnInfo;
@@ -60,49 +61,16 @@ impl StagedColumn {
     }
 }
 
-/// An incremental run into an existing table whose columns differ from the source's, under
-/// `on_schema_change`: `fail` stops before loading and lists the differences; `evolve`
-/// adds the new columns (nullable) and leaves missing nullable ones NULL; `ignore` drops
-/// the new columns. SQL Server converts values to the table's types, so names are compared.
+/// The source's columns against the existing table's, under `on_schema_change` (see
+/// [`target_schema_policy`]).
 pub(super) fn schema_policy(
     schema: &SchemaRef,
     target: &[ColumnInfo],
     policy: OnSchemaChange,
     table: &TableName,
 ) -> ConnectorResult<Option<SchemaAdapter>> {
-    let has = |name: &str| target.iter().any(|c| c.name == name);
-    let added: Vec<&str> = schema
-        .fields()
-        .iter()
-        .map(|f| f.name().as_str())
-        .filter(|n| !has(n))
-        .collect();
-    let missing: Vec<&str> = target
-        .iter()
-        .map(|c| c.name.as_str())
-        .filter(|n| schema.field_with_name(n).is_err())
-        .collect();
-    if added.is_empty() && missing.is_empty() {
-        return Ok(None);
-    }
-    match policy {
-        OnSchemaChange::Fail => {
-            let mut differences: Vec<String> =
-                added.iter().map(|n| format!("new column `{n}`")).collect();
-            differences.extend(
-                missing
-                    .iter()
-                    .map(|n| format!("column `{n}` is gone from the source")),
-            );
-            Err(ConnectorError::config(format!(
-                "the source's columns differ from {table}'s ({}); on_schema_change is `fail`, so nothing was loaded",
-                differences.join("; ")
-            ))
-            .with_context("set `on_schema_change: evolve` to add the new columns, or `ignore` to keep the table's columns"))
-        }
-        OnSchemaChange::Evolve => Ok(None),
-        OnSchemaChange::Ignore => Ok(Some(SchemaAdapter::project(schema, |f| has(f.name())))),
-    }
+    let names: Vec<&str> = target.iter().map(|c| c.name.as_str()).collect();
+    target_schema_policy(schema, &names, policy, table)
 }
 
 /// The staging table's columns: the target's own types for columns it has, the

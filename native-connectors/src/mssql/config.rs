@@ -8,9 +8,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use hygge_runtime::contract::{ConfigProblem, ConnectorConfig, Place};
+use hygge_runtime::contract::{
+    self, ConfigProblem, ConnectionKeys, ConnectorConfig, Place, parse_connection,
+};
 use serde::Deserialize;
-use serde_yaml::{Mapping, Value};
+use serde_yaml::Value;
 
 use super::auth::{AuthConfig, AuthMethodName};
 use super::sql::TableName;
@@ -236,75 +238,25 @@ fn parse_server(server: &str) -> Option<(String, Option<u16>)> {
     (!host.is_empty() && !host.contains(char::is_whitespace)).then(|| (host.to_string(), port))
 }
 
+/// How MSSQL connections are written.
+const KEYS: ConnectionKeys = ConnectionKeys {
+    keys: CONNECTION_KEYS,
+    identity: &["server", "database"],
+    example: "`server` and `database`",
+};
+
 /// Splits a home/store mapping into its own keys and the connection it uses (named or
 /// inline), resolved.
 pub fn split_connection_keys(
     config: &ConnectorConfig<'_>,
 ) -> Result<(Value, ConnectionSettings), ConfigProblem> {
-    let Some(map) = config.value.as_mapping() else {
-        return Err(ConfigProblem::key(config.role.key(), "must be a mapping"));
+    let split = contract::split_connection_keys(config, &KEYS)?;
+    let parsed: ConnectionConfig = split.parse()?;
+    let label = match &split.name {
+        Some(name) => name.clone(),
+        None => format!("{}/{}", parsed.server, parsed.database),
     };
-    let mut own = Mapping::new();
-    let mut inline = Mapping::new();
-    let mut named = None;
-    for (key, value) in map {
-        match key.as_str() {
-            Some("connection") => named = Some(value.clone()),
-            Some(k) if CONNECTION_KEYS.contains(&k) => {
-                inline.insert(key.clone(), value.clone());
-            }
-            _ => {
-                own.insert(key.clone(), value.clone());
-            }
-        }
-    }
-    let settings = match named {
-        Some(Value::String(name)) => {
-            if let Some(key) = inline
-                .keys()
-                .filter_map(Value::as_str)
-                .find(|k| ["server", "database"].contains(k))
-            {
-                return Err(
-                    ConfigProblem::key(key, "is set both here and by `connection`").hint(
-                        "use either `connection: NAME` or inline `server` + `database`, not both",
-                    ),
-                );
-            }
-            let Some(defined) = config.connections.get(&name) else {
-                return Err(ConfigProblem::key(
-                    "connection",
-                    format!("unknown connection `{name}`"),
-                )
-                .hint("define it under `connections:` in hygge.yml"));
-            };
-            let mut merged = defined.as_mapping().cloned().unwrap_or_default();
-            // A home/store may refine its named connection (e.g. its own pool_size).
-            for (k, v) in inline {
-                merged.insert(k, v);
-            }
-            parse_connection(&Value::Mapping(merged), &format!("connection `{name}`"))?
-                .resolve(name)?
-        }
-        Some(_) => {
-            return Err(ConfigProblem::key(
-                "connection",
-                "must be the name of a connection under `connections:`",
-            ));
-        }
-        None => {
-            if !inline.contains_key("server") {
-                return Err(ConfigProblem::key(
-                    "connection",
-                    "no connection: set `connection: NAME` or `server` and `database`",
-                ));
-            }
-            let parsed = parse_connection(&Value::Mapping(inline), "the inline connection")?;
-            let label = format!("{}/{}", parsed.server, parsed.database);
-            parsed.resolve(label)?
-        }
-    };
-    Ok((Value::Mapping(own), settings))
+    Ok((split.own, parsed.resolve(label)?))
 }
 
 /// A named connection from hygge.yml, checked and resolved.
@@ -312,20 +264,8 @@ pub fn split_connection_keys(
 /// # Errors
 /// The problem with its keys.
 pub fn named_connection(name: &str, value: &Value) -> Result<ConnectionSettings, ConfigProblem> {
-    parse_connection(value, &format!("connection `{name}`"))?.resolve(name.to_string())
-}
-
-fn parse_connection(value: &Value, what: &str) -> Result<ConnectionConfig, ConfigProblem> {
-    serde_path_to_error::deserialize(value.clone()).map_err(|err| {
-        let key = err.path().to_string();
-        let message = err.into_inner().to_string();
-        ConfigProblem {
-            key: Some(if key == "." { "connection".into() } else { key }),
-            message: format!("{what}: {message}"),
-            hint: None,
-            unknown_key: false,
-        }
-    })
+    parse_connection::<ConnectionConfig>(value, &format!("connection `{name}`"))?
+        .resolve(name.to_string())
 }
 
 /// `home:` keys of `type: mssql` (besides the connection keys).

@@ -261,4 +261,4 @@ fn store_spec(config: &ConnectorConfig<'_>) -> Result<MssqlStoreSpec, ConfigProb
 #[cfg(test)]
 mod conformance_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -2,6 +2,7 @@
 //! axis, the span is cut into N equal ranges, and each cut goes back to a bound parameter of
 //! the column's own kind, so the range predicates stay index-friendly and exact.
 
+use hygge_runtime::partition::split_range;
 use tiberius::ColumnData;
 use tiberius::numeric::Numeric;
 use tiberius::time::{Date, DateTime, DateTime2, DateTimeOffset, Time};
@@ -80,20 +81,16 @@ impl KeyKind {
         let (Some(lo), Some(hi)) = (self.to_axis(lo)?, self.to_axis(hi)?) else {
             return Ok(None);
         };
-        let n = partitions.max(1) as i128;
-        let step = ((hi - lo + 1 + n - 1) / n).max(1);
-        let mut cuts = Vec::new();
-        let mut cut = lo + step;
-        while cut <= hi {
-            cuts.push(Some(self.at_axis(cut)));
-            cut += step;
-        }
-        let froms = std::iter::once(None).chain(cuts.iter().cloned());
-        let tos = cuts.iter().cloned().chain(std::iter::once(None));
         Ok(Some(
-            froms
-                .zip(tos)
-                .map(|(from, to)| KeyRange { from, to })
+            split_range(lo, hi, partitions)
+                .into_iter()
+                .map(|range| {
+                    let range = range.map(|axis| self.at_axis(axis));
+                    KeyRange {
+                        from: range.from,
+                        to: range.to,
+                    }
+                })
                 .collect(),
         ))
     }

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow_array::{Array, RecordBatch};
+use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use async_trait::async_trait;
 use hygge_runtime::contract::{
@@ -17,6 +17,7 @@ use hygge_runtime::contract::{
 };
 use hygge_runtime::publish::{
     KeepNewest, PublishColumns, SqlDatabase, SqlPublish, SqlStaging, SqlState, SqlTable,
+    refuse_null_keys,
 };
 use hygge_runtime::state::{StateStore, StateUpdate};
 use tiberius::{SqlBulkCopyOption, SqlBulkCopyOptions};
@@ -389,26 +390,6 @@ impl MssqlWriter {
             _ => Ok(()),
         }
     }
-}
-
-/// A merge matches rows by key with `=`, which a NULL never satisfies: such a row would be
-/// inserted again by every run that reads it.
-fn refuse_null_keys(batch: &RecordBatch, keys: &[String]) -> ConnectorResult<()> {
-    for key in keys {
-        if batch
-            .column_by_name(key)
-            .is_some_and(|c| c.null_count() > 0)
-        {
-            return Err(ConnectorError::data(format!(
-                "the merge key column `{key}` holds NULL, and a NULL key matches no row: it would \
-                 be inserted again on every run"
-            ))
-            .with_context(
-                "filter those rows out at the source, or merge on columns without NULLs",
-            ));
-        }
-    }
-    Ok(())
 }
 
 async fn load_batch(

@@ -27,9 +27,9 @@ use super::config::ConnectionSettings;
 use super::pool::connect;
 
 /// A database to test against.
-pub(super) struct Db {
-    pub(super) server: Option<TestServer>,
-    pub(super) settings: ConnectionSettings,
+pub(crate) struct Db {
+    pub(crate) server: Option<TestServer>,
+    pub(crate) settings: ConnectionSettings,
 }
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -68,7 +68,7 @@ impl Db {
         }
     }
 
-    pub(super) async fn start() -> Db {
+    pub(crate) async fn start() -> Db {
         if let Ok(url) = std::env::var("HYGGE_MSSQL_URL") {
             return Db {
                 server: None,
@@ -84,7 +84,7 @@ impl Db {
     }
 
     /// A table name no other test uses: `dbo.<base>_<pid>_<n>`.
-    pub(super) fn table(&self, base: &str) -> String {
+    pub(crate) fn table(&self, base: &str) -> String {
         format!(
             "dbo.{base}_{}_{}",
             std::process::id(),
@@ -109,7 +109,7 @@ impl Db {
     }
 
     /// Runs a batch and returns the rows of its first result.
-    pub(super) async fn sql(&self, batch: &str) -> Vec<tiberius::Row> {
+    pub(crate) async fn sql(&self, batch: &str) -> Vec<tiberius::Row> {
         let mut client = connect(&self.settings, None).await.unwrap();
         client
             .simple_query(batch)
@@ -203,7 +203,7 @@ fn connector_config<'a>(
     }
 }
 
-fn home(db: &Db, extra: &str) -> Result<Arc<dyn HomeSpec>, ConfigProblem> {
+pub(crate) fn home(db: &Db, extra: &str) -> Result<Arc<dyn HomeSpec>, ConfigProblem> {
     let value: Value = serde_yaml::from_str(&format!("{}{extra}", db.yaml())).unwrap();
     MSSQL
         .home(&connector_config(&value, Role::Home, &BTreeMap::new()))
@@ -231,7 +231,7 @@ async fn read_with(
     Ok(arrow_select::concat::concat_batches(&schema, &batches).unwrap())
 }
 
-async fn read(spec: &Arc<dyn HomeSpec>) -> RecordBatch {
+pub(crate) async fn read(spec: &Arc<dyn HomeSpec>) -> RecordBatch {
     read_with(spec, ReadRequest::default().with_batch_size(1000))
         .await
         .unwrap()
@@ -249,7 +249,7 @@ fn context(run: &str) -> RunContext {
     }
 }
 
-async fn write(
+pub(crate) async fn write(
     spec: &Arc<dyn StoreSpec>,
     batches: &[RecordBatch],
     run: &str,
@@ -275,7 +275,7 @@ async fn write_in(
     writer.commit(None).await
 }
 
-fn sorted_by_first(batch: &RecordBatch) -> RecordBatch {
+pub(crate) fn sorted_by_first(batch: &RecordBatch) -> RecordBatch {
     let indices = arrow_ord::sort::sort_to_indices(batch.column(0), None, None).unwrap();
     arrow_select::take::take_record_batch(batch, &indices).unwrap()
 }
@@ -301,12 +301,11 @@ const ALL_TYPES: &str = "(id INT NOT NULL, b BIT, ti TINYINT, si SMALLINT, i INT
     vc VARCHAR(20), nc NCHAR(3), nvc NVARCHAR(50), nvm NVARCHAR(MAX), tx TEXT, ntx NTEXT, x XML, \
     bn BINARY(4), vb VARBINARY(10), vbm VARBINARY(MAX), img IMAGE, g UNIQUEIDENTIFIER)";
 
-#[tokio::test]
-async fn every_sql_server_type_reads_exactly() {
-    let db = Db::start().await;
-    let table = db.table("types");
+/// SQL creating `table` with every SQL Server type hygge reads: a row of extremes, a row
+/// of NULLs and a row of zeros.
+pub(crate) fn all_types_table(table: &str) -> String {
     let long = "ü".repeat(6000);
-    db.sql(&format!(
+    format!(
         "CREATE TABLE {table} {ALL_TYPES};
          INSERT INTO {table} VALUES (1, 1, 255, -32768, -2147483648, 9223372036854775807, 1.5, -2.25,
            1234567890123456789012345678.0123456789, -1234567.89, 922337203685477.5807, -214748.3648,
@@ -318,8 +317,15 @@ async fn every_sql_server_type_reads_exactly() {
          INSERT INTO {table} VALUES (3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '1970-01-01', '00:00:00',
            '1970-01-01', '1970-01-01', '1970-01-01', '1970-01-01', '1970-01-01 00:00:00 +00:00',
            '', '', N'', N'', N'', '', N'', N'', 0x00000000, 0x, 0x, 0x, '00000000-0000-0000-0000-000000000000');"
-    ))
-    .await;
+    )
+}
+
+#[tokio::test]
+async fn every_sql_server_type_reads_exactly() {
+    let db = Db::start().await;
+    let table = db.table("types");
+    let long = "ü".repeat(6000);
+    db.sql(&all_types_table(&table)).await;
     let spec = home(&db, &format!("table: {table}\n")).unwrap();
     let batch = sorted_by_first(&read(&spec).await);
     assert_eq!(batch.num_rows(), 3);

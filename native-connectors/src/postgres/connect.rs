@@ -8,6 +8,9 @@ use postgres_native_tls::MakeTlsConnector;
 use tokio_postgres::Client;
 use tokio_postgres::config::{Config, SslMode as PgSslMode};
 
+/// Seconds to wait for a connection (TCP, TLS and login) before giving up.
+pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 30;
+
 /// How the connection is encrypted, as libpq names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SslMode {
@@ -48,9 +51,43 @@ pub struct PgSettings {
     pub sslmode: SslMode,
     /// `host:port/database`, for messages (never the password).
     pub label: String,
+    /// Connections in the run's pool for these settings (default: the run's concurrency,
+    /// at least 2).
+    pub pool_size: Option<u32>,
 }
 
+/// What makes two settings one pool: the server, database, login and pool size.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PoolKey(String);
+
 impl PgSettings {
+    /// The key of the run's pool for these settings.
+    pub fn pool_key(&self) -> PoolKey {
+        let password = self
+            .config
+            .get_password()
+            .map(|p| String::from_utf8_lossy(p).into_owned());
+        PoolKey(format!(
+            "{} user={:?} password={password:?} sslmode={:?} pool={:?}",
+            self.label,
+            self.config.get_user(),
+            self.sslmode,
+            self.pool_size
+        ))
+    }
+
+    /// The user logged in as, for messages.
+    pub fn user(&self) -> &str {
+        self.config.get_user().unwrap_or("postgres")
+    }
+
+    /// Gives up connecting after `seconds`.
+    pub fn with_timeout(mut self, seconds: u64) -> PgSettings {
+        self.config
+            .connect_timeout(std::time::Duration::from_secs(seconds));
+        self
+    }
+
     /// Settings from a `postgres://user:password@host:port/database?sslmode=…` URL.
     ///
     /// # Errors
@@ -89,13 +126,34 @@ impl PgSettings {
     }
 
     fn new(mut config: Config, sslmode: SslMode) -> PgSettings {
-        config.ssl_mode(match sslmode {
+        config.application_name("hygge");
+        config.connect_timeout(std::time::Duration::from_secs(DEFAULT_CONNECT_TIMEOUT_SECS));
+        let mut settings = PgSettings {
+            config,
+            sslmode,
+            label: String::new(),
+            pool_size: None,
+        };
+        settings = settings.with_sslmode(sslmode);
+        settings.relabel();
+        settings
+    }
+
+    /// The same settings with another `sslmode`.
+    pub fn with_sslmode(mut self, sslmode: SslMode) -> PgSettings {
+        self.config.ssl_mode(match sslmode {
             SslMode::Disable => PgSslMode::Disable,
             SslMode::Prefer => PgSslMode::Prefer,
             SslMode::Require | SslMode::VerifyFull => PgSslMode::Require,
         });
-        config.application_name("hygge");
-        let host = config
+        self.sslmode = sslmode;
+        self
+    }
+
+    /// Sets `label` from the host, port and database.
+    pub fn relabel(&mut self) {
+        let host = self
+            .config
             .get_hosts()
             .first()
             .map(|h| match h {
@@ -103,16 +161,11 @@ impl PgSettings {
                 tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
             })
             .unwrap_or_else(|| "localhost".into());
-        let port = config.get_ports().first().copied().unwrap_or(5432);
-        let label = format!(
+        let port = self.config.get_ports().first().copied().unwrap_or(5432);
+        self.label = format!(
             "{host}:{port}/{}",
-            config.get_dbname().unwrap_or("postgres")
+            self.config.get_dbname().unwrap_or("postgres")
         );
-        PgSettings {
-            config,
-            sslmode,
-            label,
-        }
     }
 }
 
@@ -151,9 +204,13 @@ fn connect_error(settings: &PgSettings, e: tokio_postgres::Error) -> ConnectorEr
         code.starts_with("28") || code == "3D000"
     });
     if refused_login {
+        let why = e
+            .as_db_error()
+            .map_or_else(|| e.to_string(), |db| db.message().to_string());
         ConnectorError::config(format!(
-            "PostgreSQL at {} refused the login: {e}",
-            settings.label
+            "PostgreSQL at {} refused the login as {}: {why}",
+            settings.label,
+            settings.user()
         ))
         .with_context("check user, password and database of the connection")
     } else {
@@ -163,4 +220,33 @@ fn connect_error(settings: &PgSettings, e: tokio_postgres::Error) -> ConnectorEr
         ))
         .with_context("check host and port, and that the server accepts TCP connections")
     }
+}
+
+/// A statement's error, naming the server: a broken connection is a connection error (the
+/// flow retries it); a missing table or column or bad SQL is a config error; anything else
+/// the server refused is a data error.
+pub fn statement_error(label: &str, doing: &str, e: tokio_postgres::Error) -> ConnectorError {
+    let Some(db) = e.as_db_error() else {
+        return if e.is_closed()
+            || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>())
+        {
+            ConnectorError::connection(format!("lost the connection to PostgreSQL at {label}: {e}"))
+        } else {
+            ConnectorError::data(format!("PostgreSQL at {label}: {e}"))
+        }
+        .with_context(format!("while {doing}"));
+    };
+    let message = match db.detail() {
+        Some(detail) => format!("{} ({detail})", db.message()),
+        None => db.message().to_string(),
+    };
+    let code = db.code().code();
+    let said = format!("PostgreSQL at {label} said: {message} [{code}]");
+    let error = match &code[..2] {
+        // undefined table/column, syntax errors, insufficient privilege
+        "42" => ConnectorError::config(said),
+        "08" | "57" => ConnectorError::connection(said),
+        _ => ConnectorError::data(said),
+    };
+    error.with_context(format!("while {doing}"))
 }

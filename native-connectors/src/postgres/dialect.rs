@@ -10,7 +10,7 @@ use hygge_runtime::publish::{
 };
 use tokio_postgres::{Client, SimpleQueryMessage};
 
-use super::connect::{PgSettings, connect};
+use super::connect::{PgSettings, connect, statement_error};
 
 /// PostgreSQL's SQL.
 pub struct PgSql;
@@ -95,8 +95,7 @@ struct Connection {
 
 fn sql_error(label: &str, sql: &str, e: tokio_postgres::Error) -> ConnectorError {
     let first = sql.lines().next().unwrap_or_default();
-    ConnectorError::data(format!("PostgreSQL at {label}: {e}"))
-        .with_context(format!("running: {first}"))
+    statement_error(label, &format!("running: {first}"), e)
 }
 
 #[async_trait]

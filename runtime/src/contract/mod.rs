@@ -5,6 +5,7 @@
 //! [`ConnectorError`]s whose [`ErrorKind`] drives retries. The [`Registry`] maps `type:`
 //! names to [`Connector`]s, which validate their own typed config.
 
+mod connection;
 mod error;
 mod home;
 mod place;
@@ -13,6 +14,7 @@ mod run_scope;
 mod schema_change;
 mod store;
 
+pub use connection::{ConnectionKeys, SplitConnection, parse_connection, split_connection_keys};
 pub use error::{ConnectorError, ConnectorResult, ErrorKind};
 pub use home::{BatchReader, DEFAULT_BATCH_SIZE, Home, ReadRequest, WatermarkFilter};
 pub use place::Place;

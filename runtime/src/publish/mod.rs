@@ -9,6 +9,7 @@
 mod folder;
 mod folder_state;
 mod sql;
+mod sql_checks;
 mod sql_state;
 
 pub use folder::{STAGING_PREFIX, StagedDir, holds_data, io_error, is_hidden};
@@ -17,4 +18,5 @@ pub use sql::{
     KeepNewest, PublishColumns, SqlConnection, SqlDatabase, SqlDialect, SqlPublish, SqlStaging,
     SqlTable,
 };
+pub use sql_checks::{refuse_null_keys, target_schema_policy};
 pub use sql_state::{STATE_TABLE, SqlState, state_table_columns};
