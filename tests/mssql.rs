@@ -230,20 +230,6 @@ async fn debug_tries_each_connection_and_a_wrong_password_fails_the_run_cleanly(
     assert_eq!(count_rows(&dir.path().join("data/out/orders")), 10);
 }
 
-/// Copies a folder tree.
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bundled_mssql_sample_runs_both_ways() {
     let server = TestServer::start(ServerConfig::default()).await.unwrap();

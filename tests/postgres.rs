@@ -575,3 +575,38 @@ fn empty_tables_bad_credentials_unreachable_servers_and_missing_tables() {
         "{text}"
     );
 }
+
+#[test]
+fn the_bundled_postgres_sample_runs_both_ways() {
+    let server = PgServer::start().unwrap();
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&samples.join("postgres"), &dir.path().join("postgres"));
+    copy_tree(
+        &samples.join("quickstart/data/source"),
+        &dir.path().join("quickstart/data/source"),
+    );
+    let project = dir.path().join("postgres");
+    let run = |flow: &str| {
+        let mut cmd = hygge();
+        cmd.arg("--project")
+            .arg(&project)
+            .args(["go", "--flow", flow])
+            .env("PG_URL", server.url())
+            .env("PG_SSLMODE", "disable");
+        cmd.output().unwrap()
+    };
+    ok(run("to_postgres"));
+    assert_eq!(psql(&server, "SELECT count(*) FROM sample.orders"), "1000");
+    ok(run("from_postgres"));
+    assert_eq!(count_rows(&project.join("data/out/orders")), 1000);
+    assert_eq!(count_rows(&project.join("data/out/customers")), 200);
+    let orders = read_dir_batches(&project.join("data/out/orders"));
+    let amount = orders[0]
+        .schema()
+        .field_with_name("amount")
+        .unwrap()
+        .data_type()
+        .clone();
+    assert_eq!(amount, DataType::Decimal128(10, 2));
+}

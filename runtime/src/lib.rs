@@ -15,9 +15,9 @@
 pub mod config;
 pub mod contract;
 pub mod coordinator;
+pub mod database;
 pub mod events;
 pub mod flow;
-pub mod partition;
 pub mod publish;
 pub mod run_id;
 pub mod state;

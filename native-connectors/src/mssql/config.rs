@@ -11,6 +11,7 @@ use std::time::Duration;
 use hygge_runtime::contract::{
     self, ConfigProblem, ConnectionKeys, ConnectorConfig, Place, parse_connection,
 };
+use hygge_runtime::database::IfExists;
 use serde::Deserialize;
 use serde_yaml::Value;
 
@@ -266,39 +267,6 @@ pub fn split_connection_keys(
 pub fn named_connection(name: &str, value: &Value) -> Result<ConnectionSettings, ConfigProblem> {
     parse_connection::<ConnectionConfig>(value, &format!("connection `{name}`"))?
         .resolve(name.to_string())
-}
-
-/// `home:` keys of `type: mssql` (besides the connection keys).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MssqlHomeConfig {
-    /// `schema.table` to read (`{entity}` allowed). One of `table` or `query`.
-    pub table: Option<String>,
-    /// A custom SELECT (`{entity}` allowed). One of `table` or `query`.
-    pub query: Option<String>,
-    /// Rows per batch.
-    pub batch_size: Option<usize>,
-    /// An integer, decimal, date or date-time column to split the read on.
-    pub partition_on: Option<String>,
-    /// How many range queries (each on its own pooled connection) to split the read into.
-    pub partitions: Option<usize>,
-}
-
-/// What to do when the target table already exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum IfExists {
-    /// Stop with an error before loading anything (the default: safest).
-    #[default]
-    Fail,
-    /// Add the rows to the table.
-    Append,
-    /// Swap in a new table holding just this run's rows.
-    Replace,
-    /// Empty the table and load this run's rows, keeping its definition.
-    Truncate,
-    /// Replace the rows whose `primary_key` matches a loaded row; insert the others.
-    Merge,
 }
 
 /// The physical layout of a table hygge creates.

@@ -3,16 +3,14 @@
 
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
 use arrow_schema::{Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use hygge_runtime::contract::{
     BatchReader, ConnectorError, ConnectorResult, Home, HomeSpec, Place, ReadRequest, RunScope,
 };
+use hygge_runtime::database::{BatchSender, ParallelReader, Partitioning};
 use tiberius::{ColumnData, Query, QueryItem};
-use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 
 use super::catalog::{self, ColumnInfo};
 use super::config::ConnectionSettings;
@@ -23,22 +21,7 @@ use super::sql::{SqlType, TableName, quote};
 use super::types::arrow_type;
 
 /// What a home reads.
-#[derive(Debug, Clone)]
-pub enum Source {
-    /// A whole table.
-    Table(TableName),
-    /// A custom SELECT.
-    Query(String),
-}
-
-/// A range split of the read.
-#[derive(Debug, Clone)]
-pub struct Partitioning {
-    /// The integer column the ranges are taken on.
-    pub column: String,
-    /// How many ranges.
-    pub partitions: usize,
-}
+pub type Source = hygge_runtime::database::Source<TableName>;
 
 /// A validated MSSQL home.
 pub struct MssqlHomeSpec {
@@ -189,18 +172,23 @@ impl Home for MssqlHome {
         };
 
         let batch_size = request.batch_size();
-        let (sender, receiver) = mpsc::channel(2 * statements.len());
-        let mut tasks = JoinSet::new();
+        let pool = self.pool.clone();
         let mut first = Some(conn);
-        for statement in statements {
-            let pool = self.pool.clone();
-            let conn = first.take();
-            let sender = sender.clone();
-            let schema = schema.clone();
-            let types = types.clone();
-            let label = settings.label.clone();
-            tasks.spawn(async move {
-                let result = async {
+        let jobs: Vec<(Statement, Option<PooledConn>)> = statements
+            .into_iter()
+            .map(|statement| (statement, first.take()))
+            .collect();
+        let label = settings.label.clone();
+        let read_schema = schema.clone();
+        Ok(Box::new(ParallelReader::start(
+            schema,
+            jobs,
+            move |(statement, conn), sender| {
+                let pool = pool.clone();
+                let schema = read_schema.clone();
+                let types = types.clone();
+                let label = label.clone();
+                async move {
                     let mut conn = match conn {
                         Some(conn) => conn,
                         None => pool.get().await?,
@@ -210,19 +198,8 @@ impl Home for MssqlHome {
                     )
                     .await
                 }
-                .await;
-                // Errors travel in order behind the batches already sent.
-                if let Err(e) = result {
-                    sender.send(Err(e)).await.ok();
-                }
-            });
-        }
-        drop(sender);
-        Ok(Box::new(MssqlReader {
-            schema,
-            receiver,
-            tasks,
-        }))
+            },
+        )))
     }
 }
 
@@ -362,7 +339,7 @@ async fn stream_statement(
     schema: SchemaRef,
     types: &[SqlType],
     batch_size: usize,
-    sender: &mpsc::Sender<ConnectorResult<RecordBatch>>,
+    sender: &BatchSender,
 ) -> ConnectorResult<()> {
     let mut query = Query::new(statement.sql.clone());
     for p in &statement.text_params {
@@ -405,37 +382,6 @@ async fn stream_statement(
         sender.send(Ok(batch)).await.ok();
     }
     Ok(())
-}
-
-struct MssqlReader {
-    schema: SchemaRef,
-    receiver: mpsc::Receiver<ConnectorResult<RecordBatch>>,
-    tasks: JoinSet<()>,
-}
-
-#[async_trait]
-impl BatchReader for MssqlReader {
-    fn schema(&self) -> SchemaRef {
-        self.schema.clone()
-    }
-
-    async fn next_batch(&mut self) -> ConnectorResult<Option<RecordBatch>> {
-        if let Some(item) = self.receiver.recv().await {
-            return item.map(Some);
-        }
-        // Every sender is gone: make sure each read ended well, not by a panic.
-        while let Some(done) = self.tasks.join_next().await {
-            match done {
-                Ok(()) => {}
-                Err(e) => {
-                    return Err(ConnectorError::internal(format!(
-                        "a partition reader stopped unexpectedly: {e}"
-                    )));
-                }
-            }
-        }
-        Ok(None)
-    }
 }
 
 /// Whether a watermark on a column of this type can be a `WHERE` on the server: numbers

@@ -28,16 +28,17 @@ use std::sync::Arc;
 use hygge_runtime::contract::{ConfigProblem, Connector, ConnectorConfig, HomeSpec, StoreSpec};
 
 pub use columns::ColumnOverride;
-pub use config::{ConnectionSettings, IfExists, IndexKind};
-pub use home::{MssqlHomeSpec, Partitioning, Source};
+pub use config::{ConnectionSettings, IndexKind};
+pub use home::{MssqlHomeSpec, Source};
 pub use pool::{Pool, connect};
 pub use sql::{SqlType, TableName};
 pub use store::{MssqlStoreSpec, StorePlan};
 
 use config::{
-    DEFAULT_PARALLEL_WORKERS, DEFAULT_STORE_BATCH_SIZE, MssqlHomeConfig, MssqlStoreConfig,
-    split_connection_keys, table_name,
+    DEFAULT_PARALLEL_WORKERS, DEFAULT_STORE_BATCH_SIZE, MssqlStoreConfig, split_connection_keys,
+    table_name,
 };
+use hygge_runtime::database::{HomeKeys, StoreKeys};
 
 /// The `mssql` connector.
 pub static MSSQL: MssqlConnector = MssqlConnector;
@@ -123,50 +124,18 @@ fn parse<T: serde::de::DeserializeOwned>(
 
 fn home_spec(config: &ConnectorConfig<'_>) -> Result<MssqlHomeSpec, ConfigProblem> {
     let (own, settings) = split_connection_keys(config)?;
-    let parsed: MssqlHomeConfig = parse(config, &own)?;
-    let source = match (parsed.table, parsed.query) {
-        (Some(table), None) => Source::Table(table_name(&table, "table")?),
-        (None, Some(query)) if !query.trim().is_empty() => {
-            Source::Query(query.trim().trim_end_matches(';').to_string())
-        }
-        (None, None) if config.has_entities => {
-            Source::Table(table_name(&format!("dbo.{}", config.entity), "table")?)
-        }
-        (Some(_), Some(_)) => {
-            return Err(ConfigProblem::key(
-                "query",
-                "set either `table` or `query`, not both",
-            ));
-        }
-        _ => {
-            return Err(ConfigProblem::key("table", "required key is missing")
-                .hint("set `table: schema.table` (e.g. dbo.{entity}) or `query: SELECT …`"));
-        }
-    };
-    if parsed.batch_size == Some(0) {
-        return Err(ConfigProblem::key("batch_size", "must be at least 1"));
-    }
-    let partitioning = match (parsed.partition_on, parsed.partitions) {
-        (Some(column), partitions) => {
-            let partitions = partitions.unwrap_or(4);
-            if partitions == 0 {
-                return Err(ConfigProblem::key("partitions", "must be at least 1"));
-            }
-            Some(Partitioning { column, partitions })
-        }
-        (None, Some(_)) => {
-            return Err(
-                ConfigProblem::key("partitions", "needs `partition_on: COLUMN`")
-                    .hint("name an integer column to split the read on"),
-            );
-        }
-        (None, None) => None,
-    };
+    let keys: HomeKeys = parse(config, &own)?;
+    let home = keys.resolve(
+        config,
+        "dbo",
+        "an integer, decimal, date or date-time",
+        |raw| table_name(raw, "table"),
+    )?;
     Ok(MssqlHomeSpec {
         settings,
-        source,
-        batch_size: parsed.batch_size,
-        partitioning,
+        source: home.source,
+        batch_size: home.batch_size,
+        partitioning: home.partitioning,
     })
 }
 
@@ -188,16 +157,15 @@ fn store_spec(config: &ConnectorConfig<'_>) -> Result<MssqlStoreSpec, ConfigProb
             "must be a number of at least 1.0",
         ));
     }
-    let parallel_workers = parsed.parallel_workers.unwrap_or(DEFAULT_PARALLEL_WORKERS);
-    if !(1..=16).contains(&parallel_workers) {
-        return Err(ConfigProblem::key(
-            "parallel_workers",
-            "must be between 1 and 16",
-        ));
-    }
-    if parsed.batch_size == Some(0) {
-        return Err(ConfigProblem::key("batch_size", "must be at least 1"));
-    }
+    let keys = StoreKeys::check(
+        parsed.if_exists,
+        parsed.primary_key,
+        parsed.state_schema,
+        parsed.parallel_workers,
+        DEFAULT_PARALLEL_WORKERS,
+        parsed.batch_size,
+        DEFAULT_STORE_BATCH_SIZE,
+    )?;
     let mut schema_overrides = std::collections::BTreeMap::new();
     for (column, text) in parsed.schema_overrides {
         let ty = SqlType::parse(&text)
@@ -227,33 +195,19 @@ fn store_spec(config: &ConnectorConfig<'_>) -> Result<MssqlStoreSpec, ConfigProb
             );
         }
     };
-    if parsed.if_exists == IfExists::Merge && parsed.primary_key.is_empty() {
-        return Err(ConfigProblem::key(
-            "if_exists",
-            "`merge` needs the key columns to match rows on",
-        )
-        .hint("set `primary_key` on the store, or `watermark.primary_key` on the entity"));
-    }
-    if parsed
-        .state_schema
-        .as_deref()
-        .is_some_and(|s| s.trim().is_empty())
-    {
-        return Err(ConfigProblem::key("state_schema", "is empty"));
-    }
     Ok(MssqlStoreSpec {
         settings,
         plan: Arc::new(StorePlan {
             table,
-            if_exists: parsed.if_exists,
-            batch_size: parsed.batch_size.unwrap_or(DEFAULT_STORE_BATCH_SIZE),
-            parallel_workers,
+            if_exists: keys.if_exists,
+            batch_size: keys.batch_size,
+            parallel_workers: keys.parallel_workers,
             string_buffer_factor: factor,
             schema_overrides,
             index: parsed.index,
             table_lock,
-            primary_key: parsed.primary_key,
-            state_schema: parsed.state_schema,
+            primary_key: keys.primary_key,
+            state_schema: keys.state_schema,
         }),
     })
 }

@@ -2,7 +2,7 @@
 //! axis, the span is cut into N equal ranges, and each cut goes back to a bound parameter of
 //! the column's own kind, so the range predicates stay index-friendly and exact.
 
-use hygge_runtime::partition::split_range;
+use hygge_runtime::database::partition::split_range;
 use tiberius::ColumnData;
 use tiberius::numeric::Numeric;
 use tiberius::time::{Date, DateTime, DateTime2, DateTimeOffset, Time};

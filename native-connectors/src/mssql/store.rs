@@ -15,21 +15,20 @@ use hygge_runtime::contract::{
     ConnectorError, ConnectorResult, Place, RunContext, RunScope, RunType, SchemaAdapter, Store,
     StoreSpec, StoreWriter, check_batch_schema,
 };
+use hygge_runtime::database::{IfExists, LoadStreams, choose_publish};
 use hygge_runtime::publish::{
     KeepNewest, PublishColumns, SqlDatabase, SqlPublish, SqlStaging, SqlState, SqlTable,
     refuse_null_keys,
 };
 use hygge_runtime::state::{StateStore, StateUpdate};
 use tiberius::{SqlBulkCopyOption, SqlBulkCopyOptions};
-use tokio::sync::{Mutex, mpsc};
-use tokio::task::JoinSet;
 use tracing::{info, warn};
 
 use super::catalog;
 use super::columns::{
     ColumnOverride, StagedColumn, longest_value, plan_columns, schema_policy, wider,
 };
-use super::config::{ConnectionSettings, IfExists, IndexKind};
+use super::config::{ConnectionSettings, IndexKind};
 use super::dialect::MssqlDatabase;
 use super::encode::{RowEncoder, normalize};
 use super::pool::{Pool, sql_error};
@@ -141,39 +140,18 @@ impl Store for MssqlStore {
         let existing = catalog::table_columns(&mut conn, &settings, table).await?;
         drop(conn);
 
-        let publish = match (&existing, plan.if_exists) {
-            (None, _) => SqlPublish::Rename,
-            // A full reload of an entity with a watermark replaces the rows, so that a
-            // reset never doubles them.
-            (Some(_), if_exists) if context.reload && if_exists != IfExists::Fail => {
-                SqlPublish::Swap
-            }
-            (Some(_), IfExists::Fail) => {
-                return Err(ConnectorError::config(format!(
-                    "table {table} already exists in database {} and if_exists is fail",
-                    settings.database
-                ))
-                .with_context("set `if_exists: append`, `replace` or `truncate` on the store"));
-            }
-            (Some(_), IfExists::Replace) => SqlPublish::Swap,
-            (Some(_), IfExists::Append) => SqlPublish::Insert { truncate: false },
-            (Some(_), IfExists::Truncate) => SqlPublish::Insert { truncate: true },
-            (Some(columns), IfExists::Merge) => {
-                for key in &plan.primary_key {
-                    let in_target = columns.iter().any(|c| &c.name == key);
-                    if !in_target || schema.column_with_name(key).is_none() {
-                        return Err(ConnectorError::config(format!(
-                            "the merge key `{key}` is not a column of {} in table {table}",
-                            if in_target { "the home" } else { "the target" }
-                        ))
-                        .with_context("set `primary_key` to columns both sides have"));
-                    }
-                }
-                SqlPublish::Merge {
-                    keys: plan.primary_key.clone(),
-                }
-            }
-        };
+        let names: Option<Vec<&str>> = existing
+            .as_ref()
+            .map(|columns| columns.iter().map(|c| c.name.as_str()).collect());
+        let publish = choose_publish(
+            plan.if_exists,
+            &plan.primary_key,
+            names.as_deref(),
+            &schema,
+            context,
+            table,
+            &format!("database {}", settings.database),
+        )?;
         let target = match publish {
             SqlPublish::Insert { .. } | SqlPublish::Merge { .. } => existing.as_deref(),
             _ => None,
@@ -188,7 +166,6 @@ impl Store for MssqlStore {
         let schema = adapter.as_ref().map_or(schema, |a| a.target().clone());
         let columns = plan_columns(&schema, target, &plan, table)?;
         let staging = table.sibling(staged.table().table.clone());
-        let (sender, receiver) = mpsc::channel::<RecordBatch>(plan.parallel_workers.max(1));
         let mut writer = MssqlWriter {
             pool: self.pool.clone(),
             plan: plan.clone(),
@@ -196,16 +173,14 @@ impl Store for MssqlStore {
             columns,
             publish,
             created: false,
-            sender: Some(sender),
-            receiver: Arc::new(Mutex::new(receiver)),
-            workers: JoinSet::new(),
+            streams: None,
             rows: 0,
             adapter,
             staged: Some(staged),
             watermark_column: context.watermark_column.clone(),
             opened: source_schema,
         };
-        writer.spawn_workers();
+        writer.streams = Some(writer.start_streams());
         Ok(Box::new(writer))
     }
 }
@@ -217,9 +192,8 @@ struct MssqlWriter {
     columns: Vec<StagedColumn>,
     publish: SqlPublish,
     created: bool,
-    sender: Option<mpsc::Sender<RecordBatch>>,
-    receiver: Arc<Mutex<mpsc::Receiver<RecordBatch>>>,
-    workers: JoinSet<ConnectorResult<u64>>,
+    /// The bulk-load streams into the staging table (set right after the writer is made).
+    streams: Option<LoadStreams>,
     rows: u64,
     /// Drops the source's new columns under `on_schema_change: ignore`.
     adapter: Option<SchemaAdapter>,
@@ -232,27 +206,28 @@ struct MssqlWriter {
 }
 
 impl MssqlWriter {
-    fn spawn_workers(&mut self) {
+    fn start_streams(&self) -> LoadStreams {
         let options = if self.plan.table_lock {
             SqlBulkCopyOptions::from(SqlBulkCopyOption::TableLock)
         } else {
             SqlBulkCopyOptions::empty()
         };
-        for _ in 0..self.plan.parallel_workers.max(1) {
+        let names: Vec<String> = self.columns.iter().map(|c| quote(&c.name)).collect();
+        let column_types: Vec<SqlType> = self.columns.iter().map(|c| c.sql_type).collect();
+        LoadStreams::start(self.plan.parallel_workers, |batches| {
             let pool = self.pool.clone();
-            let receiver = self.receiver.clone();
             let staging = self.staging.clone();
-            let names: Vec<String> = self.columns.iter().map(|c| quote(&c.name)).collect();
+            let names = names.clone();
             let settings = self.pool.settings().clone();
-            let column_types: Vec<SqlType> = self.columns.iter().map(|c| c.sql_type).collect();
-            self.workers.spawn(async move {
+            let column_types = column_types.clone();
+            async move {
                 let mut loaded = 0;
                 loop {
-                    let batch = { receiver.lock().await.recv().await };
+                    let batch = { batches.lock().await.recv().await };
                     let Some(batch) = batch else {
                         return Ok(loaded);
                     };
-                    let result = load_batch(
+                    load_batch(
                         &pool,
                         &settings,
                         &staging,
@@ -261,16 +236,11 @@ impl MssqlWriter {
                         options,
                         &batch,
                     )
-                    .await;
-                    if let Err(e) = result {
-                        // Stop taking batches so the writer learns of the failure at once.
-                        receiver.lock().await.close();
-                        return Err(e);
-                    }
+                    .await?;
                     loaded += batch.num_rows() as u64;
                 }
-            });
-        }
+            }
+        })
     }
 
     /// Creates the staging table, or widens its data-sized columns to fit what was seen.
@@ -311,38 +281,8 @@ impl MssqlWriter {
         Ok(())
     }
 
-    /// Waits for every bulk-load stream; the first error wins.
-    async fn finish_workers(&mut self) -> ConnectorResult<u64> {
-        self.sender = None;
-        let mut loaded = 0;
-        let mut first_error = None;
-        while let Some(done) = self.workers.join_next().await {
-            match done {
-                Ok(Ok(rows)) => loaded += rows,
-                Ok(Err(e)) => {
-                    first_error.get_or_insert(e);
-                }
-                Err(e) => {
-                    first_error.get_or_insert(ConnectorError::internal(format!(
-                        "a bulk-load stream stopped unexpectedly: {e}"
-                    )));
-                }
-            }
-        }
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(loaded),
-        }
-    }
-
     async fn publish(&mut self, state: Option<&StateUpdate>) -> ConnectorResult<()> {
-        let loaded = self.finish_workers().await?;
-        if loaded != self.rows {
-            return Err(ConnectorError::internal(format!(
-                "{} rows were handed to the bulk load but {loaded} were loaded",
-                self.rows
-            )));
-        }
+        self.streams()?.finish().await?;
         self.fit_staging().await?;
         if matches!(self.publish, SqlPublish::Rename | SqlPublish::Swap)
             && self.plan.index == IndexKind::Columnstore
@@ -381,10 +321,17 @@ impl MssqlWriter {
         Ok(())
     }
 
+    /// The load streams.
+    fn streams(&mut self) -> ConnectorResult<&mut LoadStreams> {
+        self.streams
+            .as_mut()
+            .ok_or_else(|| ConnectorError::internal("the bulk-load streams were not started"))
+    }
+
     async fn drop_staging(&mut self) -> ConnectorResult<()> {
-        self.sender = None;
-        self.workers.abort_all();
-        while self.workers.join_next().await.is_some() {}
+        if let Some(streams) = self.streams.as_mut() {
+            streams.abort().await;
+        }
         match self.staged.take() {
             Some(staged) if self.created => staged.abort().await,
             _ => Ok(()),
@@ -464,16 +411,7 @@ impl StoreWriter for MssqlWriter {
             self.fit_staging().await?;
         }
         self.rows += batch.num_rows() as u64;
-        let Some(sender) = &self.sender else {
-            return Err(ConnectorError::internal("write after commit or abort"));
-        };
-        if sender.send(batch).await.is_err() {
-            // Every stream has stopped: one of them failed.
-            return Err(self.finish_workers().await.err().unwrap_or_else(|| {
-                ConnectorError::internal("the bulk-load streams stopped early")
-            }));
-        }
-        Ok(())
+        self.streams()?.send(batch).await
     }
 
     async fn would_replace_data(&mut self) -> ConnectorResult<bool> {

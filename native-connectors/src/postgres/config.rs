@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use hygge_runtime::contract::{
     ConfigProblem, ConnectionKeys, ConnectorConfig, parse_connection, split_connection_keys,
 };
+use hygge_runtime::database::IfExists;
 use serde::Deserialize;
 use serde_yaml::Value;
 
@@ -169,39 +170,6 @@ pub fn split(config: &ConnectorConfig<'_>) -> Result<(Value, PgSettings), Config
 pub fn named_connection(name: &str, value: &Value) -> Result<PgSettings, ConfigProblem> {
     parse_connection::<ConnectionConfig>(value, &format!("connection `{name}`"))?
         .resolve(Some(name))
-}
-
-/// `home:` keys of `type: postgres` (besides the connection keys).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PgHomeConfig {
-    /// `schema.table` to read (`{entity}` allowed). One of `table` or `query`.
-    pub table: Option<String>,
-    /// A custom SELECT (`{entity}` allowed). One of `table` or `query`.
-    pub query: Option<String>,
-    /// Rows per batch.
-    pub batch_size: Option<usize>,
-    /// An integer, numeric, date or timestamp column to split the read on.
-    pub partition_on: Option<String>,
-    /// How many range reads (each on its own pooled connection) to split the read into.
-    pub partitions: Option<usize>,
-}
-
-/// What to do when the target table already exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum IfExists {
-    /// Stop with an error before loading anything (the default: safest).
-    #[default]
-    Fail,
-    /// Add the rows to the table (new columns are added as nullable).
-    Append,
-    /// Swap in a new table holding just this run's rows.
-    Replace,
-    /// Empty the table and load this run's rows, keeping its definition.
-    Truncate,
-    /// Replace the rows whose `primary_key` matches a loaded row; insert the others.
-    Merge,
 }
 
 /// `store:` keys of `type: postgres` (besides the connection keys).

@@ -5,15 +5,13 @@
 
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
 use arrow_schema::{Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use hygge_runtime::contract::{
     BatchReader, ConnectorError, ConnectorResult, Home, HomeSpec, Place, ReadRequest, RunScope,
 };
-use tokio::sync::mpsc;
-use tokio::task::JoinSet;
+use hygge_runtime::database::{BatchSender, ParallelReader, Partitioning};
 
 use super::connect::{PgSettings, statement_error};
 use super::decode::CopyDecoder;
@@ -24,22 +22,7 @@ use super::sql::PgTable;
 use super::types::PgType;
 
 /// What a home reads.
-#[derive(Debug, Clone)]
-pub enum Source {
-    /// A whole table.
-    Table(PgTable),
-    /// A custom SELECT.
-    Query(String),
-}
-
-/// A range split of the read.
-#[derive(Debug, Clone)]
-pub struct Partitioning {
-    /// The integer, numeric, date or timestamp column the ranges are taken on.
-    pub column: String,
-    /// How many ranges.
-    pub partitions: usize,
-}
+pub type Source = hygge_runtime::database::Source<PgTable>;
 
 /// A validated PostgreSQL home.
 pub struct PgHomeSpec {
@@ -162,18 +145,22 @@ impl Home for PgHome {
         };
 
         let batch_size = request.batch_size();
-        let (sender, receiver) = mpsc::channel(2 * statements.len());
-        let mut tasks = JoinSet::new();
+        let pool = self.pool.clone();
         let mut first = Some(conn);
-        for statement in statements {
-            let pool = self.pool.clone();
-            let conn = first.take();
-            let sender = sender.clone();
-            let schema = schema.clone();
-            let types = types.clone();
-            let label = label.clone();
-            tasks.spawn(async move {
-                let result = async {
+        let jobs: Vec<(String, Option<PooledConn>)> = statements
+            .into_iter()
+            .map(|statement| (statement, first.take()))
+            .collect();
+        let read_schema = schema.clone();
+        Ok(Box::new(ParallelReader::start(
+            schema,
+            jobs,
+            move |(statement, conn), sender| {
+                let pool = pool.clone();
+                let schema = read_schema.clone();
+                let types = types.clone();
+                let label = label.clone();
+                async move {
                     let mut conn = match conn {
                         Some(conn) => conn,
                         None => pool.get().await?,
@@ -183,19 +170,8 @@ impl Home for PgHome {
                     )
                     .await
                 }
-                .await;
-                // Errors travel in order behind the batches already sent.
-                if let Err(e) = result {
-                    sender.send(Err(e)).await.ok();
-                }
-            });
-        }
-        drop(sender);
-        Ok(Box::new(PgReader {
-            schema,
-            receiver,
-            tasks,
-        }))
+            },
+        )))
     }
 }
 
@@ -363,7 +339,7 @@ async fn copy_out(
     schema: SchemaRef,
     types: &[PgType],
     batch_size: usize,
-    sender: &mpsc::Sender<ConnectorResult<RecordBatch>>,
+    sender: &BatchSender,
 ) -> ConnectorResult<()> {
     let copy = format!("COPY ({select}) TO STDOUT (FORMAT binary)");
     conn.busy = true;
@@ -399,32 +375,4 @@ async fn copy_out(
         sender.send(Ok(batch)).await.ok();
     }
     Ok(())
-}
-
-struct PgReader {
-    schema: SchemaRef,
-    receiver: mpsc::Receiver<ConnectorResult<RecordBatch>>,
-    tasks: JoinSet<()>,
-}
-
-#[async_trait]
-impl BatchReader for PgReader {
-    fn schema(&self) -> SchemaRef {
-        self.schema.clone()
-    }
-
-    async fn next_batch(&mut self) -> ConnectorResult<Option<RecordBatch>> {
-        if let Some(item) = self.receiver.recv().await {
-            return item.map(Some);
-        }
-        // Every sender is gone: make sure each read ended well, not by a panic.
-        while let Some(done) = self.tasks.join_next().await {
-            if let Err(e) = done {
-                return Err(ConnectorError::internal(format!(
-                    "a partition reader stopped unexpectedly: {e}"
-                )));
-            }
-        }
-        Ok(None)
-    }
 }

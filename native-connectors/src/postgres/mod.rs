@@ -26,17 +26,16 @@ use hygge_runtime::contract::{
     ConfigProblem, Connector, ConnectorConfig, HomeSpec, Place, StoreSpec,
 };
 
-pub use config::IfExists;
 pub use connect::PgSettings;
-pub use home::{Partitioning, PgHomeSpec, Source};
+pub use home::PgHomeSpec;
 pub use sql::PgTable;
 pub use store::{PgStoreSpec, StorePlan};
 pub use types::PgType;
 
 use config::{
-    DEFAULT_PARALLEL_WORKERS, DEFAULT_STORE_BATCH_SIZE, PgHomeConfig, PgStoreConfig, split,
-    table_name,
+    DEFAULT_PARALLEL_WORKERS, DEFAULT_STORE_BATCH_SIZE, PgStoreConfig, split, table_name,
 };
+use hygge_runtime::database::{HomeKeys, StoreKeys};
 
 /// The `postgres` connector.
 pub static POSTGRES: PostgresConnector = PostgresConnector;
@@ -126,51 +125,18 @@ fn parse<T: serde::de::DeserializeOwned>(
 
 fn home_spec(config: &ConnectorConfig<'_>) -> Result<PgHomeSpec, ConfigProblem> {
     let (own, settings) = split(config)?;
-    let parsed: PgHomeConfig = parse(config, &own)?;
-    let source = match (parsed.table, parsed.query) {
-        (Some(table), None) => Source::Table(table_name(&table, "table")?),
-        (None, Some(query)) if !query.trim().is_empty() => {
-            Source::Query(query.trim().trim_end_matches(';').to_string())
-        }
-        (None, None) if config.has_entities => {
-            Source::Table(table_name(&format!("public.{}", config.entity), "table")?)
-        }
-        (Some(_), Some(_)) => {
-            return Err(ConfigProblem::key(
-                "query",
-                "set either `table` or `query`, not both",
-            ));
-        }
-        _ => {
-            return Err(ConfigProblem::key("table", "required key is missing")
-                .hint("set `table: schema.table` (e.g. public.{entity}) or `query: SELECT …`"));
-        }
-    };
-    if parsed.batch_size == Some(0) {
-        return Err(ConfigProblem::key("batch_size", "must be at least 1"));
-    }
-    let partitioning = match (parsed.partition_on, parsed.partitions) {
-        (Some(column), partitions) => {
-            let partitions = partitions.unwrap_or(4);
-            if partitions == 0 {
-                return Err(ConfigProblem::key("partitions", "must be at least 1"));
-            }
-            Some(Partitioning { column, partitions })
-        }
-        (None, Some(_)) => {
-            return Err(
-                ConfigProblem::key("partitions", "needs `partition_on: COLUMN`").hint(
-                    "name an integer, numeric, date or timestamp column to split the read on",
-                ),
-            );
-        }
-        (None, None) => None,
-    };
+    let keys: HomeKeys = parse(config, &own)?;
+    let home = keys.resolve(
+        config,
+        sql::DEFAULT_SCHEMA,
+        "an integer, numeric, date or timestamp",
+        |raw| table_name(raw, "table"),
+    )?;
     Ok(PgHomeSpec {
         settings,
-        source,
-        batch_size: parsed.batch_size,
-        partitioning,
+        source: home.source,
+        batch_size: home.batch_size,
+        partitioning: home.partitioning,
     })
 }
 
@@ -178,16 +144,15 @@ fn store_spec(config: &ConnectorConfig<'_>) -> Result<PgStoreSpec, ConfigProblem
     let (own, settings) = split(config)?;
     let parsed: PgStoreConfig = parse(config, &own)?;
     let table = table_name(&parsed.table, "table")?;
-    let parallel_workers = parsed.parallel_workers.unwrap_or(DEFAULT_PARALLEL_WORKERS);
-    if !(1..=16).contains(&parallel_workers) {
-        return Err(ConfigProblem::key(
-            "parallel_workers",
-            "must be between 1 and 16",
-        ));
-    }
-    if parsed.batch_size == Some(0) {
-        return Err(ConfigProblem::key("batch_size", "must be at least 1"));
-    }
+    let keys = StoreKeys::check(
+        parsed.if_exists,
+        parsed.primary_key,
+        parsed.state_schema,
+        parsed.parallel_workers,
+        DEFAULT_PARALLEL_WORKERS,
+        parsed.batch_size,
+        DEFAULT_STORE_BATCH_SIZE,
+    )?;
     let mut schema_overrides = std::collections::BTreeMap::new();
     for (column, text) in parsed.schema_overrides {
         let ty = PgType::parse(&text).ok_or_else(|| {
@@ -199,37 +164,15 @@ fn store_spec(config: &ConnectorConfig<'_>) -> Result<PgStoreSpec, ConfigProblem
         })?;
         schema_overrides.insert(column, ty);
     }
-    if parsed.if_exists == IfExists::Merge && parsed.primary_key.is_empty() {
-        return Err(ConfigProblem::key(
-            "if_exists",
-            "`merge` needs the key columns to match rows on",
-        )
-        .hint("set `primary_key` on the store, or `watermark.primary_key` on the entity"));
-    }
-    if parsed
-        .state_schema
-        .as_deref()
-        .is_some_and(|s| s.trim().is_empty())
-    {
-        return Err(ConfigProblem::key("state_schema", "is empty"));
-    }
     Ok(PgStoreSpec {
         settings,
         plan: Arc::new(StorePlan {
             table,
-            if_exists: parsed.if_exists,
-            batch_size: parsed.batch_size.unwrap_or(DEFAULT_STORE_BATCH_SIZE),
-            parallel_workers,
+            keys,
             schema_overrides,
-            primary_key: parsed.primary_key,
-            state_schema: parsed.state_schema,
         }),
     })
 }
 
-#[cfg(test)]
-mod conformance_tests;
-#[cfg(all(test, feature = "mssql", feature = "files"))]
-mod cross_tests;
 #[cfg(test)]
 mod tests;

@@ -3,7 +3,7 @@
 //! into equal ranges by the runtime, and each cut goes back into SQL as a constant of the
 //! key's own type, so the range predicates stay index-friendly and exact.
 
-use hygge_runtime::partition::{KeyRange, split_range};
+use hygge_runtime::database::partition::{KeyRange, split_range};
 
 use super::types::PgType;
 

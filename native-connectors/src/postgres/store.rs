@@ -18,16 +18,14 @@ use hygge_runtime::contract::{
     ConnectorError, ConnectorResult, Place, RunContext, RunScope, RunType, SchemaAdapter, Store,
     StoreSpec, StoreWriter, check_batch_schema,
 };
+use hygge_runtime::database::{Batches, IfExists, LoadStreams, StoreKeys, choose_publish};
 use hygge_runtime::publish::{
     KeepNewest, PublishColumns, SqlDatabase, SqlPublish, SqlStaging, SqlState, refuse_null_keys,
     target_schema_policy,
 };
 use hygge_runtime::state::{StateStore, StateUpdate};
-use tokio::sync::{Mutex, mpsc};
-use tokio::task::JoinSet;
 use tracing::{info, warn};
 
-use super::config::IfExists;
 use super::connect::{PgSettings, statement_error};
 use super::dialect::{PgDatabase, quote};
 use super::encode::{encode_batch, header, trailer};
@@ -48,23 +46,18 @@ pub struct PgStoreSpec {
 pub struct StorePlan {
     /// The target table.
     pub table: PgTable,
-    /// What to do when it exists.
-    pub if_exists: IfExists,
-    /// Rows per batch handed to a COPY stream.
-    pub batch_size: usize,
-    /// Concurrent COPY streams.
-    pub parallel_workers: usize,
+    /// `if_exists`, `primary_key`, `state_schema`, `parallel_workers`, `batch_size`.
+    pub keys: StoreKeys,
     /// Column types the user fixed, for columns hygge creates.
     pub schema_overrides: BTreeMap<String, PgType>,
-    /// The key columns `if_exists: merge` matches rows on.
-    pub primary_key: Vec<String>,
-    /// The schema of the watermark state table (default: the target's).
-    pub state_schema: Option<String>,
 }
 
 impl StorePlan {
     fn state_schema(&self) -> &str {
-        self.state_schema.as_deref().unwrap_or(&self.table.schema)
+        self.keys
+            .state_schema
+            .as_deref()
+            .unwrap_or(&self.table.schema)
     }
 }
 
@@ -79,7 +72,7 @@ impl StoreSpec for PgStoreSpec {
     fn describe(&self) -> String {
         format!(
             "postgres {} {} (if_exists: {:?})",
-            self.settings.label, self.plan.table, self.plan.if_exists
+            self.settings.label, self.plan.table, self.plan.keys.if_exists
         )
         .to_lowercase()
     }
@@ -148,7 +141,18 @@ impl Store for PgStore {
             SqlStaging::open(db, table.sql_table(), &context.run_id, plan.state_schema()).await?;
         let prepared = async {
             let existing = target_columns(&self.pool, table).await?;
-            let publish = publish_mode(&existing, &plan, &schema, context, &label)?;
+            let names: Option<Vec<&str>> = existing
+                .as_ref()
+                .map(|columns| columns.iter().map(|(n, _)| n.as_str()).collect());
+            let publish = choose_publish(
+                plan.keys.if_exists,
+                &plan.keys.primary_key,
+                names.as_deref(),
+                &schema,
+                context,
+                table,
+                &label,
+            )?;
             let target = match publish {
                 SqlPublish::Insert { .. } | SqlPublish::Merge { .. } => existing.as_deref(),
                 _ => None,
@@ -194,24 +198,20 @@ impl Store for PgStore {
                 return Err(e);
             }
         };
-        let (sender, receiver) = mpsc::channel::<RecordBatch>(plan.parallel_workers.max(1));
-        let mut writer = PgWriter {
+        let streams = start_copies(&self.pool, &staging, &columns, plan.keys.parallel_workers);
+        Ok(Box::new(PgWriter {
             pool: self.pool.clone(),
             plan: plan.clone(),
             staging,
             columns,
             publish,
-            sender: Some(sender),
-            receiver: Arc::new(Mutex::new(receiver)),
-            workers: JoinSet::new(),
+            streams,
             rows: 0,
             adapter,
             staged: Some(staged),
             watermark_column: context.watermark_column.clone(),
             opened: schema,
-        };
-        writer.spawn_workers();
-        Ok(Box::new(writer))
+        }))
     }
 }
 
@@ -242,49 +242,6 @@ async fn target_columns(
         .await
         .map_err(|e| statement_error(label, &doing, e))?;
     Ok(Some(rows.iter().map(|r| (r.get(0), r.get(1))).collect()))
-}
-
-/// How this run publishes, by `if_exists` and whether the target exists.
-fn publish_mode(
-    existing: &Option<Vec<(String, String)>>,
-    plan: &StorePlan,
-    schema: &SchemaRef,
-    context: &RunContext,
-    label: &str,
-) -> ConnectorResult<SqlPublish> {
-    let table = &plan.table;
-    Ok(match (existing, plan.if_exists) {
-        (None, _) => SqlPublish::Rename,
-        // A full reload of an entity with a watermark replaces the rows, so that a reset
-        // never doubles them.
-        (Some(_), if_exists) if context.reload && if_exists != IfExists::Fail => SqlPublish::Swap,
-        (Some(_), IfExists::Fail) => {
-            return Err(ConnectorError::config(format!(
-                "table {table} already exists at {label} and if_exists is fail"
-            ))
-            .with_context(
-                "set `if_exists: append`, `replace`, `truncate` or `merge` on the store",
-            ));
-        }
-        (Some(_), IfExists::Replace) => SqlPublish::Swap,
-        (Some(_), IfExists::Append) => SqlPublish::Insert { truncate: false },
-        (Some(_), IfExists::Truncate) => SqlPublish::Insert { truncate: true },
-        (Some(columns), IfExists::Merge) => {
-            for key in &plan.primary_key {
-                let in_target = columns.iter().any(|(name, _)| name == key);
-                if !in_target || schema.column_with_name(key).is_none() {
-                    return Err(ConnectorError::config(format!(
-                        "the merge key `{key}` is not a column of {} in table {table}",
-                        if in_target { "the home" } else { "the target" }
-                    ))
-                    .with_context("set `primary_key` to columns both sides have"));
-                }
-            }
-            SqlPublish::Merge {
-                keys: plan.primary_key.clone(),
-            }
-        }
-    })
 }
 
 /// The staging table's columns: the target's own types for columns it has, else the
@@ -344,9 +301,8 @@ struct PgWriter {
     staging: PgTable,
     columns: Vec<StagedColumn>,
     publish: SqlPublish,
-    sender: Option<mpsc::Sender<RecordBatch>>,
-    receiver: Arc<Mutex<mpsc::Receiver<RecordBatch>>>,
-    workers: JoinSet<ConnectorResult<u64>>,
+    /// The COPY streams into the staging table.
+    streams: LoadStreams,
     rows: u64,
     /// Drops the source's new columns under `on_schema_change: ignore`.
     adapter: Option<SchemaAdapter>,
@@ -358,66 +314,34 @@ struct PgWriter {
     opened: SchemaRef,
 }
 
+/// `workers` COPY streams into `staging`, on pooled connections.
+fn start_copies(
+    pool: &Pool,
+    staging: &PgTable,
+    columns: &[StagedColumn],
+    workers: usize,
+) -> LoadStreams {
+    let names: Vec<String> = columns.iter().map(|c| quote(&c.name)).collect();
+    let copy = format!(
+        "COPY {} ({}) FROM STDIN (FORMAT binary)",
+        staging.quoted(),
+        names.join(", ")
+    );
+    let types: Arc<Vec<PgType>> = Arc::new(columns.iter().map(|c| c.ty.clone()).collect());
+    LoadStreams::start(workers, |batches| {
+        let pool = pool.clone();
+        let copy = copy.clone();
+        let types = types.clone();
+        async move { copy_in(&pool, &copy, &types, &batches).await }
+    })
+}
+
 impl PgWriter {
-    fn spawn_workers(&mut self) {
-        let names: Vec<String> = self.columns.iter().map(|c| quote(&c.name)).collect();
-        let copy = format!(
-            "COPY {} ({}) FROM STDIN (FORMAT binary)",
-            self.staging.quoted(),
-            names.join(", ")
-        );
-        let types: Arc<Vec<PgType>> = Arc::new(self.columns.iter().map(|c| c.ty.clone()).collect());
-        for _ in 0..self.plan.parallel_workers.max(1) {
-            let pool = self.pool.clone();
-            let receiver = self.receiver.clone();
-            let copy = copy.clone();
-            let types = types.clone();
-            self.workers.spawn(async move {
-                let result = copy_in(&pool, &copy, &types, &receiver).await;
-                if result.is_err() {
-                    // Stop taking batches so the writer learns of the failure at once.
-                    receiver.lock().await.close();
-                }
-                result
-            });
-        }
-    }
-
-    /// Waits for every COPY stream; the first error wins.
-    async fn finish_workers(&mut self) -> ConnectorResult<u64> {
-        self.sender = None;
-        let mut loaded = 0;
-        let mut first_error = None;
-        while let Some(done) = self.workers.join_next().await {
-            match done {
-                Ok(Ok(rows)) => loaded += rows,
-                Ok(Err(e)) => {
-                    first_error.get_or_insert(e);
-                }
-                Err(e) => {
-                    first_error.get_or_insert(ConnectorError::internal(format!(
-                        "a COPY stream stopped unexpectedly: {e}"
-                    )));
-                }
-            }
-        }
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(loaded),
-        }
-    }
-
     async fn publish(&mut self, state: Option<&StateUpdate>) -> ConnectorResult<()> {
-        let loaded = self.finish_workers().await?;
-        if loaded != self.rows {
-            return Err(ConnectorError::internal(format!(
-                "{} rows were handed to COPY but the server took {loaded}",
-                self.rows
-            )));
-        }
-        let keep_newest = match (&self.plan.if_exists, &self.watermark_column) {
+        self.streams.finish().await?;
+        let keep_newest = match (&self.plan.keys.if_exists, &self.watermark_column) {
             (IfExists::Merge, Some(by)) => Some(KeepNewest {
-                keys: self.plan.primary_key.clone(),
+                keys: self.plan.keys.primary_key.clone(),
                 by: by.clone(),
             }),
             _ => None,
@@ -442,9 +366,7 @@ impl PgWriter {
     }
 
     async fn drop_staging(&mut self) -> ConnectorResult<()> {
-        self.sender = None;
-        self.workers.abort_all();
-        while self.workers.join_next().await.is_some() {}
+        self.streams.abort().await;
         match self.staged.take() {
             Some(staged) => staged.abort().await,
             None => Ok(()),
@@ -458,7 +380,7 @@ async fn copy_in(
     pool: &Pool,
     copy: &str,
     types: &[PgType],
-    receiver: &Mutex<mpsc::Receiver<RecordBatch>>,
+    batches: &Batches,
 ) -> ConnectorResult<u64> {
     let label = pool.settings().label.clone();
     let mut conn = pool.get().await?;
@@ -472,7 +394,7 @@ async fn copy_in(
     let sent = |e| statement_error(&label, "loading the staging table", e);
     sink.feed(Bytes::from(header())).await.map_err(sent)?;
     loop {
-        let batch = { receiver.lock().await.recv().await };
+        let batch = { batches.lock().await.recv().await };
         let Some(batch) = batch else { break };
         let mut out = Vec::with_capacity(batch.get_array_memory_size());
         encode_batch(&batch, types, &mut out).map_err(|e| {
@@ -491,7 +413,7 @@ async fn copy_in(
 #[async_trait]
 impl StoreWriter for PgWriter {
     fn batch_size(&self) -> Option<usize> {
-        Some(self.plan.batch_size)
+        Some(self.plan.keys.batch_size)
     }
 
     async fn write(&mut self, batch: RecordBatch) -> ConnectorResult<()> {
@@ -507,18 +429,7 @@ impl StoreWriter for PgWriter {
             None => batch,
         };
         self.rows += batch.num_rows() as u64;
-        let Some(sender) = &self.sender else {
-            return Err(ConnectorError::internal("write after commit or abort"));
-        };
-        if sender.send(batch).await.is_err() {
-            // Every stream has stopped: one of them failed.
-            return Err(self
-                .finish_workers()
-                .await
-                .err()
-                .unwrap_or_else(|| ConnectorError::internal("the COPY streams stopped early")));
-        }
-        Ok(())
+        self.streams.send(batch).await
     }
 
     async fn would_replace_data(&mut self) -> ConnectorResult<bool> {
