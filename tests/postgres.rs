@@ -379,8 +379,38 @@ fn partitioned_reads_equal_a_single_read_for_every_key_kind() {
             "  by_{key}:\n    home: {{type: postgres, connection: db, table: public.p, partition_on: {key}, partitions: 5}}\n    store: {{path: data/{key}}}\n"
         ));
     }
+    // Table to table on one connection (pool_size 4): five partition reads and four COPY
+    // streams at once must not wait on each other. Some columns only, in the order asked.
+    flows.push_str(
+        "  copied:
+    home: {type: postgres, connection: db, table: public.p, partition_on: k, partitions: 5}
+    store: {type: postgres, connection: db, table: copy.p, parallel_workers: 4}
+  some_columns:
+    home: {type: postgres, connection: db, table: public.p}
+    store: {path: data/some}
+    entities:
+      - name: p
+        columns: [ts, id]
+",
+    );
     write_files(dir.path(), &[("hygge.yml", &pg_project(&server, &flows))]);
     ok(pg_run(dir.path(), &["go"], None));
+    assert_eq!(
+        psql(
+            &server,
+            "SELECT count(*) FROM ((TABLE p) EXCEPT ALL (TABLE copy.p)) d"
+        ),
+        "0"
+    );
+    assert_eq!(psql(&server, "SELECT count(*) FROM copy.p"), "20000");
+    let some = read_dir_batches(&dir.path().join("data/some"));
+    let names: Vec<&String> = some[0]
+        .schema_ref()
+        .fields()
+        .iter()
+        .map(|f| f.name())
+        .collect();
+    assert_eq!(names, ["ts", "id"]);
     let sorted = |dir: &std::path::Path| {
         let batches = read_dir_batches(dir);
         let batch = arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap();

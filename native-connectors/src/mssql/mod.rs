@@ -38,7 +38,7 @@ use config::{
     DEFAULT_PARALLEL_WORKERS, DEFAULT_STORE_BATCH_SIZE, MssqlStoreConfig, split_connection_keys,
     table_name,
 };
-use hygge_runtime::database::{HomeKeys, StoreKeys};
+use hygge_runtime::database::{HomeKeys, StoreKeys, on_own_runtime};
 
 /// The `mssql` connector.
 pub static MSSQL: MssqlConnector = MssqlConnector;
@@ -74,25 +74,17 @@ impl Connector for MssqlConnector {
         name: &str,
         connection: &serde_yaml::Value,
     ) -> Option<Result<String, String>> {
-        let settings = match config::named_connection(name, connection) {
-            Ok(settings) => settings,
-            Err(problem) => {
-                let key = problem.key.map(|k| format!("{k}: ")).unwrap_or_default();
-                let hint = problem.hint.map(|h| format!(" ({h})")).unwrap_or_default();
-                return Some(Err(format!("{key}{}{hint}", problem.message)));
-            }
-        };
-        Some(check(&settings))
+        Some(
+            config::named_connection(name, connection)
+                .map_err(|problem| problem.one_line())
+                .and_then(|settings| check(&settings)),
+        )
     }
 }
 
 /// Logs in and runs `SELECT 1`, on a runtime of its own.
 fn check(settings: &ConnectionSettings) -> Result<String, String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    runtime.block_on(async {
+    on_own_runtime(async {
         let tokens = token::TokenSource::for_auth(&settings.auth);
         let mut client = pool::connect(settings, tokens.as_ref())
             .await

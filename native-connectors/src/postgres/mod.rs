@@ -35,7 +35,7 @@ pub use types::PgType;
 use config::{
     DEFAULT_PARALLEL_WORKERS, DEFAULT_STORE_BATCH_SIZE, PgStoreConfig, split, table_name,
 };
-use hygge_runtime::database::{HomeKeys, StoreKeys};
+use hygge_runtime::database::{HomeKeys, StoreKeys, on_own_runtime};
 
 /// The `postgres` connector.
 pub static POSTGRES: PostgresConnector = PostgresConnector;
@@ -71,15 +71,11 @@ impl Connector for PostgresConnector {
         name: &str,
         connection: &serde_yaml::Value,
     ) -> Option<Result<String, String>> {
-        let settings = match config::named_connection(name, connection) {
-            Ok(settings) => settings,
-            Err(problem) => {
-                let key = problem.key.map(|k| format!("{k}: ")).unwrap_or_default();
-                let hint = problem.hint.map(|h| format!(" ({h})")).unwrap_or_default();
-                return Some(Err(format!("{key}{}{hint}", problem.message)));
-            }
-        };
-        Some(check(&settings))
+        Some(
+            config::named_connection(name, connection)
+                .map_err(|problem| problem.one_line())
+                .and_then(|settings| check(&settings)),
+        )
     }
 }
 
@@ -91,11 +87,7 @@ fn place(settings: &PgSettings, table: &PgTable) -> Place {
 
 /// Logs in and runs `SELECT 1`, on a runtime of its own.
 fn check(settings: &PgSettings) -> Result<String, String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    runtime.block_on(async {
+    on_own_runtime(async {
         let client = connect::connect(settings)
             .await
             .map_err(|e| e.to_string())?;

@@ -26,7 +26,7 @@ use hygge_runtime::publish::{
 use hygge_runtime::state::{StateStore, StateUpdate};
 use tracing::{info, warn};
 
-use super::connect::{PgSettings, statement_error};
+use super::connect::{PgSettings, connect, statement_error};
 use super::dialect::{PgDatabase, quote};
 use super::encode::{encode_batch, header, trailer};
 use super::pool::Pool;
@@ -374,8 +374,8 @@ impl PgWriter {
     }
 }
 
-/// One COPY stream: takes batches until the channel closes, encodes and sends them, and
-/// returns how many rows the server took.
+/// One COPY stream, on a connection of its own: takes batches until the queue closes,
+/// encodes and sends them, and returns how many rows the server took.
 async fn copy_in(
     pool: &Pool,
     copy: &str,
@@ -383,10 +383,10 @@ async fn copy_in(
     batches: &Batches,
 ) -> ConnectorResult<u64> {
     let label = pool.settings().label.clone();
-    let mut conn = pool.get().await?;
-    conn.busy = true;
-    let sink = conn
-        .client
+    // A connection of its own, outside the pool: a flow from a home on the same pool
+    // would otherwise hold every pooled connection while waiting for this load to drain it.
+    let client = connect(pool.settings()).await?;
+    let sink = client
         .copy_in::<_, Bytes>(copy)
         .await
         .map_err(|e| statement_error(&label, "starting a COPY into the staging table", e))?;
@@ -405,9 +405,7 @@ async fn copy_in(
     sink.feed(Bytes::copy_from_slice(&trailer()))
         .await
         .map_err(sent)?;
-    let rows = sink.as_mut().finish().await.map_err(sent)?;
-    conn.busy = false;
-    Ok(rows)
+    sink.as_mut().finish().await.map_err(sent)
 }
 
 #[async_trait]

@@ -219,6 +219,21 @@ impl ConfigProblem {
         self
     }
 
+    /// `key: message (hint)`, for a one-line report such as `hygge debug`'s.
+    pub fn one_line(&self) -> String {
+        let key = self
+            .key
+            .as_ref()
+            .map(|k| format!("{k}: "))
+            .unwrap_or_default();
+        let hint = self
+            .hint
+            .as_ref()
+            .map(|h| format!(" ({h})"))
+            .unwrap_or_default();
+        format!("{key}{}{hint}", self.message)
+    }
+
     /// Turns a serde message into a problem; unknown keys get a suggestion. serde's wording
     /// (`unknown field `x`, expected one of `a`, `b``) is pinned by a test below.
     fn from_serde(parent: &str, message: &str) -> Self {

@@ -14,3 +14,18 @@ pub use home_keys::{HomeKeys, Partitioning, ResolvedHome, Source};
 pub use loads::{Batches, LoadStreams};
 pub use reads::{BatchSender, ParallelReader};
 pub use store_keys::{IfExists, StoreKeys, choose_publish};
+
+/// Runs a connection check (`hygge debug`) on a runtime of its own: the checks run before
+/// and outside any flow.
+///
+/// # Errors
+/// The check's message, or why no runtime could be made.
+pub fn on_own_runtime(
+    check: impl std::future::Future<Output = Result<String, String>>,
+) -> Result<String, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?
+        .block_on(check)
+}
