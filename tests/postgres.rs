@@ -299,6 +299,15 @@ fn the_if_exists_matrix_merge_and_new_columns() {
         )
     })
     .collect::<String>();
+    // A table of the user's, with a column narrower than some of the data to come.
+    let flows = format!(
+        "{flows}  narrow:\n    home: {{path: data/in}}\n{}",
+        store("m.narrow", "if_exists: append")
+    );
+    psql(
+        &server,
+        "CREATE SCHEMA m; CREATE TABLE m.narrow (id bigint, name varchar(3)); INSERT INTO m.narrow VALUES (-1, 'old')",
+    );
     write_files(dir.path(), &[("hygge.yml", &pg_project(&server, &flows))]);
     let input = dir.path().join("data/in/rows.parquet");
     write_parquet(&input, &[numbers(0..100, None)]);
@@ -309,6 +318,7 @@ fn the_if_exists_matrix_merge_and_new_columns() {
             &format!("SELECT count(*) || ':' || sum(id) FROM m.{t}"),
         )
     };
+    assert_eq!(count("narrow"), "101:4949");
     for t in ["fail", "append", "replace", "truncate", "merge"] {
         assert_eq!(count(t), "100:4950", "{t}");
     }
@@ -325,6 +335,14 @@ fn the_if_exists_matrix_merge_and_new_columns() {
         "100:4950",
         "if_exists: fail leaves the table as it was"
     );
+    // A value too long for the user's column: the COPY fails naming it, the table is as it was.
+    let text = fails(pg_run(dir.path(), &["go", "--flow", "narrow"], None));
+    assert!(
+        text.contains("value too long for type character varying(3)")
+            && text.contains("column name"),
+        "{text}"
+    );
+    assert_eq!(count("narrow"), "101:4949");
     for flow in ["append", "replace", "truncate", "merge"] {
         ok(pg_run(dir.path(), &["go", "--flow", flow], None));
     }

@@ -210,7 +210,7 @@ pub(crate) fn home(db: &Db, extra: &str) -> Result<Arc<dyn HomeSpec>, ConfigProb
         .unwrap()
 }
 
-pub(super) fn store(db: &Db, extra: &str) -> Result<Arc<dyn StoreSpec>, ConfigProblem> {
+pub(crate) fn store(db: &Db, extra: &str) -> Result<Arc<dyn StoreSpec>, ConfigProblem> {
     let value: Value = serde_yaml::from_str(&format!("{}{extra}", db.yaml())).unwrap();
     MSSQL
         .store(&connector_config(&value, Role::Store, &BTreeMap::new()))

@@ -236,10 +236,14 @@ pub fn statement_error(label: &str, doing: &str, e: tokio_postgres::Error) -> Co
         }
         .with_context(format!("while {doing}"));
     };
-    let message = match db.detail() {
-        Some(detail) => format!("{} ({detail})", db.message()),
-        None => db.message().to_string(),
-    };
+    let mut message = db.message().to_string();
+    if let Some(detail) = db.detail() {
+        message.push_str(&format!(" ({detail})"));
+    }
+    // For a COPY, where names the row and the column: "COPY t, line 3, column x: …".
+    if let Some(place) = db.where_() {
+        message.push_str(&format!("; at {place}"));
+    }
     let code = db.code().code();
     let said = format!("PostgreSQL at {label} said: {message} [{code}]");
     let error = match &code[..2] {

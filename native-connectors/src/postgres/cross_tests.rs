@@ -1,5 +1,6 @@
-//! MSSQL → PostgreSQL → Parquet with every SQL Server type, through the TDS test server and
-//! a real PostgreSQL: each hop keeps the values, in the types the README documents.
+//! MSSQL → PostgreSQL → Parquet (and PostgreSQL → MSSQL) with every SQL Server type,
+//! through the TDS test server and a real PostgreSQL: each hop keeps the values, in the
+//! types the README documents.
 
 #![allow(clippy::unwrap_used)]
 
@@ -91,6 +92,20 @@ fn as_postgres_holds_it(batch: &RecordBatch) -> RecordBatch {
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap()
 }
 
+/// `batch` with each column cast to the type `like`'s column of the same name has.
+fn cast_like(batch: &RecordBatch, like: &RecordBatch) -> RecordBatch {
+    let columns: Vec<ArrayRef> = like
+        .schema()
+        .fields()
+        .iter()
+        .map(|field| {
+            let column = batch.column_by_name(field.name()).unwrap();
+            arrow_cast::cast(column, field.data_type()).unwrap()
+        })
+        .collect();
+    RecordBatch::try_new(like.schema(), columns).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_mssql_type_moves_to_postgres_and_on_to_parquet() {
     let db = Db::start().await;
@@ -120,6 +135,17 @@ async fn every_mssql_type_moves_to_postgres_and_on_to_parquet() {
             .unwrap(),
         "6F9619FF-8B86-D011-B42D-00C04FD430C8 255 2024-01-02 01:04:05.123456+00 23:59:59.999999"
     );
+
+    // And back the other way, PostgreSQL → MSSQL: the values survive in SQL Server's types.
+    write(
+        &crate::mssql::tests::store(&db, "table: dbo.from_pg\n").unwrap(),
+        std::slice::from_ref(&from_pg),
+        "r3",
+    )
+    .await
+    .unwrap();
+    let back = sorted_by_first(&read(&mssql_home(&db, "table: dbo.from_pg\n").unwrap()).await);
+    assert_eq!(cast_like(&back, &from_pg), from_pg);
 
     let out = tempfile::tempdir().unwrap();
     write(&parquet_store(out.path()), &[from_pg.clone()], "r2")

@@ -167,4 +167,8 @@ fn store_spec(config: &ConnectorConfig<'_>) -> Result<PgStoreSpec, ConfigProblem
 }
 
 #[cfg(test)]
+mod conformance_tests;
+#[cfg(all(test, feature = "mssql", feature = "files"))]
+mod cross_tests;
+#[cfg(test)]
 mod tests;
