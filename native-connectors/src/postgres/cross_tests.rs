@@ -119,7 +119,7 @@ async fn every_mssql_type_moves_to_postgres_and_on_to_parquet() {
     let port = server.port();
     write(
         &store(port, "table: cross.types\n"),
-        &[from_mssql.clone()],
+        std::slice::from_ref(&from_mssql),
         "r1",
     )
     .await
@@ -148,8 +148,12 @@ async fn every_mssql_type_moves_to_postgres_and_on_to_parquet() {
     assert_eq!(cast_like(&back, &from_pg), from_pg);
 
     let out = tempfile::tempdir().unwrap();
-    write(&parquet_store(out.path()), &[from_pg.clone()], "r2")
-        .await
-        .unwrap();
+    write(
+        &parquet_store(out.path()),
+        std::slice::from_ref(&from_pg),
+        "r2",
+    )
+    .await
+    .unwrap();
     assert_eq!(sorted_by_first(&read_parquet(out.path())), from_pg);
 }
