@@ -497,6 +497,12 @@ fn incremental_runs_read_only_new_rows_and_keep_the_watermark_with_the_data() {
         "1010:1"
     );
 
+    // `hygge state` reads the same row.
+    let shown = pg_run(dir.path(), &["state", "--json"], None);
+    assert!(shown.status.success(), "{}", common::text(&shown));
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown[0]["watermark"], "2026-02-01T00:00:00Z", "{shown}");
+
     // Nothing new: nothing read, the watermark stays.
     let text = ok(pg_run(dir.path(), &["go"], None));
     assert!(!text.contains(" 11 ") && text.contains(" 0 "), "{text}");
@@ -508,6 +514,25 @@ fn incremental_runs_read_only_new_rows_and_keep_the_watermark_with_the_data() {
         ),
         "0"
     );
+
+    // `hygge reset` clears the watermark in the same table; the next run reads every row
+    // and replaces the table's rows rather than doubling them.
+    ok(pg_run(
+        dir.path(),
+        &["reset", "--flow", "sync", "--yes"],
+        None,
+    ));
+    assert_eq!(
+        psql(
+            &server,
+            "SELECT watermark IS NULL FROM copy.hygge_state WHERE entity = 'events'"
+        ),
+        "t"
+    );
+    let text = ok(pg_run(dir.path(), &["go"], None));
+    assert!(text.contains("1,010"), "{text}");
+    assert_eq!(state(), "2026-02-01T00:00:00Z");
+    assert_eq!(psql(&server, "SELECT count(*) FROM copy.events"), "1010");
 }
 
 #[test]
