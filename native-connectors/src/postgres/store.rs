@@ -396,7 +396,9 @@ async fn copy_in(
     loop {
         let batch = { batches.lock().await.recv().await };
         let Some(batch) = batch else { break };
-        let mut out = Vec::with_capacity(batch.get_array_memory_size());
+        // A guess at the encoded size (a field count, then a length and about 8 bytes a
+        // value); not the batch's memory size, which for a slice is its whole parent's.
+        let mut out = Vec::with_capacity(batch.num_rows() * (2 + 12 * batch.num_columns()));
         encode_batch(&batch, types, &mut out).map_err(|e| {
             ConnectorError::data(e.to_string()).with_context("nothing was published")
         })?;
