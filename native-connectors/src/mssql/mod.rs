@@ -38,7 +38,7 @@ use config::{
     DEFAULT_PARALLEL_WORKERS, DEFAULT_STORE_BATCH_SIZE, MssqlStoreConfig, split_connection_keys,
     table_name,
 };
-use hygge_runtime::database::{HomeKeys, StoreKeys, on_own_runtime};
+use hygge_runtime::database::{HomeKeys, StoreKeys, StoreKeysWritten, on_own_runtime};
 
 /// The `mssql` connector.
 pub static MSSQL: MssqlConnector = MssqlConnector;
@@ -150,12 +150,14 @@ fn store_spec(config: &ConnectorConfig<'_>) -> Result<MssqlStoreSpec, ConfigProb
         ));
     }
     let keys = StoreKeys::check(
-        parsed.if_exists,
-        parsed.primary_key,
-        parsed.state_schema,
-        parsed.parallel_workers,
+        StoreKeysWritten {
+            if_exists: parsed.if_exists,
+            primary_key: parsed.primary_key,
+            state_schema: parsed.state_schema,
+            parallel_workers: parsed.parallel_workers,
+            batch_size: parsed.batch_size,
+        },
         DEFAULT_PARALLEL_WORKERS,
-        parsed.batch_size,
         DEFAULT_STORE_BATCH_SIZE,
     )?;
     let mut schema_overrides = std::collections::BTreeMap::new();

@@ -18,6 +18,7 @@ use hygge_runtime::contract::{
     ConfigProblem, Connector, ConnectorConfig, ConnectorError, ErrorKind, HomeSpec, ReadRequest,
     Role, RunContext, RunScope, RunType, StoreSpec, WatermarkFilter,
 };
+use hygge_runtime::testing::connector_config;
 use hygge_tds_test_server::{ServerConfig, TestServer};
 use serde_yaml::Value;
 
@@ -182,24 +183,6 @@ fn settings_from_url(url: &str) -> ConnectionSettings {
         trust_cert: flag("trust_cert", true),
         pool_size: Some(4),
         timeout: Duration::from_secs(15),
-    }
-}
-
-fn connector_config<'a>(
-    value: &'a Value,
-    role: Role,
-    connections: &'a BTreeMap<String, Value>,
-) -> ConnectorConfig<'a> {
-    ConnectorConfig {
-        value,
-        role,
-        flow: "f",
-        entity: "e",
-        project_dir: std::path::Path::new("."),
-        entity_sets_path: false,
-        path_names_entity: false,
-        has_entities: true,
-        connections,
     }
 }
 

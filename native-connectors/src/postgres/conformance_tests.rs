@@ -9,32 +9,28 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use hygge_pg_test_server::{PASSWORD, PgServer, USER, psql_at};
-use hygge_runtime::contract::{Connector, ConnectorConfig, Role, StoreSpec};
+use hygge_runtime::contract::{Connector, Role, StoreSpec};
 use hygge_runtime::testing::kill::{CHILD_ENV, child_main, kill_9_between_staging_and_publishing};
-use hygge_runtime::testing::{StoreHarness, run_suite};
+use hygge_runtime::testing::{StoreHarness, connector_config, run_suite};
 use serde_yaml::Value;
 
 use super::POSTGRES;
 
+/// The keys of a home or store on the server at `port`: the connection, then `extra`.
+pub(super) fn keys(port: u16, extra: &str) -> Value {
+    serde_yaml::from_str(&format!(
+        "url: postgres://{USER}:{PASSWORD}@127.0.0.1:{port}/postgres?sslmode=disable\n{extra}"
+    ))
+    .unwrap()
+}
+
 /// The store for `extra` keys on the server at `port`.
 pub(super) fn store(port: u16, extra: &str) -> Arc<dyn StoreSpec> {
-    let yaml = format!(
-        "url: postgres://{USER}:{PASSWORD}@127.0.0.1:{port}/postgres?sslmode=disable\n{extra}"
-    );
-    let value: Value = serde_yaml::from_str(&yaml).unwrap();
-    let connections = BTreeMap::new();
-    let config = ConnectorConfig {
-        value: &value,
-        role: Role::Store,
-        flow: "f",
-        entity: "e",
-        project_dir: std::path::Path::new("."),
-        entity_sets_path: false,
-        path_names_entity: false,
-        has_entities: true,
-        connections: &connections,
-    };
-    POSTGRES.store(&config).unwrap().unwrap()
+    let value = keys(port, extra);
+    POSTGRES
+        .store(&connector_config(&value, Role::Store, &BTreeMap::new()))
+        .unwrap()
+        .unwrap()
 }
 
 /// One target table, `conformance.<name>`.

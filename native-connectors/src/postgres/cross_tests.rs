@@ -9,52 +9,35 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{Field, Schema};
-use hygge_pg_test_server::{PASSWORD, PgServer, USER};
+use hygge_pg_test_server::PgServer;
 use hygge_runtime::contract::{Connector, ConnectorConfig, HomeSpec, Role, StoreSpec};
+use hygge_runtime::testing::connector_config;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_yaml::Value;
 
 use super::POSTGRES;
-use super::conformance_tests::store;
+use super::conformance_tests::{keys, store};
 use super::types::PgType;
 use crate::mssql::tests::{Db, all_types_table, home as mssql_home, read, sorted_by_first, write};
 use crate::parquet::PARQUET;
 
-fn config<'a>(
-    value: &'a Value,
-    role: Role,
-    connections: &'a BTreeMap<String, Value>,
-) -> ConnectorConfig<'a> {
-    ConnectorConfig {
-        value,
-        role,
-        flow: "f",
-        entity: "e",
-        project_dir: std::path::Path::new("."),
-        entity_sets_path: false,
-        path_names_entity: false,
-        has_entities: false,
-        connections,
-    }
-}
-
 fn pg_home(port: u16, extra: &str) -> Arc<dyn HomeSpec> {
-    let yaml = format!(
-        "url: postgres://{USER}:{PASSWORD}@127.0.0.1:{port}/postgres?sslmode=disable\n{extra}"
-    );
-    let value: Value = serde_yaml::from_str(&yaml).unwrap();
+    let value = keys(port, extra);
     POSTGRES
-        .home(&config(&value, Role::Home, &BTreeMap::new()))
+        .home(&connector_config(&value, Role::Home, &BTreeMap::new()))
         .unwrap()
         .unwrap()
 }
 
 fn parquet_store(dir: &std::path::Path) -> Arc<dyn StoreSpec> {
     let value: Value = serde_yaml::from_str(&format!("path: {}\n", dir.display())).unwrap();
-    PARQUET
-        .store(&config(&value, Role::Store, &BTreeMap::new()))
-        .unwrap()
-        .unwrap()
+    let connections = BTreeMap::new();
+    // A flow without entities: the files go straight into `dir`.
+    let config = ConnectorConfig {
+        has_entities: false,
+        ..connector_config(&value, Role::Store, &connections)
+    };
+    PARQUET.store(&config).unwrap().unwrap()
 }
 
 /// Every row of the Parquet files in `dir`.

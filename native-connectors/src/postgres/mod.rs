@@ -35,7 +35,7 @@ pub use types::PgType;
 use config::{
     DEFAULT_PARALLEL_WORKERS, DEFAULT_STORE_BATCH_SIZE, PgStoreConfig, split, table_name,
 };
-use hygge_runtime::database::{HomeKeys, StoreKeys, on_own_runtime};
+use hygge_runtime::database::{HomeKeys, StoreKeys, StoreKeysWritten, on_own_runtime};
 
 /// The `postgres` connector.
 pub static POSTGRES: PostgresConnector = PostgresConnector;
@@ -137,12 +137,14 @@ fn store_spec(config: &ConnectorConfig<'_>) -> Result<PgStoreSpec, ConfigProblem
     let parsed: PgStoreConfig = parse(config, &own)?;
     let table = table_name(&parsed.table, "table")?;
     let keys = StoreKeys::check(
-        parsed.if_exists,
-        parsed.primary_key,
-        parsed.state_schema,
-        parsed.parallel_workers,
+        StoreKeysWritten {
+            if_exists: parsed.if_exists,
+            primary_key: parsed.primary_key,
+            state_schema: parsed.state_schema,
+            parallel_workers: parsed.parallel_workers,
+            batch_size: parsed.batch_size,
+        },
         DEFAULT_PARALLEL_WORKERS,
-        parsed.batch_size,
         DEFAULT_STORE_BATCH_SIZE,
     )?;
     let mut schema_overrides = std::collections::BTreeMap::new();

@@ -40,20 +40,39 @@ pub struct StoreKeys {
     pub batch_size: usize,
 }
 
+/// The shared store keys as written, `None` where the user set nothing.
+#[derive(Debug, Clone)]
+pub struct StoreKeysWritten {
+    /// `if_exists`.
+    pub if_exists: IfExists,
+    /// `primary_key`.
+    pub primary_key: Vec<String>,
+    /// `state_schema`.
+    pub state_schema: Option<String>,
+    /// `parallel_workers`.
+    pub parallel_workers: Option<usize>,
+    /// `batch_size`.
+    pub batch_size: Option<usize>,
+}
+
 impl StoreKeys {
-    /// Checks the keys as written (`None` where the user set nothing).
+    /// Checks the keys as written, filling in the connector's defaults for workers and
+    /// batch size.
     ///
     /// # Errors
     /// The key at fault and what to write.
     pub fn check(
-        if_exists: IfExists,
-        primary_key: Vec<String>,
-        state_schema: Option<String>,
-        parallel_workers: Option<usize>,
+        written: StoreKeysWritten,
         default_workers: usize,
-        batch_size: Option<usize>,
         default_batch_size: usize,
     ) -> Result<StoreKeys, ConfigProblem> {
+        let StoreKeysWritten {
+            if_exists,
+            primary_key,
+            state_schema,
+            parallel_workers,
+            batch_size,
+        } = written;
         let parallel_workers = parallel_workers.unwrap_or(default_workers);
         if !(1..=16).contains(&parallel_workers) {
             return Err(ConfigProblem::key(

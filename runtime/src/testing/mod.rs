@@ -14,7 +14,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::contract::StoreSpec;
+use std::collections::BTreeMap;
+
+use serde_yaml::Value;
+
+use crate::contract::{ConnectorConfig, Role, StoreSpec};
 
 pub use checks::{CHECKS, Check, run_check, run_suite};
 pub use memory::{MemoryHome, rows, schema};
@@ -41,3 +45,23 @@ pub type HarnessFactory = dyn Fn(&str) -> Box<dyn StoreHarness> + Send + Sync;
 
 #[cfg(test)]
 mod tests;
+
+/// A connector config for tests: `value` as the home or store of entity `e` in flow `f` of a
+/// project with entities, in the current folder.
+pub fn connector_config<'a>(
+    value: &'a Value,
+    role: Role,
+    connections: &'a BTreeMap<String, Value>,
+) -> ConnectorConfig<'a> {
+    ConnectorConfig {
+        value,
+        role,
+        flow: "f",
+        entity: "e",
+        project_dir: std::path::Path::new("."),
+        entity_sets_path: false,
+        path_names_entity: false,
+        has_entities: true,
+        connections,
+    }
+}
