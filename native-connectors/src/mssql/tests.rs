@@ -15,8 +15,8 @@ use arrow_array::types::*;
 use arrow_array::*;
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use hygge_runtime::contract::{
-    ConfigProblem, Connector, ConnectorConfig, ConnectorError, ErrorKind, HomeSpec, ReadRequest,
-    Role, RunContext, RunScope, RunType, StoreSpec, WatermarkFilter,
+    ConfigProblem, Connector, ConnectorError, ErrorKind, HomeSpec, ReadRequest, Role, RunContext,
+    RunScope, RunType, StoreSpec, WatermarkFilter,
 };
 use hygge_runtime::testing::connector_config;
 use hygge_tds_test_server::{ServerConfig, TestServer};
