@@ -93,6 +93,21 @@ struct Connection {
     label: String,
 }
 
+/// Whether the catalog holds `schema`.
+async fn schema_exists(client: &Client, label: &str, schema: &str) -> ConnectorResult<bool> {
+    let sql = format!(
+        "SELECT 1 FROM pg_namespace WHERE nspname = {}",
+        literal(schema)
+    );
+    let messages = client
+        .simple_query(&sql)
+        .await
+        .map_err(|e| sql_error(label, &sql, e))?;
+    Ok(messages
+        .iter()
+        .any(|m| matches!(m, SimpleQueryMessage::Row(_))))
+}
+
 fn sql_error(label: &str, sql: &str, e: tokio_postgres::Error) -> ConnectorError {
     let first = sql.lines().next().unwrap_or_default();
     statement_error(label, &format!("running: {first}"), e)
@@ -169,9 +184,16 @@ impl SqlDatabase for PgDatabase {
 
     async fn ensure_schema(&self, schema: &str) -> ConnectorResult<()> {
         let client = connect(&self.settings).await?;
-        client
+        let created = client
             .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", quote(schema)))
-            .await
-            .map_err(|e| sql_error(&self.settings.label, "CREATE SCHEMA", e))
+            .await;
+        // `IF NOT EXISTS` does not cover a second flow creating the schema at the same
+        // moment: that fails on the catalog's unique index, and is success too.
+        match created {
+            Err(e) if !schema_exists(&client, &self.settings.label, schema).await? => {
+                Err(sql_error(&self.settings.label, "CREATE SCHEMA", e))
+            }
+            _ => Ok(()),
+        }
     }
 }

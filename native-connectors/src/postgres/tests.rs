@@ -12,19 +12,22 @@ use hygge_runtime::publish::{
 };
 use hygge_runtime::state::{EntityState, StateStore, StateUpdate};
 
-use super::connect::{PgSettings, SslMode};
+use super::connect::{PgSettings, SslMode, connect};
 use super::dialect::PgDatabase;
 
-fn database(server: &PgServer) -> Arc<dyn SqlDatabase> {
-    let settings = PgSettings::from_parts(
+fn settings(server: &PgServer) -> PgSettings {
+    PgSettings::from_parts(
         "127.0.0.1",
         server.port(),
         "postgres",
         USER,
         Some(PASSWORD),
         SslMode::Disable,
-    );
-    Arc::new(PgDatabase::new(settings))
+    )
+}
+
+fn database(server: &PgServer) -> Arc<dyn SqlDatabase> {
+    Arc::new(PgDatabase::new(settings(server)))
 }
 
 fn state(watermark: &str, run_id: &str) -> EntityState {
@@ -220,6 +223,37 @@ async fn a_second_writer_waits_for_the_first() {
     let second = waiting.await.unwrap().unwrap();
     second.abort().await.unwrap();
     assert_eq!(server.psql("SELECT count(*) FROM sales.t").unwrap(), "1");
+}
+
+/// Two flows into one new schema: `CREATE SCHEMA IF NOT EXISTS` does not see the other's
+/// uncommitted schema and fails on the catalog's unique index once it commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_flows_creating_one_schema_at_once_both_succeed() {
+    let server = PgServer::start().unwrap();
+    let db = database(&server);
+    let other = connect(&settings(&server)).await.unwrap();
+    other
+        .batch_execute("BEGIN; CREATE SCHEMA racing")
+        .await
+        .unwrap();
+    let creating = tokio::spawn(async move { db.ensure_schema("racing").await });
+    loop {
+        let waiters = server
+            .psql("SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted")
+            .unwrap();
+        if waiters == "1" {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    other.batch_execute("COMMIT").await.unwrap();
+    creating.await.unwrap().unwrap();
+    assert_eq!(
+        server
+            .psql("SELECT count(*) FROM pg_namespace WHERE nspname = 'racing'")
+            .unwrap(),
+        "1"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
