@@ -105,6 +105,13 @@ pub async fn run(command: ComponentCommand) -> Result<bool> {
             for (import, what) in &found.refused {
                 println!("refused: {import} (hygge grants no {what})");
             }
+            if found.needs_http {
+                println!(
+                    "network: imports wasi:http; runs only with `allow: {{http: [ORIGIN, ...]}}` and reaches only those origins"
+                );
+            } else {
+                println!("network: none");
+            }
             println!("imports:");
             for import in &found.imports {
                 println!("  {import}");

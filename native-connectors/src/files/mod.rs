@@ -22,6 +22,7 @@ use hygge_runtime::contract::{
 };
 use hygge_runtime::publish::FolderState;
 use hygge_runtime::state::StateStore;
+use hygge_runtime::wasm::SandboxLimits;
 
 pub use compression::parse_compression;
 pub use config::{FileHomeConfig, FileStoreConfig, Runtime};
@@ -95,11 +96,12 @@ impl Connector for FileConnector {
                     return Err(ConfigProblem::key("runtime", "wasm runs Parquet only")
                         .hint("use runtime: native for csv/ndjson"));
                 }
-                let permissions = crate::parquet::wasm::limits(
-                    Default::default(),
-                    parsed.memory_limit,
-                    parsed.call_timeout,
-                )?;
+                let permissions = SandboxLimits {
+                    memory_limit: parsed.memory_limit,
+                    call_timeout: parsed.call_timeout,
+                    ..SandboxLimits::default()
+                }
+                .apply(Default::default())?;
                 return Ok(Arc::new(crate::parquet::wasm::home(
                     &path,
                     parsed.batch_size,
@@ -165,11 +167,12 @@ impl Connector for FileConnector {
                     )
                     .hint("partition_by, file_pattern and csv/ndjson need runtime: native"));
                 }
-                let permissions = crate::parquet::wasm::limits(
-                    Default::default(),
-                    parsed.memory_limit,
-                    parsed.call_timeout,
-                )?;
+                let permissions = SandboxLimits {
+                    memory_limit: parsed.memory_limit,
+                    call_timeout: parsed.call_timeout,
+                    ..SandboxLimits::default()
+                }
+                .apply(Default::default())?;
                 let settings = crate::parquet::wasm::StoreSettings {
                     destination: &destination,
                     compression: parsed.compression.as_deref(),

@@ -4,14 +4,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Deserialize;
 use serde_yaml::Value;
 
 use super::engine::ComponentSource;
 use super::home::WasmHomeSpec;
-use super::permissions::Permissions;
+use super::http_grant::HttpOrigin;
+use super::permissions::{Permissions, SandboxLimits};
 use super::store::WasmStoreSpec;
 use crate::contract::{ConfigProblem, Connector, ConnectorConfig, HomeSpec, Place, StoreSpec};
 
@@ -32,6 +32,10 @@ struct ComponentConfig {
     memory_limit: Option<usize>,
     /// Seconds one call may take (default 60).
     call_timeout: Option<u64>,
+    /// MiB one HTTP response body may hold (default 64).
+    response_limit: Option<u64>,
+    /// Seconds one HTTP request may take, its response body included (default 30).
+    request_timeout: Option<u64>,
     /// Rows per batch.
     batch_size: Option<usize>,
     /// Stores only: the destination folder the host publishes. For each run the host
@@ -54,6 +58,10 @@ struct Allow {
     /// Folders the component may read and write.
     #[serde(default)]
     write: Vec<String>,
+    /// Origins (`https://api.example.com`, `http://127.0.0.1:8080/v1/`) the component may
+    /// send HTTP requests to.
+    #[serde(default)]
+    http: Vec<String>,
 }
 
 /// `type: wasm`: any component file, named in the config.
@@ -137,24 +145,20 @@ fn build(
         let guest = host.to_string_lossy().into_owned();
         permissions = permissions.with_write_dir(host, guest);
     }
-    if let Some(mib) = parsed.memory_limit {
-        if mib == 0 {
-            return Err(ConfigProblem::key(
-                "memory_limit",
-                "must be at least 1 (MiB)",
-            ));
-        }
-        permissions = permissions.with_memory_limit(mib.saturating_mul(1 << 20));
+    for (i, entry) in parsed.allow.http.iter().enumerate() {
+        let origin = HttpOrigin::parse(entry).map_err(|e| {
+            ConfigProblem::key(format!("allow.http[{i}]"), e)
+                .hint("an origin such as https://api.example.com or http://127.0.0.1:8080/v1/")
+        })?;
+        permissions = permissions.with_http(origin);
     }
-    if let Some(secs) = parsed.call_timeout {
-        if secs == 0 {
-            return Err(ConfigProblem::key(
-                "call_timeout",
-                "must be at least 1 (second)",
-            ));
-        }
-        permissions = permissions.with_call_timeout(Duration::from_secs(secs));
+    let permissions = SandboxLimits {
+        memory_limit: parsed.memory_limit,
+        call_timeout: parsed.call_timeout,
+        response_limit: parsed.response_limit,
+        request_timeout: parsed.request_timeout,
     }
+    .apply(permissions)?;
     let json = serde_json::to_string(&parsed.config)
         .map_err(|e| ConfigProblem::key("config", format!("cannot be passed as JSON: {e}")))?;
     let json = if parsed.config.is_null() {

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Cache, CacheConfig, Config, Engine, Store, UpdateDeadline};
+use wasmtime_wasi_http::WasiHttpCtx;
 
+use super::http_hooks::{FaultCell, HttpHooks};
 use super::limiter::MemoryLimiter;
 use super::limits::MAX_MESSAGE_BYTES;
 use super::linker::new_linker;
@@ -22,6 +24,8 @@ const TICK: Duration = Duration::from_millis(10);
 pub struct WasmEngine {
     engine: Engine,
     linker: Linker<HostState>,
+    /// The same, with `wasi:http` added: for components whose grant names origins.
+    http_linker: Linker<HostState>,
     cache: Option<Cache>,
 }
 
@@ -85,10 +89,12 @@ impl WasmEngine {
                     std::thread::sleep(TICK);
                 }
             })?;
-        let linker = new_linker(&engine)?;
+        let linker = new_linker(&engine, false)?;
+        let http_linker = new_linker(&engine, true)?;
         Ok(WasmEngine {
             engine,
             linker,
+            http_linker,
             cache,
         })
     }
@@ -98,9 +104,14 @@ impl WasmEngine {
         &self.engine
     }
 
-    /// The linker for instantiating components.
-    pub(crate) fn linker(&self) -> &Linker<HostState> {
-        &self.linker
+    /// The linker for instantiating a component: `wasi:http` is there only when `http`
+    /// (its grant names origins, or the host checks every request against an empty grant).
+    pub(crate) fn linker(&self, http: bool) -> &Linker<HostState> {
+        if http {
+            &self.http_linker
+        } else {
+            &self.linker
+        }
     }
 
     /// Compiles (or loads from the cache) a component.
@@ -124,6 +135,13 @@ impl WasmEngine {
         let state = HostState {
             wasi,
             table: Default::default(),
+            http_ctx: WasiHttpCtx::new(),
+            http: HttpHooks {
+                grant: permissions.http().clone(),
+                response_limit: permissions.response_limit(),
+                request_timeout: permissions.request_timeout(),
+                faults: FaultCell::default(),
+            },
             limiter: MemoryLimiter::new(permissions.memory_limit()),
             component: component.to_string(),
             mounts: permissions

@@ -4,6 +4,7 @@
 use wasmtime::{Store, Trap};
 
 use super::bindings::{GuestError, GuestErrorKind};
+use super::http_hooks::HttpFault;
 use super::limits::MAX_MESSAGE_BYTES;
 use super::permissions::OUTPUT_CAP;
 use super::state::HostState;
@@ -18,6 +19,9 @@ pub(crate) fn call_failed(
     let state = store.data();
     let name = &state.component;
     state.drain_output_to_log();
+    if let Err(fault) = http_checked(store) {
+        return fault;
+    }
     if let Some(requested) = state.limiter.refused() {
         let mib = |bytes: usize| bytes.div_ceil(1 << 20);
         if call == "instantiate" {
@@ -98,6 +102,9 @@ pub(crate) fn guest_error(
     call: &str,
     error: GuestError,
 ) -> ConnectorError {
+    if let Err(fault) = http_checked(store) {
+        return fault;
+    }
     let state = store.data();
     let kind = match error.kind {
         GuestErrorKind::Config => ErrorKind::Config,
@@ -133,4 +140,44 @@ pub(crate) fn guest_error(
         }
         None => failed,
     }
+}
+
+/// Fails a call, even one the component reports as a success, once one of its HTTP requests
+/// left the grant, passed the response cap or ran out of time: what the guest says of such
+/// a failure (if anything) is less clear than what the host saw.
+///
+/// # Errors
+/// The first such fault, naming the component, the URL and the grant or limit.
+pub(crate) fn http_checked(store: &Store<HostState>) -> Result<(), ConnectorError> {
+    let state = store.data();
+    let name = &state.component;
+    let Some(fault) = state.http.faults.first() else {
+        return Ok(());
+    };
+    Err(match fault {
+        HttpFault::Refused { url } => ConnectorError::new(
+            ErrorKind::Config,
+            format!(
+                "component `{name}` asked for {url}, outside its grant ({}); the request was not sent",
+                state.http.grant.describe()
+            ),
+        )
+        .with_context("if the component should reach it, add its origin under `allow: http:`"),
+        HttpFault::TooLarge { url, limit } => ConnectorError::new(
+            ErrorKind::Data,
+            format!(
+                "component `{name}`: the response from {url} is larger than its response_limit of {} MiB; it was cut off",
+                limit.div_ceil(1 << 20)
+            ),
+        )
+        .with_context("raise `response_limit` (MiB) if the API really sends bodies that large"),
+        HttpFault::TimedOut { url, timeout } => ConnectorError::new(
+            ErrorKind::Connection,
+            format!(
+                "component `{name}`: {url} did not answer in full within its request_timeout of {} s",
+                timeout.as_secs_f64()
+            ),
+        )
+        .with_context("raise `request_timeout` (seconds) if the API is slow rather than stuck"),
+    })
 }

@@ -20,7 +20,7 @@ use wasmtime::component::ResourceAny;
 use super::bindings::home_world::HomeConnector;
 use super::bindings::{ReadRequest as GuestReadRequest, WatermarkFilter};
 use super::engine::{ComponentSource, arm};
-use super::error::{call_failed, guest_error, instantiate_failed};
+use super::error::{call_failed, guest_error, http_checked, instantiate_failed};
 use super::limits::{decode_batch, decode_schema};
 use super::spec::{ComponentSpec, HomeSide};
 use super::state::HostState;
@@ -107,9 +107,13 @@ impl Instance {
         let config = spec.part_config(part)?;
         let (engine, component, mut store) = spec.prepare().await?;
         let name = spec.source.name().to_string();
-        let bindings = HomeConnector::instantiate_async(&mut store, &component, engine.linker())
-            .await
-            .map_err(|e| instantiate_failed(&store, "hygge:connector/home", e))?;
+        let bindings = HomeConnector::instantiate_async(
+            &mut store,
+            &component,
+            engine.linker(!spec.permissions.http().is_empty()),
+        )
+        .await
+        .map_err(|e| instantiate_failed(&store, "hygge:connector/home", e))?;
         let timeout = spec.permissions.call_timeout();
         arm(&mut store, timeout);
         let reader = bindings
@@ -119,6 +123,7 @@ impl Instance {
             .await
             .map_err(|e| call_failed(&store, "open", e))?
             .map_err(|e| guest_error(&store, "open", e))?;
+        http_checked(&store)?;
         arm(&mut store, timeout);
         let schema_bytes = bindings
             .hygge_connector_home()
@@ -149,6 +154,7 @@ impl Instance {
             .await
             .map_err(|e| call_failed(&self.store, "next-batch", e))?
             .map_err(|e| guest_error(&self.store, "next-batch", e))?;
+        http_checked(&self.store)?;
         if answer.is_none() {
             self.store.data().drain_output_to_log();
         }

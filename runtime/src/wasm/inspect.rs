@@ -19,6 +19,9 @@ pub struct Inspection {
     /// Imports hygge never grants (for example `wasi:sockets`), with what they would give;
     /// such a component is not started, so `description` is `None`.
     pub refused: Vec<(String, &'static str)>,
+    /// Whether it imports `wasi:http`: it runs only with an `allow: http` grant, and reaches
+    /// only the origins that grant names.
+    pub needs_http: bool,
     /// Exported interfaces.
     pub exports: Vec<String>,
 }
@@ -52,11 +55,13 @@ pub async fn inspect_source(source: &ComponentSource) -> Result<Inspection, Conn
         (false, true) => "store-connector",
         (false, false) => "none",
     };
-    let refused = withheld_imports(engine.engine(), &component);
+    let refused = withheld_imports(engine.engine(), &component, true);
+    let needs_http = imports.iter().any(|i| i.starts_with("wasi:http/"));
     let description = if has(META) && refused.is_empty() {
+        // An empty grant: `describe()` may link `wasi:http` but every request is refused.
         let mut store = engine.new_store(name, &Permissions::default())?;
         let instance = engine
-            .linker()
+            .linker(needs_http)
             .instantiate_async(&mut store, &component)
             .await
             .map_err(|e| call_failed(&store, "instantiate", e))?;
@@ -86,6 +91,7 @@ pub async fn inspect_source(source: &ComponentSource) -> Result<Inspection, Conn
         world,
         imports,
         refused,
+        needs_http,
         exports,
     })
 }

@@ -153,7 +153,12 @@ impl<Side> ComponentSpec<Side> {
     ) -> Result<(&'static WasmEngine, Component, Store<HostState>), ConnectorError> {
         let engine = WasmEngine::global()?;
         let component = self.source.compiled(engine).await?;
-        refuse_withheld(engine.engine(), self.source.name(), &component)?;
+        refuse_withheld(
+            engine.engine(),
+            self.source.name(),
+            &component,
+            !self.permissions.http().is_empty(),
+        )?;
         let store = engine.new_store(self.source.name(), &self.permissions)?;
         Ok((engine, component, store))
     }

@@ -3,9 +3,11 @@
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::bindings::LogLevel;
 use super::bindings::home_world::hygge::connector::{host, types};
+use super::http_hooks::HttpHooks;
 use super::limiter::MemoryLimiter;
 
 /// Longest log line a component may write; longer ones are cut.
@@ -18,6 +20,10 @@ pub struct HostState {
     pub(crate) wasi: WasiCtx,
     /// WASI and component resources.
     pub(crate) table: ResourceTable,
+    /// `wasi:http`'s context; linked only for a grant that names origins.
+    pub(crate) http_ctx: WasiHttpCtx,
+    /// The HTTP grant and what the component's requests ran into.
+    pub(crate) http: HttpHooks,
     /// The memory cap; installed before instantiation so the first allocation counts.
     pub(crate) limiter: MemoryLimiter,
     /// The component's name, for log lines and errors.
@@ -101,6 +107,16 @@ impl WasiView for HostState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http_ctx,
+            table: &mut self.table,
+            hooks: &mut self.http,
         }
     }
 }

@@ -25,7 +25,7 @@ use wasmtime::component::ResourceAny;
 use super::bindings::store_world::StoreConnector;
 use super::bindings::{GuestRunType, RunContext as GuestRunContext};
 use super::engine::{ComponentSource, arm};
-use super::error::{call_failed, guest_error, instantiate_failed};
+use super::error::{call_failed, guest_error, http_checked, instantiate_failed};
 use super::spec::{ComponentSpec, StoreSide};
 use super::state::HostState;
 use crate::contract::{
@@ -147,9 +147,13 @@ impl Instance {
         let config = spec.part_config(part)?;
         let (engine, component, mut store) = spec.prepare().await?;
         let name = spec.source.name().to_string();
-        let bindings = StoreConnector::instantiate_async(&mut store, &component, engine.linker())
-            .await
-            .map_err(|e| instantiate_failed(&store, "hygge:connector/store", e))?;
+        let bindings = StoreConnector::instantiate_async(
+            &mut store,
+            &component,
+            engine.linker(!spec.permissions.http().is_empty()),
+        )
+        .await
+        .map_err(|e| instantiate_failed(&store, "hygge:connector/store", e))?;
         let timeout = spec.permissions.call_timeout();
         arm(&mut store, timeout);
         let writer = bindings
@@ -159,6 +163,7 @@ impl Instance {
             .await
             .map_err(|e| call_failed(&store, "open", e))?
             .map_err(|e| guest_error(&store, "open", e))?;
+        http_checked(&store)?;
         Ok(Instance {
             store,
             bindings,
@@ -178,11 +183,16 @@ impl Instance {
             .call_write(&mut self.store, self.writer, &bytes)
             .await
             .map_err(|e| call_failed(&self.store, "write", e))?
-            .map_err(|e| guest_error(&self.store, "write", e))
+            .map_err(|e| guest_error(&self.store, "write", e))?;
+        http_checked(&self.store)
     }
 
     async fn finish(&mut self, commit: bool) -> ConnectorResult<()> {
         let call = if commit { "commit" } else { "abort" };
+        if commit {
+            // A component whose request failed the grant does not get to publish.
+            http_checked(&self.store)?;
+        }
         arm(&mut self.store, self.timeout);
         let api = self.bindings.hygge_connector_store().writer();
         let answer = if commit {

@@ -4,7 +4,6 @@
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use arrow_schema::SchemaRef;
 use async_trait::async_trait;
@@ -30,34 +29,6 @@ fn source() -> Arc<ComponentSource> {
     SOURCE
         .get_or_init(|| ComponentSource::new("parquet", PARQUET_COMPONENT))
         .clone()
-}
-
-/// The sandbox limits from `memory_limit` (MiB) and `call_timeout` (s).
-pub fn limits(
-    permissions: Permissions,
-    memory_limit: Option<usize>,
-    call_timeout: Option<u64>,
-) -> Result<Permissions, ConfigProblem> {
-    let mut permissions = permissions;
-    if let Some(mib) = memory_limit {
-        if mib == 0 {
-            return Err(ConfigProblem::key(
-                "memory_limit",
-                "must be at least 1 (MiB)",
-            ));
-        }
-        permissions = permissions.with_memory_limit(mib.saturating_mul(1 << 20));
-    }
-    if let Some(secs) = call_timeout {
-        if secs == 0 {
-            return Err(ConfigProblem::key(
-                "call_timeout",
-                "must be at least 1 (second)",
-            ));
-        }
-        permissions = permissions.with_call_timeout(Duration::from_secs(secs));
-    }
-    Ok(permissions)
 }
 
 /// The folder to grant for a home path, and the path as the guest sees it.
