@@ -11,6 +11,7 @@ use std::process::Command;
 
 const COMPONENTS: &[&str] = &[
     "hygge_parquet_component",
+    "hygge_rest_component",
     "hygge_evil_component",
     "hygge_evil_net_component",
 ];
@@ -27,7 +28,10 @@ fn main() {
         "Cargo.toml",
         "Cargo.lock",
         "ipc",
+        "sdk",
         "parquet",
+        "rest",
+        "rest-config",
         "evil",
         "evil-net",
         "zstd-pure",

@@ -14,6 +14,8 @@ pub mod mssql;
 pub mod parquet;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "rest")]
+pub mod rest;
 
 use hygge_runtime::contract::{Connector, Registry};
 
@@ -27,6 +29,10 @@ pub static CONNECTORS: &[&dyn Connector] = &[
     &mssql::MSSQL,
     #[cfg(feature = "postgres")]
     &postgres::POSTGRES,
+    #[cfg(feature = "rest")]
+    &rest::REST_API,
+    #[cfg(feature = "rest")]
+    &rest::REST,
     &hygge_runtime::wasm::WASM_CONNECTOR,
 ];
 

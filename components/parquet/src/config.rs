@@ -61,8 +61,6 @@ fn one() -> u32 {
 }
 
 /// Parses a config, naming the problem.
-pub fn parse<T: serde::de::DeserializeOwned>(
-    json: &str,
-) -> Result<T, crate::hygge::connector::types::Error> {
-    serde_json::from_str(json).map_err(|e| crate::config_error(format!("invalid config: {e}")))
+pub fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, hygge_component_sdk::Error> {
+    Ok(hygge_component_sdk::parse_config(json)?)
 }

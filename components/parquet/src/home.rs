@@ -20,7 +20,7 @@ use parquet::arrow::arrow_reader::{
 use crate::config::{HomeConfig, parse};
 use crate::exports::hygge::connector::home::{GuestReader, Reader};
 use crate::files::{SeekReader, list_inputs};
-use crate::hygge::connector::types::{Error, ReadRequest, WatermarkFilter};
+use hygge_component_sdk::types::{Error, ReadRequest, WatermarkFilter};
 use crate::watermark::needed_groups;
 use crate::{config_error, data_error};
 

@@ -16,10 +16,11 @@ mod mem;
 mod store;
 mod watermark;
 
-wit_bindgen::generate!({ world: "connector", path: "../../wit" });
+hygge_component_sdk::bindings!("connector", "../../wit");
 
 use exports::hygge::connector::{home as home_api, meta, store as store_api};
-use hygge::connector::types::{Description, Error, ErrorKind};
+use hygge_component_sdk::Failure;
+use hygge_component_sdk::types::{Description, Error, ErrorKind};
 
 /// The component.
 struct Component;
@@ -57,10 +58,10 @@ pub(crate) fn error(kind: ErrorKind, message: impl Into<String>) -> Error {
 
 /// A config error.
 pub(crate) fn config_error(message: impl Into<String>) -> Error {
-    error(ErrorKind::Config, message)
+    Failure::config(message).into()
 }
 
 /// A data error.
 pub(crate) fn data_error(message: impl Into<String>) -> Error {
-    error(ErrorKind::Data, message)
+    Failure::data(message).into()
 }

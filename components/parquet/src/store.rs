@@ -22,7 +22,7 @@ use parquet::file::properties::WriterProperties;
 
 use crate::config::{StoreConfig, parse};
 use crate::exports::hygge::connector::store::{GuestWriter, Writer};
-use crate::hygge::connector::types::{Error, ErrorKind, RunContext};
+use hygge_component_sdk::types::{Error, ErrorKind, RunContext};
 use crate::{config_error, data_error, error};
 
 /// An open Parquet store.

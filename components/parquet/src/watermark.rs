@@ -8,7 +8,7 @@ use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use parquet::arrow::parquet_to_arrow_schema;
 use parquet::file::metadata::ParquetMetaData;
 
-use crate::hygge::connector::types::WatermarkFilter;
+use hygge_component_sdk::types::WatermarkFilter;
 
 /// Of `groups`, those a read past `watermark` needs.
 pub fn needed_groups(
