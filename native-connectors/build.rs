@@ -14,6 +14,7 @@ const COMPONENTS: &[&str] = &[
     "hygge_rest_component",
     "hygge_evil_component",
     "hygge_evil_net_component",
+    "hygge_evil_http_component",
 ];
 
 fn main() {
@@ -34,6 +35,7 @@ fn main() {
         "rest-config",
         "evil",
         "evil-net",
+        "evil-http",
         "zstd-pure",
         ".cargo",
     ] {
@@ -107,6 +109,10 @@ fn main() {
     println!(
         "cargo:rustc-env=HYGGE_EVIL_NET_COMPONENT={}",
         out_dir.join("hygge_evil_net_component.wasm").display()
+    );
+    println!(
+        "cargo:rustc-env=HYGGE_EVIL_HTTP_COMPONENT={}",
+        out_dir.join("hygge_evil_http_component.wasm").display()
     );
 }
 

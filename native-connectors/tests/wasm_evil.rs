@@ -8,12 +8,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hygge_http_test_server::{Body, HttpServer, Response};
 use hygge_native_connectors::registry;
 use hygge_runtime::contract::{ConnectorConfig, ReadRequest, Role, RunType, StoreSpec};
 use hygge_runtime::coordinator::{RunOptions, run_all};
 use hygge_runtime::events::{FlowReport, FlowStatus, NoEvents};
 use hygge_runtime::flow::{FlowJob, Interrupt, RetryPolicy};
-use hygge_runtime::wasm::{ComponentSource, Permissions, WasmHomeSpec};
+use hygge_runtime::wasm::{ComponentSource, HttpOrigin, Permissions, WasmHomeSpec};
 
 fn evil() -> Arc<ComponentSource> {
     let bytes = std::fs::read(env!("HYGGE_EVIL_COMPONENT")).unwrap();
@@ -49,16 +50,21 @@ fn store(out: &Path, entity: &str) -> Arc<dyn StoreSpec> {
         .unwrap()
 }
 
+/// The evil component's config for `attack`, reading the granted `/home`.
+fn attack_config(attack: &str) -> serde_json::Value {
+    serde_json::json!({ "attack": attack, "path": "/home" })
+}
+
 fn job(
     component: Arc<ComponentSource>,
     entity: &str,
-    attack: &str,
+    config: &serde_json::Value,
     home: &Path,
     out: &Path,
     permissions: Permissions,
     parts: usize,
 ) -> FlowJob {
-    let config = serde_json::json!({ "attack": attack, "path": "/home" }).to_string();
+    let config = config.to_string();
     let spec = WasmHomeSpec::new(
         component,
         permissions.with_read_dir(home, "/home"),
@@ -94,6 +100,17 @@ fn attack_by(
     permissions: Permissions,
     parts: usize,
 ) -> (FlowReport, tempfile::TempDir) {
+    attack_configured(component, &attack_config(attack), permissions, parts)
+}
+
+/// Runs `component` with `config`, read by `parts` instances, beside a well-behaved flow of
+/// the evil component.
+fn attack_configured(
+    component: Arc<ComponentSource>,
+    config: &serde_json::Value,
+    permissions: Permissions,
+    parts: usize,
+) -> (FlowReport, tempfile::TempDir) {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
@@ -107,13 +124,21 @@ fn attack_by(
         job(
             component,
             "attack",
-            attack,
+            config,
             &home,
             &out,
             permissions.clone(),
             parts,
         ),
-        job(evil(), "bystander", "none", &home, &out, permissions, 1),
+        job(
+            evil(),
+            "bystander",
+            &attack_config("none"),
+            &home,
+            &out,
+            permissions,
+            1,
+        ),
     ];
     let options = RunOptions {
         concurrency: 2,
@@ -195,7 +220,7 @@ fn escaping_through_a_symlink_is_blocked() {
             &job(
                 evil(),
                 "attack",
-                "escape_symlink",
+                &attack_config("escape_symlink"),
                 &home,
                 &out,
                 Permissions::default(),
@@ -242,7 +267,7 @@ fn a_component_that_imports_sockets_is_refused_before_it_runs() {
     let message = report.error.unwrap().message;
     assert!(
         message.contains("component `evil-net` imports `wasi:sockets/")
-            && message.contains("no network access"),
+            && message.contains("no raw network access"),
         "{message}"
     );
     // Refused at load: had it run, its `open` would have said how the socket went.
@@ -262,7 +287,8 @@ fn inspect_lists_a_refused_import_without_running_the_component() {
         found
             .refused
             .iter()
-            .any(|(import, what)| import.starts_with("wasi:sockets/") && *what == "network access"),
+            .any(|(import, what)| import.starts_with("wasi:sockets/")
+                && *what == "raw network access"),
         "{:?}",
         found.refused
     );
@@ -310,7 +336,15 @@ fn an_endless_loop_does_not_hold_the_executor() {
                 base_delay: Duration::ZERO,
             },
         };
-        let jobs = vec![job(evil(), "attack", "spin", &home, &out, permissions, 1)];
+        let jobs = vec![job(
+            evil(),
+            "attack",
+            &attack_config("spin"),
+            &home,
+            &out,
+            permissions,
+            1,
+        )];
         let flow = tokio::spawn(run_all(
             jobs,
             "run-1",
@@ -437,4 +471,131 @@ fn a_trap_is_reported_with_the_call() {
 fn flooding_stdout_is_stopped() {
     let (message, _tmp) = attack("flood_stdout");
     assert!(message.contains("wrote more than 64 KiB"), "{message}");
+}
+
+/// The hostile component that attacks the HTTP grant (components/evil-http).
+fn evil_http() -> Arc<ComponentSource> {
+    let bytes = std::fs::read(env!("HYGGE_EVIL_HTTP_COMPONENT")).unwrap();
+    ComponentSource::new("evil-http", bytes)
+}
+
+/// Runs HTTP `attack` on `url` with the origin `grant` granted (and `limit` bytes per
+/// response); returns the failed flow's message.
+fn http_attack(attack: &str, url: &str, grant: &str, limit: Option<u64>) -> String {
+    let mut permissions = Permissions::default().with_http(HttpOrigin::parse(grant).unwrap());
+    if let Some(limit) = limit {
+        permissions = permissions.with_response_limit(limit);
+    }
+    let config = serde_json::json!({ "attack": attack, "url": url });
+    let (report, _tmp) = attack_configured(evil_http(), &config, permissions, 1);
+    assert_eq!(
+        report.status,
+        FlowStatus::Failed,
+        "{attack} was not stopped"
+    );
+    let message = report.error.unwrap().message;
+    assert!(!message.contains("LEAKED"), "{attack}: {message}");
+    assert!(
+        message.contains("component `evil-http`"),
+        "{attack}: {message}"
+    );
+    message
+}
+
+/// A server that answers every request, to show when one reached it.
+fn target() -> HttpServer {
+    HttpServer::start(|_| Response::status(200, "secret")).unwrap()
+}
+
+#[test]
+fn a_request_to_a_host_outside_the_grant_is_refused_unsent() {
+    let granted = target();
+    let elsewhere = target();
+    let url = format!("{}/x", elsewhere.url());
+    let message = http_attack("get", &url, &granted.url(), None);
+    assert!(
+        message.contains(&url) && message.contains(&format!("http: {}", granted.url())),
+        "{message}"
+    );
+    assert!(elsewhere.requests().is_empty(), "the request was sent");
+}
+
+#[test]
+fn a_refusal_the_component_swallows_still_fails_its_flow() {
+    let granted = target();
+    let elsewhere = target();
+    let message = http_attack("swallow", &elsewhere.url(), &granted.url(), None);
+    assert!(message.contains("outside its grant"), "{message}");
+    assert!(elsewhere.requests().is_empty());
+}
+
+#[test]
+fn a_redirect_out_of_the_grant_is_refused() {
+    let elsewhere = target();
+    let outside = format!("{}/stolen", elsewhere.url());
+    let granted =
+        HttpServer::start(move |_| Response::status(302, "").header("location", &outside)).unwrap();
+    let message = http_attack(
+        "redirect",
+        &format!("{}/start", granted.url()),
+        &granted.url(),
+        None,
+    );
+    assert!(
+        message.contains("/stolen") && message.contains("outside its grant"),
+        "{message}"
+    );
+    assert_eq!(granted.requests().len(), 1);
+    assert!(elsewhere.requests().is_empty());
+}
+
+#[test]
+fn localhost_is_not_the_granted_127_0_0_1() {
+    let granted = target();
+    let url = format!("http://localhost:{}/x", granted.port());
+    let message = http_attack("get", &url, &granted.url(), None);
+    assert!(message.contains(&url), "{message}");
+    assert!(
+        granted.requests().is_empty(),
+        "the request reached the server by its name"
+    );
+}
+
+#[test]
+fn another_port_or_scheme_of_the_granted_host_is_refused() {
+    let granted = target();
+    let other = target();
+    for url in [other.url(), granted.url().replace("http://", "https://")] {
+        let message = http_attack("get", &url, &granted.url(), None);
+        assert!(message.contains("outside its grant"), "{url}: {message}");
+    }
+    assert!(other.requests().is_empty() && granted.requests().is_empty());
+}
+
+#[test]
+fn an_endless_body_is_cut_at_the_response_limit() {
+    let endless = HttpServer::start(|_| Response {
+        status: 200,
+        headers: vec![],
+        body: Body::Endless(vec![b'x'; 64 << 10]),
+    })
+    .unwrap();
+    let message = http_attack("endless", &endless.url(), &endless.url(), Some(1 << 20));
+    assert!(
+        message.contains("larger than its response_limit of 1 MiB"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_component_that_imports_http_without_a_grant_is_refused_before_it_runs() {
+    let server = target();
+    let config = serde_json::json!({ "attack": "get", "url": server.url() });
+    let (report, _tmp) = attack_configured(evil_http(), &config, Permissions::default(), 1);
+    let message = report.error.unwrap().message;
+    assert!(
+        message.contains("imports `wasi:http/") && message.contains("names no HTTP origin"),
+        "{message}"
+    );
+    assert!(server.requests().is_empty());
 }

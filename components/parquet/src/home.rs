@@ -20,9 +20,9 @@ use parquet::arrow::arrow_reader::{
 use crate::config::{HomeConfig, parse};
 use crate::exports::hygge::connector::home::{GuestReader, Reader};
 use crate::files::{SeekReader, list_inputs};
-use hygge_component_sdk::types::{Error, ReadRequest, WatermarkFilter};
 use crate::watermark::needed_groups;
 use crate::{config_error, data_error};
+use hygge_component_sdk::types::{Error, ReadRequest, WatermarkFilter};
 
 const DEFAULT_BATCH_SIZE: usize = 65_536;
 

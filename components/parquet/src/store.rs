@@ -22,8 +22,8 @@ use parquet::file::properties::WriterProperties;
 
 use crate::config::{StoreConfig, parse};
 use crate::exports::hygge::connector::store::{GuestWriter, Writer};
-use hygge_component_sdk::types::{Error, ErrorKind, RunContext};
 use crate::{config_error, data_error, error};
+use hygge_component_sdk::types::{Error, ErrorKind, RunContext};
 
 /// An open Parquet store.
 pub struct ParquetWriter {

@@ -422,18 +422,20 @@ mod tests {
         )
         .unwrap();
         config.check().unwrap();
-        assert!(matches!(config.pagination, Pagination::Offset { limit: 100, .. }));
+        assert!(matches!(
+            config.pagination,
+            Pagination::Offset { limit: 100, .. }
+        ));
     }
 
     #[test]
     fn mistakes_name_their_key() {
         let error = parse(r#"{"base_url": "https://a", "paginaton": {}}"#).unwrap_err();
         assert!(error.contains("paginaton"), "{error}");
-        let error = parse(r#"{"base_url": "https://a", "auth": {"type": "kerberos"}}"#)
-            .unwrap_err();
+        let error =
+            parse(r#"{"base_url": "https://a", "auth": {"type": "kerberos"}}"#).unwrap_err();
         assert!(error.contains("kerberos"), "{error}");
-        let config =
-            parse(r#"{"base_url": "https://a", "schema": {"amount": "money"}}"#).unwrap();
+        let config = parse(r#"{"base_url": "https://a", "schema": {"amount": "money"}}"#).unwrap();
         assert_eq!(config.check().unwrap_err().key, "schema.amount");
         let config = parse(r#"{"base_url": "ftp://a"}"#).unwrap();
         assert_eq!(config.check().unwrap_err().key, "base_url");
@@ -445,7 +447,10 @@ mod tests {
 
     #[test]
     fn decimal_types_are_read_with_their_bounds() {
-        assert_eq!(FieldType::parse("decimal(12, 2)"), Ok(FieldType::Decimal(12, 2)));
+        assert_eq!(
+            FieldType::parse("decimal(12, 2)"),
+            Ok(FieldType::Decimal(12, 2))
+        );
         assert_eq!(FieldType::parse("DECIMAL(5)"), Ok(FieldType::Decimal(5, 0)));
         assert!(FieldType::parse("decimal(40,2)").is_err());
         assert!(FieldType::parse("decimal(4,5)").is_err());

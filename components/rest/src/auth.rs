@@ -39,7 +39,9 @@ impl Authenticator {
             return Ok(url);
         };
         match auth {
-            Auth::Bearer { token } => headers.push(("authorization".into(), format!("Bearer {token}"))),
+            Auth::Bearer { token } => {
+                headers.push(("authorization".into(), format!("Bearer {token}")))
+            }
             Auth::ApiKey {
                 name,
                 key,
@@ -66,7 +68,8 @@ impl Authenticator {
     /// After a 401: forgets the OAuth token so the next [`apply`](Self::apply) fetches
     /// another. Whether a retry can help (only with OAuth).
     pub fn forget_token(&mut self) -> bool {
-        matches!(self.auth, Some(Auth::Oauth2ClientCredentials { .. })) && self.token.take().is_some()
+        matches!(self.auth, Some(Auth::Oauth2ClientCredentials { .. }))
+            && self.token.take().is_some()
     }
 
     fn oauth_token(&mut self, client: &mut Client) -> Result<String, Failure> {
@@ -83,10 +86,15 @@ impl Authenticator {
             scope,
         }) = &self.auth
         else {
-            return Err(Failure::internal("an OAuth token was asked for without OAuth"));
+            return Err(Failure::internal(
+                "an OAuth token was asked for without OAuth",
+            ));
         };
-        let url = Url::parse(token_url)
-            .ok_or_else(|| Failure::config(format!("auth.token_url `{token_url}` is not an http(s) URL")))?;
+        let url = Url::parse(token_url).ok_or_else(|| {
+            Failure::config(format!(
+                "auth.token_url `{token_url}` is not an http(s) URL"
+            ))
+        })?;
         let mut form = format!(
             "grant_type=client_credentials&client_id={}&client_secret={}",
             encode(client_id),

@@ -88,7 +88,8 @@ impl Client {
         let mut attempt = 1;
         loop {
             let response = self.follow(request)?;
-            let retryable = response.status == 429 || matches!(response.status, 500 | 502 | 503 | 504);
+            let retryable =
+                response.status == 429 || matches!(response.status, 500 | 502 | 503 | 504);
             if !retryable || attempt >= self.retries.max_attempts {
                 return Ok(response);
             }
@@ -170,7 +171,10 @@ impl Client {
             fields.push(("content-length".into(), body.len().to_string().into_bytes()));
         }
         let fields = Fields::from_list(&fields).map_err(|e| {
-            Failure::config(format!("a header for {} is not allowed: {e:?}", url.shown()))
+            Failure::config(format!(
+                "a header for {} is not allowed: {e:?}",
+                url.shown()
+            ))
         })?;
         let outgoing = OutgoingRequest::new(fields);
         let invalid = || Failure::config(format!("{} is not a URL hygge can request", url.shown()));
@@ -178,7 +182,11 @@ impl Client {
             .set_method(if post { &Method::Post } else { &Method::Get })
             .map_err(|()| invalid())?;
         outgoing
-            .set_scheme(Some(if url.https { &Scheme::Https } else { &Scheme::Http }))
+            .set_scheme(Some(if url.https {
+                &Scheme::Https
+            } else {
+                &Scheme::Http
+            }))
             .map_err(|()| invalid())?;
         outgoing
             .set_authority(Some(&url.authority))

@@ -184,7 +184,9 @@ impl Pages {
 
     fn join(&self, response: &Response, link: &str, page: &str) -> Result<Url, Failure> {
         response.url.join(link).ok_or_else(|| {
-            Failure::data(format!("{page} links to `{link}`, which is not an http(s) URL"))
+            Failure::data(format!(
+                "{page} links to `{link}`, which is not an http(s) URL"
+            ))
         })
     }
 }
@@ -231,10 +233,12 @@ fn split_links(value: &str) -> Vec<(String, String)> {
         };
         let target = rest[open + 1..open + close].to_string();
         let after = &rest[open + close + 1..];
-        let end = after.find(",").and_then(|comma| {
-            after[comma..].find('<').map(|lt| comma + lt)
-        });
-        let params = after[..end.unwrap_or(after.len())].trim_end_matches([',', ' ']).to_string();
+        let end = after
+            .find(",")
+            .and_then(|comma| after[comma..].find('<').map(|lt| comma + lt));
+        let params = after[..end.unwrap_or(after.len())]
+            .trim_end_matches([',', ' '])
+            .to_string();
         links.push((target, params));
         rest = &after[end.unwrap_or(after.len())..];
     }
@@ -251,18 +255,30 @@ mod tests {
         Response {
             url: Url::parse(url).unwrap(),
             status: 200,
-            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
             body: Vec::new(),
         }
     }
 
     #[test]
     fn link_headers_are_read_as_rfc_8288_writes_them() {
-        let r = response("http://h/a", &[("link", "<http://h/a?p=1,2>; rel=\"prev\", <http://h/a?p=3>; rel=\"next\"")]);
+        let r = response(
+            "http://h/a",
+            &[(
+                "link",
+                "<http://h/a?p=1,2>; rel=\"prev\", <http://h/a?p=3>; rel=\"next\"",
+            )],
+        );
         assert_eq!(link_next(&r).as_deref(), Some("http://h/a?p=3"));
         let r = response("http://h/a", &[("Link", "</a?p=2>; rel=\"next last\"")]);
         assert_eq!(link_next(&r).as_deref(), Some("/a?p=2"));
-        assert_eq!(link_next(&response("http://h/a", &[("link", "<x>; rel=prev")])), None);
+        assert_eq!(
+            link_next(&response("http://h/a", &[("link", "<x>; rel=prev")])),
+            None
+        );
     }
 
     #[test]
@@ -275,13 +291,31 @@ mod tests {
             total: Some("meta.total".into()),
         };
         let mut pages = Pages::new(style, Url::parse("http://h/items?x=1").unwrap());
-        assert_eq!(pages.first().to_string(), "http://h/items?x=1&offset=0&limit=2");
+        assert_eq!(
+            pages.first().to_string(),
+            "http://h/items?x=1&offset=0&limit=2"
+        );
         let r = response("http://h/items", &[]);
-        let next = pages.next(&r, &json!({"meta": {"total": 5}}), 2, "page 1").unwrap();
-        assert_eq!(next.unwrap().to_string(), "http://h/items?x=1&offset=2&limit=2");
-        let next = pages.next(&r, &json!({"meta": {"total": 5}}), 2, "page 2").unwrap();
-        assert_eq!(next.unwrap().to_string(), "http://h/items?x=1&offset=4&limit=2");
-        assert!(pages.next(&r, &json!({"meta": {"total": 5}}), 1, "page 3").unwrap().is_none());
+        let next = pages
+            .next(&r, &json!({"meta": {"total": 5}}), 2, "page 1")
+            .unwrap();
+        assert_eq!(
+            next.unwrap().to_string(),
+            "http://h/items?x=1&offset=2&limit=2"
+        );
+        let next = pages
+            .next(&r, &json!({"meta": {"total": 5}}), 2, "page 2")
+            .unwrap();
+        assert_eq!(
+            next.unwrap().to_string(),
+            "http://h/items?x=1&offset=4&limit=2"
+        );
+        assert!(
+            pages
+                .next(&r, &json!({"meta": {"total": 5}}), 1, "page 3")
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
@@ -289,15 +323,28 @@ mod tests {
         let mut pages = Pages::new(Pagination::Auto, Url::parse("http://h/a").unwrap());
         pages.first();
         let r = response("http://h/a", &[]);
-        let error = pages.next(&r, &json!({"next": "http://h/a"}), 1, "page 1").unwrap_err();
+        let error = pages
+            .next(&r, &json!({"next": "http://h/a"}), 1, "page 1")
+            .unwrap_err();
         assert!(error.message.contains("already read"), "{}", error.message);
-        let style = Pagination::Cursor { cursor: "c".into(), cursor_param: "cursor".into() };
+        let style = Pagination::Cursor {
+            cursor: "c".into(),
+            cursor_param: "cursor".into(),
+        };
         let mut pages = Pages::new(style, Url::parse("http://h/a").unwrap());
         pages.first();
-        pages.next(&r, &json!({"c": "x"}), 1, "page 1").unwrap().unwrap();
+        pages
+            .next(&r, &json!({"c": "x"}), 1, "page 1")
+            .unwrap()
+            .unwrap();
         let error = pages.next(&r, &json!({"c": "x"}), 1, "page 2").unwrap_err();
         assert!(error.message.contains("same cursor"), "{}", error.message);
-        assert!(pages.next(&r, &json!({"c": null}), 1, "page 2").unwrap().is_none());
+        assert!(
+            pages
+                .next(&r, &json!({"c": null}), 1, "page 2")
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
@@ -312,7 +359,19 @@ mod tests {
         let mut pages = Pages::new(style, Url::parse("http://h/a").unwrap());
         assert_eq!(pages.first().to_string(), "http://h/a?page=1");
         let r = response("http://h/a", &[]);
-        assert_eq!(pages.next(&r, &json!({"pages": 2}), 3, "p").unwrap().unwrap().to_string(), "http://h/a?page=2");
-        assert!(pages.next(&r, &json!({"pages": 2}), 3, "p").unwrap().is_none());
+        assert_eq!(
+            pages
+                .next(&r, &json!({"pages": 2}), 3, "p")
+                .unwrap()
+                .unwrap()
+                .to_string(),
+            "http://h/a?page=2"
+        );
+        assert!(
+            pages
+                .next(&r, &json!({"pages": 2}), 3, "p")
+                .unwrap()
+                .is_none()
+        );
     }
 }

@@ -245,10 +245,15 @@ impl State {
             .iter()
             .map(|(n, v)| (n.clone(), v.clone()))
             .collect();
-        if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("accept")) {
+        if !headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("accept"))
+        {
             headers.push(("accept".into(), "application/json".into()));
         }
-        let url = self.auth.apply(&mut self.client, url.clone(), &mut headers)?;
+        let url = self
+            .auth
+            .apply(&mut self.client, url.clone(), &mut headers)?;
         self.client.send(&Request {
             post: false,
             url,

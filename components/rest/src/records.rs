@@ -133,15 +133,36 @@ mod tests {
     #[test]
     fn records_are_found_by_path_or_by_shape() {
         let body = json!({"data": {"items": [{"id": 1}, {"id": 2}]}, "meta": {"total": 2}});
-        assert_eq!(records_of(body.clone(), Some("data.items"), "p").unwrap().len(), 2);
+        assert_eq!(
+            records_of(body.clone(), Some("data.items"), "p")
+                .unwrap()
+                .len(),
+            2
+        );
         let error = records_of(body.clone(), Some("data.rows"), "page 1").unwrap_err();
-        assert!(error.message.contains("data.rows") && error.message.contains("data, meta"), "{}", error.message);
+        assert!(
+            error.message.contains("data.rows") && error.message.contains("data, meta"),
+            "{}",
+            error.message
+        );
         assert_eq!(records_of(json!([{"a": 1}]), None, "p").unwrap().len(), 1);
-        assert_eq!(records_of(json!({"results": [1, 2, 3], "next": null}), None, "p").unwrap().len(), 3);
-        assert_eq!(records_of(json!({"id": 7}), None, "p").unwrap(), vec![json!({"id": 7})]);
+        assert_eq!(
+            records_of(json!({"results": [1, 2, 3], "next": null}), None, "p")
+                .unwrap()
+                .len(),
+            3
+        );
+        assert_eq!(
+            records_of(json!({"id": 7}), None, "p").unwrap(),
+            vec![json!({"id": 7})]
+        );
         let error = records_of(json!({"a": [], "b": []}), None, "p").unwrap_err();
         assert!(error.message.contains("a, b"), "{}", error.message);
-        assert!(records_of(json!({"data": null}), Some("data"), "p").unwrap().is_empty());
+        assert!(
+            records_of(json!({"data": null}), Some("data"), "p")
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -154,7 +175,10 @@ mod tests {
         let all = flatten(record.clone(), None);
         assert_eq!(all["customer__address__geo__lat"], json!(1));
         let none = flatten(record, Some(0));
-        assert_eq!(none["customer"].as_str().map(|s| s.starts_with('{')), Some(true));
+        assert_eq!(
+            none["customer"].as_str().map(|s| s.starts_with('{')),
+            Some(true)
+        );
         assert_eq!(flatten(json!(5), None)["value"], json!(5));
     }
 }

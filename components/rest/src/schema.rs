@@ -46,7 +46,9 @@ pub fn infer(
     explicit: &BTreeMap<String, String>,
 ) -> Result<SchemaRef, Failure> {
     let inferred = infer_json_schema_from_iterator(
-        sample.iter().map(|record| Ok(Value::Object(record.clone()))),
+        sample
+            .iter()
+            .map(|record| Ok(Value::Object(record.clone()))),
     )
     .map_err(|e| Failure::data(format!("cannot infer a schema from the first records: {e}")))?;
     let mut fields: Vec<Field> = inferred
@@ -62,7 +64,8 @@ pub fn infer(
         .collect();
     for (name, type_name) in explicit {
         let data_type = arrow_type(
-            FieldType::parse(type_name).map_err(|e| Failure::config(format!("schema.{name}: {e}")))?,
+            FieldType::parse(type_name)
+                .map_err(|e| Failure::config(format!("schema.{name}: {e}")))?,
         );
         match fields.iter_mut().find(|f| f.name() == name) {
             Some(field) => *field = Field::new(name, data_type, true),
@@ -92,6 +95,25 @@ pub fn decode(
             "{page}: field `{field}` was not in the first {sample_size} records the schema was inferred from; \
              name its type under `schema:` (e.g. `schema: {{{field}: string}}`) or raise `sample_size`"
         )));
+    }
+    // arrow-json would truncate 2.5 into an integer field: that is a misfit too.
+    for field in schema
+        .fields()
+        .iter()
+        .filter(|f| f.data_type().is_integer())
+    {
+        if let Some(value) = records
+            .iter()
+            .filter_map(|r| r.get(field.name()))
+            .find(|v| v.as_number().is_some_and(|n| n.is_f64()))
+        {
+            return Err(Failure::data(format!(
+                "{page}: field `{}` holds {value}, which does not fit its type {}; name its type under `schema:` (e.g. `schema: {{{}: float64}}`) or raise `sample_size`",
+                field.name(),
+                field.data_type(),
+                field.name()
+            )));
+        }
     }
     let mut decoder = ReaderBuilder::new(schema.clone())
         .with_batch_size(records.len().max(1))
@@ -128,9 +150,18 @@ mod tests {
         let sample = records(json!([{"id": 1, "amount": "12.50", "note": null, "ok": true}]));
         let explicit = BTreeMap::from([("amount".to_string(), "decimal(12,2)".to_string())]);
         let schema = infer(&sample, &explicit).unwrap();
-        assert_eq!(schema.field_with_name("id").unwrap().data_type(), &DataType::Int64);
-        assert_eq!(schema.field_with_name("amount").unwrap().data_type(), &DataType::Decimal128(12, 2));
-        assert_eq!(schema.field_with_name("note").unwrap().data_type(), &DataType::Utf8);
+        assert_eq!(
+            schema.field_with_name("id").unwrap().data_type(),
+            &DataType::Int64
+        );
+        assert_eq!(
+            schema.field_with_name("amount").unwrap().data_type(),
+            &DataType::Decimal128(12, 2)
+        );
+        assert_eq!(
+            schema.field_with_name("note").unwrap().data_type(),
+            &DataType::Utf8
+        );
         let batch = decode(&schema, &sample, "page 1", 1).unwrap();
         assert_eq!(batch.num_rows(), 1);
     }
@@ -138,11 +169,35 @@ mod tests {
     #[test]
     fn a_value_that_does_not_fit_names_the_page_and_field() {
         let schema = infer(&records(json!([{"id": 1}])), &BTreeMap::new()).unwrap();
-        let error = decode(&schema, &records(json!([{"id": "abc"}])), "page 4 (http://h/a)", 1).unwrap_err();
-        assert!(error.message.contains("page 4") && error.message.contains("id"), "{}", error.message);
-        let error = decode(&schema, &records(json!([{"id": 2, "extra": 1}])), "page 5", 1).unwrap_err();
-        assert!(error.message.contains("`extra`") && error.message.contains("page 5"), "{}", error.message);
+        let error = decode(
+            &schema,
+            &records(json!([{"id": "abc"}])),
+            "page 4 (http://h/a)",
+            1,
+        )
+        .unwrap_err();
+        assert!(
+            error.message.contains("page 4") && error.message.contains("id"),
+            "{}",
+            error.message
+        );
+        let error = decode(
+            &schema,
+            &records(json!([{"id": 2, "extra": 1}])),
+            "page 5",
+            1,
+        )
+        .unwrap_err();
+        assert!(
+            error.message.contains("`extra`") && error.message.contains("page 5"),
+            "{}",
+            error.message
+        );
         let error = decode(&schema, &records(json!([{"id": 2.5}])), "page 6", 1).unwrap_err();
-        assert!(error.message.contains("page 6"), "{}", error.message);
+        assert!(
+            error.message.contains("page 6") && error.message.contains("`id` holds 2.5"),
+            "{}",
+            error.message
+        );
     }
 }

@@ -86,7 +86,11 @@ impl Url {
     pub fn with_params<'a>(&self, params: impl IntoIterator<Item = (&'a str, String)>) -> Url {
         let mut path_and_query = self.path_and_query.clone();
         for (name, value) in params {
-            path_and_query.push(if path_and_query.contains('?') { '&' } else { '?' });
+            path_and_query.push(if path_and_query.contains('?') {
+                '&'
+            } else {
+                '?'
+            });
             path_and_query.push_str(&encode(name));
             path_and_query.push('=');
             path_and_query.push_str(&encode(&value));
@@ -233,20 +237,42 @@ mod tests {
     #[test]
     fn references_join_as_a_browser_joins_them() {
         let base = url("https://api.example.com/v2/");
-        assert_eq!(base.join("items").unwrap().to_string(), "https://api.example.com/v2/items");
+        assert_eq!(
+            base.join("items").unwrap().to_string(),
+            "https://api.example.com/v2/items"
+        );
         let page = url("https://api.example.com/v2/items?page=1");
-        assert_eq!(page.join("?page=2").unwrap().to_string(), "https://api.example.com/v2/items?page=2");
-        assert_eq!(page.join("/v3/x").unwrap().to_string(), "https://api.example.com/v3/x");
-        assert_eq!(page.join("../v1/x").unwrap().to_string(), "https://api.example.com/v1/x");
+        assert_eq!(
+            page.join("?page=2").unwrap().to_string(),
+            "https://api.example.com/v2/items?page=2"
+        );
+        assert_eq!(
+            page.join("/v3/x").unwrap().to_string(),
+            "https://api.example.com/v3/x"
+        );
+        assert_eq!(
+            page.join("../v1/x").unwrap().to_string(),
+            "https://api.example.com/v1/x"
+        );
         assert_eq!(page.join("http://other/x").unwrap().authority, "other");
-        assert_eq!(page.join("//cdn.example.com/a").unwrap().to_string(), "https://cdn.example.com/a");
+        assert_eq!(
+            page.join("//cdn.example.com/a").unwrap().to_string(),
+            "https://cdn.example.com/a"
+        );
     }
 
     #[test]
     fn params_are_encoded_and_read_back() {
-        let u = url("http://h/a?x=1").with_params([("since", "2026-01-01T00:00:00+00:00".to_string())]);
-        assert_eq!(u.path_and_query, "/a?x=1&since=2026-01-01T00%3A00%3A00%2B00%3A00");
-        assert_eq!(query_param(&u, "since").as_deref(), Some("2026-01-01T00:00:00+00:00"));
+        let u =
+            url("http://h/a?x=1").with_params([("since", "2026-01-01T00:00:00+00:00".to_string())]);
+        assert_eq!(
+            u.path_and_query,
+            "/a?x=1&since=2026-01-01T00%3A00%3A00%2B00%3A00"
+        );
+        assert_eq!(
+            query_param(&u, "since").as_deref(),
+            Some("2026-01-01T00:00:00+00:00")
+        );
         assert_eq!(u.shown(), "http://h/a?…");
     }
 }

@@ -141,9 +141,7 @@ impl From<Failure> for Error {
 /// A config error.
 pub fn parse_config<T: DeserializeOwned>(json: &str) -> Result<T, Failure> {
     let mut deserializer = serde_json::Deserializer::from_str(json);
-    T::deserialize(&mut deserializer).map_err(|e| {
-        Failure::config(format!("invalid config: {e}"))
-    })
+    T::deserialize(&mut deserializer).map_err(|e| Failure::config(format!("invalid config: {e}")))
 }
 
 /// The schema as the host expects it: an Arrow IPC stream holding only the schema.
@@ -199,7 +197,11 @@ mod tests {
         assert_eq!(error.kind, Kind::Config);
         assert!(error.message.contains("paht"), "{}", error.message);
         let error = parse_config::<Keys>(r#"{"path": 3}"#).unwrap_err();
-        assert!(error.message.contains("expected a string"), "{}", error.message);
+        assert!(
+            error.message.contains("expected a string"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]

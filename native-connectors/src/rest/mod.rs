@@ -72,11 +72,10 @@ pub fn home(config: &ConnectorConfig<'_>) -> Result<WasmHomeSpec, ConfigProblem>
     parsed
         .check()
         .map_err(|problem| ConfigProblem::key(problem.key, problem.message))?;
-    let fill = |text: &str| {
-        text.replace("{entity}", config.entity)
-            .replace("{flow}", config.flow)
-    };
-    parsed.endpoint = fill(&parsed.endpoint);
+    parsed.endpoint = parsed
+        .endpoint
+        .replace("{entity}", config.entity)
+        .replace("{flow}", config.flow);
     let base = origin("base_url", &parsed.base_url)?;
     let mut permissions = Permissions::default()
         .with_call_timeout(DEFAULT_CALL_TIMEOUT)
