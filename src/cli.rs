@@ -57,6 +57,10 @@ pub enum ComponentCommand {
     New {
         /// The folder to create; its name (lowercase letters, digits, `_`) names the component.
         path: PathBuf,
+        /// What to start from: `rows` (a home that makes up rows) or `rest` (a home that
+        /// reads a JSON API over HTTP).
+        #[arg(long, value_enum, default_value = "rows")]
+        kind: crate::commands::component::ScaffoldKind,
     },
 }
 

@@ -187,17 +187,16 @@ fn component_inspect_shows_world_description_and_imports() {
     );
 }
 
-#[test]
-fn a_scaffolded_component_builds_and_runs() {
-    let tmp = tempfile::tempdir().unwrap();
-    let crate_dir = tmp.path().join("demo_conn");
+/// Scaffolds a component of `kind` called `name` in `dir` and builds it with the one build
+/// command of its README (a target directory kept between test runs); its `.wasm` file.
+fn scaffold_and_build(dir: &std::path::Path, name: &str, kind: &str) -> std::path::PathBuf {
+    let crate_dir = dir.join(name);
     let out = ok(hygge()
-        .args(["component", "new"])
+        .args(["component", "new", "--kind", kind])
         .arg(&crate_dir)
         .output()
         .unwrap());
     assert!(out.contains("cargo build --release"), "{out}");
-    // The one build command of its README, with a target directory kept between test runs.
     let target = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("scaffold-target");
     let build =
         std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
@@ -214,7 +213,13 @@ fn a_scaffolded_component_builds_and_runs() {
         "{}",
         String::from_utf8_lossy(&build.stderr)
     );
-    let wasm = target.join("wasm32-wasip2/release/demo_conn.wasm");
+    target.join(format!("wasm32-wasip2/release/{name}.wasm"))
+}
+
+#[test]
+fn a_scaffolded_component_builds_and_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wasm = scaffold_and_build(tmp.path(), "demo_conn", "rows");
     write_files(
         tmp.path(),
         &[
@@ -237,11 +242,52 @@ fn a_scaffolded_component_builds_and_runs() {
     let again = fails(
         hygge()
             .args(["component", "new"])
-            .arg(&crate_dir)
+            .arg(tmp.path().join("demo_conn"))
             .output()
             .unwrap(),
     );
     assert!(again.contains("already exists"), "{again}");
+}
+
+/// `--kind rest` scaffolds an API connector on the SDK: it reads a JSON API through
+/// `wasi:http` inside its `allow: http` grant, and without the grant it is not started.
+#[test]
+fn a_rest_scaffold_reads_an_api_inside_its_grant() {
+    let server = hygge_http_test_server::HttpServer::start(|_| {
+        hygge_http_test_server::Response::json(&serde_json::json!([
+            {"id": 1, "name": "a"}, {"id": 2, "name": "b"}, {"id": 3, "name": null}
+        ]))
+    })
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let wasm = scaffold_and_build(tmp.path(), "demo_api", "rest");
+    let flow = |allow: &str| {
+        format!(
+            "home:\n  type: wasm\n  component: {}\n{allow}  config: {{url: '{}/items'}}\nstore: out\n",
+            wasm.display(),
+            server.url()
+        )
+    };
+    write_files(
+        tmp.path(),
+        &[
+            ("project/hygge.yml", "name: api\n"),
+            ("project/flows/api/flow.yml", &flow("")),
+        ],
+    );
+    let refused = fails(run(&tmp.path().join("project"), &["go"]));
+    assert!(refused.contains("names no HTTP origin"), "{refused}");
+    assert!(server.requests().is_empty());
+    write_files(
+        tmp.path(),
+        &[(
+            "project/flows/api/flow.yml",
+            &flow(&format!("  allow: {{http: ['{}']}}\n", server.url())),
+        )],
+    );
+    ok(run(&tmp.path().join("project"), &["go"]));
+    assert_eq!(count_rows(&tmp.path().join("project/out")), 3);
+    assert_eq!(server.requests()[0].path, "/items");
 }
 
 /// The component reads the ZSTD files hygge's native store writes (the quickstart's), and

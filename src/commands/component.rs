@@ -5,12 +5,29 @@ use hygge_runtime::wasm::inspect;
 
 use crate::cli::ComponentCommand;
 
-/// The scaffold's files: (path, template). `{name}` is replaced by the component's name.
+/// The scaffold's files: (path, template). `{name}` is replaced by the component's name,
+/// `{extra_dependencies}` by those of the kind. The SDK (components/sdk and components/ipc)
+/// is vendored under `vendor/`, so the crate builds without the hygge repository.
 const SCAFFOLD: &[(&str, &str)] = &[
     ("Cargo.toml", include_str!("../scaffold/Cargo.toml.tmpl")),
-    ("src/lib.rs", include_str!("../scaffold/lib.rs.tmpl")),
     ("README.md", include_str!("../scaffold/README.md.tmpl")),
     ("wit/connector.wit", include_str!("../../wit/connector.wit")),
+    (
+        "vendor/hygge-component-sdk/Cargo.toml",
+        include_str!("../scaffold/sdk.Cargo.toml.tmpl"),
+    ),
+    (
+        "vendor/hygge-component-sdk/src/lib.rs",
+        include_str!("../../components/sdk/src/lib.rs"),
+    ),
+    (
+        "vendor/hygge-ipc/Cargo.toml",
+        include_str!("../scaffold/ipc.Cargo.toml.tmpl"),
+    ),
+    (
+        "vendor/hygge-ipc/src/lib.rs",
+        include_str!("../../components/ipc/src/lib.rs"),
+    ),
     // The versions hygge's own components build with, so a new crate starts from a known-good set.
     ("Cargo.lock", include_str!("../../components/Cargo.lock")),
     (
@@ -20,8 +37,30 @@ const SCAFFOLD: &[(&str, &str)] = &[
     (".gitignore", "target/\n"),
 ];
 
-/// Creates a component crate at `path`.
-fn scaffold(path: &std::path::Path) -> Result<()> {
+/// What `hygge component new --kind` starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScaffoldKind {
+    /// A home that makes up rows: the smallest complete connector.
+    Rows,
+    /// A home that reads a JSON API through `wasi:http` (needs an `allow: http` grant).
+    Rest,
+}
+
+impl ScaffoldKind {
+    /// Its `src/lib.rs` and the dependencies it adds.
+    fn source(self) -> (&'static str, &'static str) {
+        match self {
+            ScaffoldKind::Rows => (include_str!("../scaffold/lib.rs.tmpl"), ""),
+            ScaffoldKind::Rest => (
+                include_str!("../scaffold/rest_lib.rs.tmpl"),
+                "arrow-json = { version = \"60.1\", default-features = false }\nwasip2 = \"1.0\"\n",
+            ),
+        }
+    }
+}
+
+/// Creates a component crate of `kind` at `path`.
+fn scaffold(path: &std::path::Path, kind: ScaffoldKind) -> Result<()> {
     if path.exists() {
         return Err(anyhow!(
             "{} already exists; nothing was changed",
@@ -42,13 +81,21 @@ fn scaffold(path: &std::path::Path) -> Result<()> {
             "`{name}` is not a component name\n    hint: use lowercase letters, digits and `_`, starting with a letter"
         ));
     }
-    for (file, template) in SCAFFOLD {
+    let (source, extra_dependencies) = kind.source();
+    for (file, template) in SCAFFOLD.iter().chain([&("src/lib.rs", source)]) {
         let target = path.join(file);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create {}", parent.display()))?;
         }
-        std::fs::write(&target, template.replace("{name}", &name))
+        let text = if file.starts_with("vendor/") {
+            template.to_string()
+        } else {
+            template
+                .replace("{name}", &name)
+                .replace("{extra_dependencies}", extra_dependencies)
+        };
+        std::fs::write(&target, text)
             .with_context(|| format!("cannot write {}", target.display()))?;
         println!("  {}", target.display());
     }
@@ -122,6 +169,6 @@ pub async fn run(command: ComponentCommand) -> Result<bool> {
             }
             Ok(found.world != "none")
         }
-        ComponentCommand::New { path } => scaffold(&path).map(|()| true),
+        ComponentCommand::New { path, kind } => scaffold(&path, kind).map(|()| true),
     }
 }
