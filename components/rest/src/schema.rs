@@ -115,7 +115,7 @@ pub fn decode(
             )));
         }
     }
-    let mut decoder = ReaderBuilder::new(schema.clone())
+    let mut decoder = ReaderBuilder::new(decoding_schema(schema))
         .with_batch_size(records.len().max(1))
         .with_strict_mode(true)
         .build_decoder()
@@ -126,8 +126,47 @@ pub fn decode(
         ))
     };
     decoder.serialize(records).map_err(misfit)?;
-    let batch = decoder.flush().map_err(misfit)?;
-    Ok(batch.unwrap_or_else(|| RecordBatch::new_empty(schema.clone())))
+    let Some(batch) = decoder.flush().map_err(misfit)? else {
+        return Ok(RecordBatch::new_empty(schema.clone()));
+    };
+    // The same values, labelled with the schema's own time zone names.
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(column, field)| {
+            if column.data_type() == field.data_type() {
+                return Ok(column.clone());
+            }
+            let data = column
+                .to_data()
+                .into_builder()
+                .data_type(field.data_type().clone())
+                .build()?;
+            Ok(arrow_array::make_array(data))
+        })
+        .collect::<Result<Vec<_>, arrow_schema::ArrowError>>()
+        .map_err(|e| Failure::internal(format!("cannot relabel a time zone: {e}")))?;
+    RecordBatch::try_new(schema.clone(), columns)
+        .map_err(|e| Failure::internal(format!("cannot rebuild a batch: {e}")))
+}
+
+/// `schema` with `UTC` written as `+00:00`: the decoder in the component has no time zone
+/// database, and reads only offsets.
+fn decoding_schema(schema: &SchemaRef) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Timestamp(unit, Some(tz)) if tz.as_ref() == "UTC" => Field::new(
+                f.name(),
+                DataType::Timestamp(*unit, Some("+00:00".into())),
+                f.is_nullable(),
+            ),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
 }
 
 #[cfg(test)]
@@ -164,6 +203,25 @@ mod tests {
         );
         let batch = decode(&schema, &sample, "page 1", 1).unwrap();
         assert_eq!(batch.num_rows(), 1);
+        let explicit = BTreeMap::from([("at".to_string(), "timestamptz".to_string())]);
+        let schema = infer(&records(json!([{"at": "2026-01-01T00:01:00Z"}])), &explicit).unwrap();
+        let batch = decode(
+            &schema,
+            &records(json!([{"at": "2026-01-01T01:01:00+01:00"}])),
+            "p",
+            1,
+        )
+        .unwrap();
+        assert_eq!(
+            batch.schema().field(0).data_type(),
+            &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+        );
+        let at = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<arrow_array::TimestampMicrosecondArray>()
+            .unwrap();
+        assert_eq!(at.value(0), 1_767_225_660_000_000);
     }
 
     #[test]

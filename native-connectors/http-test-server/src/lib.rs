@@ -13,6 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 
+mod sample;
+pub use sample::{SAMPLE_TOKEN, sample_api};
+
 /// A request as the server read it.
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -83,6 +86,12 @@ impl Response {
         }
     }
 
+    /// The same answer with another status.
+    pub fn status_code(mut self, status: u16) -> Response {
+        self.status = status;
+        self
+    }
+
     /// The same answer with another header.
     pub fn header(mut self, name: &str, value: &str) -> Response {
         self.headers.push((name.to_string(), value.to_string()));
@@ -109,7 +118,18 @@ impl HttpServer {
     pub fn start(
         handler: impl Fn(&Request) -> Response + Send + Sync + 'static,
     ) -> std::io::Result<HttpServer> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        HttpServer::start_on(0, handler)
+    }
+
+    /// Starts a server on `port` of 127.0.0.1 (0: a free one).
+    ///
+    /// # Errors
+    /// When the port cannot be had.
+    pub fn start_on(
+        port: u16,
+        handler: impl Fn(&Request) -> Response + Send + Sync + 'static,
+    ) -> std::io::Result<HttpServer> {
+        let listener = TcpListener::bind(("127.0.0.1", port))?;
         let address = listener.local_addr()?;
         let log = Arc::new(Mutex::new(Vec::new()));
         let stopping = Arc::new(AtomicBool::new(false));
