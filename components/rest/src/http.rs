@@ -7,7 +7,8 @@ use hygge_rest_config::Retries;
 use wasip2::clocks::monotonic_clock;
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{
-    ErrorCode, Fields, IncomingBody, Method, OutgoingBody, OutgoingRequest, Scheme,
+    ErrorCode, Fields, FutureIncomingResponse, IncomingBody, Method, OutgoingBody, OutgoingRequest,
+    Scheme,
 };
 use wasip2::io::streams::StreamError;
 
@@ -85,9 +86,28 @@ impl Client {
     /// # Errors
     /// A connection error when the request could not be sent or answered.
     pub fn send(&mut self, request: &Request<'_>) -> Result<Response, Failure> {
+        let first = self.begin(request)?;
+        self.finish(request, first)
+    }
+
+    /// Sends `request` and returns at once: the host sends it and receives the answer
+    /// while the component works on something else. [`finish`](Self::finish) waits for it.
+    ///
+    /// # Errors
+    /// When the request cannot be sent.
+    pub fn begin(&mut self, request: &Request<'_>) -> Result<InFlight, Failure> {
+        self.start(request.post, &request.url, request.headers, request.body)
+    }
+
+    /// The answer to `request`, begun as `first`, after redirects and retries.
+    ///
+    /// # Errors
+    /// A connection error when the request could not be sent or answered.
+    pub fn finish(&mut self, request: &Request<'_>, first: InFlight) -> Result<Response, Failure> {
         let mut attempt = 1;
+        let mut first = Some(first);
         loop {
-            let response = self.follow(request)?;
+            let response = self.follow(request, first.take())?;
             let retryable =
                 response.status == 429 || matches!(response.status, 500 | 502 | 503 | 504);
             if !retryable || attempt >= self.retries.max_attempts {
@@ -109,14 +129,24 @@ impl Client {
         }
     }
 
-    /// One attempt, with its redirects.
-    fn follow(&mut self, request: &Request<'_>) -> Result<Response, Failure> {
+    /// One attempt, with its redirects; `first` is the attempt's first request when it was
+    /// begun already.
+    fn follow(
+        &mut self,
+        request: &Request<'_>,
+        first: Option<InFlight>,
+    ) -> Result<Response, Failure> {
         let mut url = request.url.clone();
         let mut post = request.post;
         let mut headers = request.headers.to_vec();
+        let mut first = first;
         for _ in 0..=MAX_REDIRECTS {
             let body = if post { request.body } else { None };
-            let response = self.send_once(post, &url, &headers, body)?;
+            let in_flight = match first.take() {
+                Some(in_flight) => in_flight,
+                None => self.start(post, &url, &headers, body)?,
+            };
+            let response = self.complete(in_flight)?;
             let location = response.header("location");
             let redirect = matches!(response.status, 301 | 302 | 303 | 307 | 308);
             let (true, Some(location)) = (redirect, location) else {
@@ -154,13 +184,14 @@ impl Client {
         self.last_start = Some(monotonic_clock::now());
     }
 
-    fn send_once(
+    /// Sends one request (no redirects, no retries) and returns without waiting.
+    fn start(
         &mut self,
         post: bool,
         url: &Url,
         headers: &[(String, String)],
         body: Option<&str>,
-    ) -> Result<Response, Failure> {
+    ) -> Result<InFlight, Failure> {
         self.pace();
         let failed = |e: ErrorCode| transport_failure(url, e);
         let mut fields: Vec<(String, Vec<u8>)> = headers
@@ -211,6 +242,16 @@ impl Client {
             }
         }
         OutgoingBody::finish(outgoing_body, None).map_err(failed)?;
+        Ok(InFlight {
+            url: url.clone(),
+            future,
+        })
+    }
+
+    /// Waits for a request's answer and reads it whole.
+    fn complete(&mut self, in_flight: InFlight) -> Result<Response, Failure> {
+        let InFlight { url, future } = in_flight;
+        let failed = |e: ErrorCode| transport_failure(&url, e);
         future.subscribe().block();
         let incoming = future
             .get()
@@ -227,16 +268,22 @@ impl Client {
         let body = incoming
             .consume()
             .map_err(|()| Failure::internal("the response body was taken twice"))?;
-        let bytes = read_body(&body, url)?;
+        let bytes = read_body(&body, &url)?;
         drop(incoming);
         let _trailers = IncomingBody::finish(body);
         Ok(Response {
-            url: url.clone(),
+            url,
             status,
             headers,
             body: bytes,
         })
     }
+}
+
+/// A request sent, its answer not yet read.
+pub struct InFlight {
+    url: Url,
+    future: FutureIncomingResponse,
 }
 
 fn read_body(body: &IncomingBody, url: &Url) -> Result<Vec<u8>, Failure> {

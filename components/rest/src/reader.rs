@@ -15,7 +15,7 @@ use hygge_rest_config::RestConfig;
 use serde_json::{Map, Value};
 
 use crate::auth::Authenticator;
-use crate::http::{Client, Request};
+use crate::http::{Client, InFlight, Request};
 use crate::log;
 use crate::pages::Pages;
 use crate::records::{flatten, records_of};
@@ -36,8 +36,19 @@ struct Page {
     records: Vec<Map<String, Value>>,
 }
 
+/// The next page's request, sent while the current page is decoded.
+struct Prefetch {
+    /// The page's URL as the walk gave it (before credentials).
+    page: Url,
+    /// The URL and headers as sent.
+    url: Url,
+    headers: Vec<(String, String)>,
+    in_flight: InFlight,
+}
+
 struct State {
     config: RestConfig,
+    prefetch: Option<Prefetch>,
     client: Client,
     auth: Authenticator,
     pages: Pages,
@@ -142,6 +153,7 @@ impl State {
             .max(1);
         let sample_size = config.sample_size.unwrap_or(DEFAULT_SAMPLE_SIZE);
         let mut state = State {
+            prefetch: None,
             client: Client::new(
                 config.retries,
                 config.rate_limit.map(|r| r.requests_per_second),
@@ -201,12 +213,23 @@ impl State {
             return Err(Failure::internal("no page left to fetch"));
         };
         let label = format!("page {} ({})", self.pages.count, url.shown());
-        let mut response = self.request(&url)?;
+        let mut response = match self.prefetch.take() {
+            Some(prefetch) if prefetch.page == url => self.client.finish(
+                &Request {
+                    post: false,
+                    url: prefetch.url,
+                    headers: &prefetch.headers,
+                    body: None,
+                },
+                prefetch.in_flight,
+            )?,
+            _ => self.request(&url)?,
+        };
         if response.status == 401 && self.auth.forget_token() {
             response = self.request(&url)?;
         }
         check_status(&response, &label, self.config.retries.max_attempts)?;
-        let body: Value = if response.body.iter().all(u8::is_ascii_whitespace) {
+        let mut body: Value = if response.body.iter().all(u8::is_ascii_whitespace) {
             Value::Null
         } else {
             serde_json::from_slice(&response.body).map_err(|e| {
@@ -216,7 +239,7 @@ impl State {
                 ))
             })?
         };
-        let records = records_of(body.clone(), self.config.records.as_deref(), &label)?;
+        let records = records_of(&mut body, self.config.records.as_deref(), &label)?;
         let count = records.len();
         let records: Vec<Map<String, Value>> = records
             .into_iter()
@@ -235,10 +258,27 @@ impl State {
         } else {
             self.pages.next(&response, &body, count, &label)?
         };
+        // The next page travels while this one is flattened and decoded.
+        if let Some(next) = self.next_url.clone() {
+            let (url, headers) = self.prepared(&next)?;
+            let in_flight = self.client.begin(&Request {
+                post: false,
+                url: url.clone(),
+                headers: &headers,
+                body: None,
+            })?;
+            self.prefetch = Some(Prefetch {
+                page: next,
+                url,
+                headers,
+                in_flight,
+            });
+        }
         Ok(Page { label, records })
     }
 
-    fn request(&mut self, url: &Url) -> Result<crate::http::Response, Failure> {
+    /// The URL and headers of a request for page `url`, credentials included.
+    fn prepared(&mut self, url: &Url) -> Result<(Url, Vec<(String, String)>), Failure> {
         let mut headers: Vec<(String, String)> = self
             .config
             .headers
@@ -254,6 +294,11 @@ impl State {
         let url = self
             .auth
             .apply(&mut self.client, url.clone(), &mut headers)?;
+        Ok((url, headers))
+    }
+
+    fn request(&mut self, url: &Url) -> Result<crate::http::Response, Failure> {
+        let (url, headers) = self.prepared(url)?;
         self.client.send(&Request {
             post: false,
             url,

@@ -16,63 +16,65 @@ pub fn at_path<'v>(body: &'v Value, path: &str) -> Option<&'v Value> {
         })
 }
 
-/// The records of one page: at `path`, or else the body when it is an array, or its only
+/// The records of one page, taken out of `body` (what else it holds stays, for the next
+/// link, cursor or total): at `path`, or else the body when it is an array, or its only
 /// array field, or the body itself as one record. `page` names the page in messages.
 ///
 /// # Errors
 /// A data error when `path` is not in the body, or the body holds several arrays and no
 /// `records:` says which.
-pub fn records_of(body: Value, path: Option<&str>, page: &str) -> Result<Vec<Value>, Failure> {
+pub fn records_of(body: &mut Value, path: Option<&str>, page: &str) -> Result<Vec<Value>, Failure> {
     let keys = |body: &Value| match body {
         Value::Object(map) => map.keys().cloned().collect::<Vec<_>>().join(", "),
         _ => String::new(),
     };
     if let Some(path) = path {
-        return match at_path(&body, path) {
-            Some(Value::Array(items)) => Ok(items.clone()),
+        let found = path
+            .split('.')
+            .filter(|p| !p.is_empty())
+            .try_fold(&mut *body, |value, key| match value {
+                Value::Object(map) => map.get_mut(key),
+                Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get_mut(i)),
+                _ => None,
+            });
+        return match found {
+            Some(Value::Array(items)) => Ok(std::mem::take(items)),
             Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::Object(one)) => Ok(vec![Value::Object(one.clone())]),
+            Some(Value::Object(one)) => Ok(vec![Value::Object(std::mem::take(one))]),
             Some(other) => Err(Failure::data(format!(
                 "{page}: `records: {path}` is {}, not an array of records",
                 kind(other)
             ))),
             None => Err(Failure::data(format!(
                 "{page} has no `{path}`; set `records:` to the dotted path of the array of records (the body's keys: {})",
-                keys(&body)
+                keys(body)
             ))),
         };
     }
     match body {
-        Value::Array(items) => Ok(items),
+        Value::Array(items) => Ok(std::mem::take(items)),
         Value::Null => Ok(Vec::new()),
         Value::Object(map) => {
-            let arrays: Vec<&String> = map
+            let arrays: Vec<String> = map
                 .iter()
                 .filter(|(_, v)| v.is_array())
-                .map(|(k, _)| k)
+                .map(|(k, _)| k.clone())
                 .collect();
             match arrays.as_slice() {
-                [] => Ok(vec![Value::Object(map)]),
-                [one] => {
-                    let one = (*one).clone();
-                    match map.into_iter().find(|(k, _)| *k == one) {
-                        Some((_, Value::Array(items))) => Ok(items),
-                        _ => Ok(Vec::new()),
-                    }
-                }
+                [] => Ok(vec![Value::Object(map.clone())]),
+                [one] => match map.get_mut(one) {
+                    Some(Value::Array(items)) => Ok(std::mem::take(items)),
+                    _ => Ok(Vec::new()),
+                },
                 several => Err(Failure::data(format!(
                     "{page} holds several arrays ({}); set `records:` to the one that holds the records",
-                    several
-                        .iter()
-                        .map(|k| k.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    several.join(", ")
                 ))),
             }
         }
         other => Err(Failure::data(format!(
             "{page} is {}, not records",
-            kind(&other)
+            kind(other)
         ))),
     }
 }
@@ -134,32 +136,35 @@ mod tests {
     fn records_are_found_by_path_or_by_shape() {
         let body = json!({"data": {"items": [{"id": 1}, {"id": 2}]}, "meta": {"total": 2}});
         assert_eq!(
-            records_of(body.clone(), Some("data.items"), "p")
+            records_of(&mut body.clone(), Some("data.items"), "p")
                 .unwrap()
                 .len(),
             2
         );
-        let error = records_of(body.clone(), Some("data.rows"), "page 1").unwrap_err();
+        let error = records_of(&mut body.clone(), Some("data.rows"), "page 1").unwrap_err();
         assert!(
             error.message.contains("data.rows") && error.message.contains("data, meta"),
             "{}",
             error.message
         );
-        assert_eq!(records_of(json!([{"a": 1}]), None, "p").unwrap().len(), 1);
         assert_eq!(
-            records_of(json!({"results": [1, 2, 3], "next": null}), None, "p")
+            records_of(&mut json!([{"a": 1}]), None, "p").unwrap().len(),
+            1
+        );
+        assert_eq!(
+            records_of(&mut json!({"results": [1, 2, 3], "next": null}), None, "p")
                 .unwrap()
                 .len(),
             3
         );
         assert_eq!(
-            records_of(json!({"id": 7}), None, "p").unwrap(),
+            records_of(&mut json!({"id": 7}), None, "p").unwrap(),
             vec![json!({"id": 7})]
         );
-        let error = records_of(json!({"a": [], "b": []}), None, "p").unwrap_err();
+        let error = records_of(&mut json!({"a": [], "b": []}), None, "p").unwrap_err();
         assert!(error.message.contains("a, b"), "{}", error.message);
         assert!(
-            records_of(json!({"data": null}), Some("data"), "p")
+            records_of(&mut json!({"data": null}), Some("data"), "p")
                 .unwrap()
                 .is_empty()
         );
