@@ -43,7 +43,7 @@ fn record(entity: &str, n: usize) -> Value {
             "name": format!("Customer {}", n + 1),
             "email": format!("customer{}@example.com", n + 1),
             "address": {"city": CITIES[n % 4], "country": COUNTRIES[n % 4]},
-            "tags": if n % 3 == 0 { json!(["vip"]) } else { json!([]) },
+            "tags": if n.is_multiple_of(3) { json!(["vip"]) } else { json!([]) },
             "balance": format!("{}.{:02}", n * 7 % 10_000, n % 100),
             "updated_at": updated_at(n),
         }),
