@@ -64,7 +64,7 @@ impl WasiHttpHooks for HttpHooks {
         options: Option<RequestOptions>,
         _response_errors: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
     ) -> Box<dyn Future<Output = SendResult> + Send> {
-        let url = request.uri().to_string();
+        let url = shown(request.uri());
         if !self.grant.admits(request.uri()) {
             tracing::warn!(url = %url, grant = %self.grant.describe(), "refused a component's request outside its grant");
             self.faults.record(HttpFault::Refused { url });
@@ -115,6 +115,14 @@ impl WasiHttpHooks for HttpHooks {
             ))
         })
     }
+}
+
+/// `uri` for messages and logs: without its query, where an API key may sit.
+fn shown(uri: &http::Uri) -> String {
+    let scheme = uri.scheme_str().unwrap_or("http");
+    let authority = uri.authority().map_or("", |a| a.as_str());
+    let query = if uri.query().is_some() { "?…" } else { "" };
+    format!("{scheme}://{authority}{}{query}", uri.path())
 }
 
 /// The guest's timeouts, each no longer than the host's.
