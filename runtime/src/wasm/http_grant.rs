@@ -121,13 +121,12 @@ impl HttpOrigin {
             None => true,
             Some(prefix) => {
                 let path = uri.path();
+                let base = prefix.trim_end_matches('/');
                 !has_dot_segment(path)
-                    && (path == prefix.trim_end_matches('/')
-                        || path.starts_with(prefix)
-                        || (!prefix.ends_with('/')
-                            && path
-                                .strip_prefix(prefix.as_str())
-                                .is_some_and(|rest| rest.starts_with('/'))))
+                    && (path == base
+                        || path
+                            .strip_prefix(base)
+                            .is_some_and(|rest| rest.starts_with('/')))
             }
         }
     }
