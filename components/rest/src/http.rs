@@ -174,12 +174,9 @@ impl Client {
     }
 
     fn pace(&mut self) {
-        let now = monotonic_clock::now();
-        if let (Some(interval), Some(last)) = (self.interval, self.last_start) {
-            let due = last.saturating_add(interval);
-            if due > now {
-                monotonic_clock::subscribe_duration(due - now).block();
-            }
+        let wait = pause(self.interval, self.last_start, monotonic_clock::now());
+        if wait > 0 {
+            monotonic_clock::subscribe_duration(wait).block();
         }
         self.last_start = Some(monotonic_clock::now());
     }
@@ -324,5 +321,31 @@ fn transport_failure(url: &Url, code: ErrorCode) -> Failure {
 pub fn sleep(seconds: f64) {
     if seconds > 0.0 {
         monotonic_clock::subscribe_duration((seconds * 1e9) as u64).block();
+    }
+}
+
+/// Nanoseconds to wait at `now` so that a request starts at least `interval` after the one
+/// that started at `last_start`.
+fn pause(interval: Option<u64>, last_start: Option<u64>, now: u64) -> u64 {
+    match (interval, last_start) {
+        (Some(interval), Some(last)) => last.saturating_add(interval).saturating_sub(now),
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_limit_spaces_request_starts_by_its_interval() {
+        let client = Client::new(Retries::default(), Some(10.0));
+        assert_eq!(client.interval, Some(100_000_000));
+        assert_eq!(Client::new(Retries::default(), None).interval, None);
+        assert_eq!(pause(Some(100), Some(1_000), 1_030), 70);
+        assert_eq!(pause(Some(100), Some(1_000), 1_100), 0);
+        assert_eq!(pause(Some(100), Some(1_000), 5_000), 0);
+        assert_eq!(pause(Some(100), None, 5), 0);
+        assert_eq!(pause(None, Some(1_000), 1_001), 0);
     }
 }

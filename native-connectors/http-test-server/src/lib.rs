@@ -29,8 +29,6 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
-    /// When the server had read it.
-    pub received: std::time::Instant,
 }
 
 impl Request {
@@ -296,7 +294,6 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Req
         query,
         headers,
         body,
-        received: std::time::Instant::now(),
     }))
 }
 

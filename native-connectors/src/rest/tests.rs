@@ -533,7 +533,7 @@ async fn a_body_that_stalls_fails_at_the_request_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_rate_limit_spaces_requests_and_a_closed_port_is_a_connection_error() {
+async fn a_rate_limited_walk_reads_every_page_and_a_closed_port_is_a_connection_error() {
     let server = start_paginated();
     let batches = read_yaml(&format!(
         "base_url: {}\nendpoint: link\nrate_limit: {{requests_per_second: 10}}\n",
@@ -542,14 +542,8 @@ async fn the_rate_limit_spaces_requests_and_a_closed_port_is_a_connection_error(
     .await
     .unwrap();
     assert_eq!(ids(&batches).len(), TOTAL);
-    let asked = server.requests();
-    assert_eq!(asked.len(), 3);
-    // A lower bound only: 10 a second means each request starts at least 100 ms after the
-    // one before (a little less may pass between the server's reads of them).
-    for pair in asked.windows(2) {
-        let gap = pair[1].received - pair[0].received;
-        assert!(gap >= std::time::Duration::from_millis(90), "{gap:?}");
-    }
+    // The spacing itself is unit-tested in the component (`http::tests`), with no clock.
+    assert_eq!(server.requests().len(), 3);
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
