@@ -11,7 +11,10 @@
 //! - [`events`] are the typed events progress output is built from.
 //! - `testing` (feature `testing`) is the store conformance suite every store runs.
 //! - [`wasm`] hosts sandboxed Wasm components as homes and stores.
+//! - `cloud` (feature `objects`): object-store URLs and the connections that open them.
 
+#[cfg(feature = "objects")]
+pub mod cloud;
 pub mod config;
 pub mod contract;
 pub mod coordinator;

@@ -5,9 +5,13 @@
 //!   state in a hidden file inside it ([`FolderState`]).
 //! - [`SqlStaging`]: a database table, published in one transaction with its state row
 //!   ([`SqlState`]); a SQL store supplies its [`SqlDialect`] and [`SqlDatabase`].
+//! - [`objects`] (feature `objects`): files on an object store, published by one
+//!   conditional write of a commit log entry that also carries the state.
 
 mod folder;
 mod folder_state;
+#[cfg(feature = "objects")]
+pub mod objects;
 mod sql;
 mod sql_checks;
 mod sql_state;

@@ -1,0 +1,133 @@
+//! A destination prefix on an object store, and the paths hygge keeps under it.
+
+use std::sync::Arc;
+
+use futures_util::TryStreamExt;
+use object_store::path::Path;
+use object_store::{ObjectMeta, ObjectStore};
+
+use super::errors::object_error;
+use super::log::{Commit, CommitLog, HYGGE_DIR};
+use crate::contract::ConnectorError;
+
+const STAGING_DIR: &str = "staging";
+
+/// Where a store publishes or a home reads: a store and a prefix in it.
+#[derive(Debug, Clone)]
+pub struct ObjectDestination {
+    store: Arc<dyn ObjectStore>,
+    root: Path,
+    place: String,
+}
+
+impl ObjectDestination {
+    /// `root` in `store`; `place` names it in messages (the URL the user wrote, with
+    /// `{entity}` filled in).
+    pub fn new(store: Arc<dyn ObjectStore>, root: Path, place: impl Into<String>) -> Self {
+        ObjectDestination {
+            store,
+            root,
+            place: place.into(),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    /// The prefix.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The destination as users know it.
+    pub fn place(&self) -> &str {
+        &self.place
+    }
+
+    /// Its commit log.
+    pub fn log(&self) -> CommitLog {
+        CommitLog::new(self.store.clone(), &self.root, &self.place)
+    }
+
+    /// The path readers see for a data file at `relative` (`year=2026/part-1.parquet`).
+    ///
+    /// # Errors
+    /// `relative` is not a valid object path (an empty, `.` or `..` segment).
+    pub fn visible(&self, relative: &str) -> Result<Path, ConnectorError> {
+        join(&self.root, relative)
+    }
+
+    /// Where `run_id` stages the data file it will publish at `relative`.
+    ///
+    /// # Errors
+    /// `relative` is not a valid object path.
+    pub fn staged(&self, run_id: &str, relative: &str) -> Result<Path, ConnectorError> {
+        join(&self.staging_of(run_id), relative)
+    }
+
+    /// The staging prefix of `run_id`.
+    pub fn staging_of(&self, run_id: &str) -> Path {
+        self.staging_root().join(run_id)
+    }
+
+    pub(super) fn staging_root(&self) -> Path {
+        self.root.clone().join(HYGGE_DIR).join(STAGING_DIR)
+    }
+
+    /// Every object under `prefix`.
+    ///
+    /// # Errors
+    /// The store cannot be listed.
+    pub async fn list(&self, prefix: &Path) -> Result<Vec<ObjectMeta>, ConnectorError> {
+        self.store
+            .list(Some(prefix))
+            .try_collect()
+            .await
+            .map_err(|e| object_error(e, "cannot list", &self.place))
+    }
+
+    /// The newest commit's data files as paths a reader can open now: each file's visible
+    /// path, or its staged path while the commit that added it is still being made visible
+    /// (hygge's own homes read the committed set, never a partial one). `None` when hygge
+    /// never published here.
+    ///
+    /// # Errors
+    /// The log cannot be read.
+    pub async fn committed_files(
+        &self,
+    ) -> Result<Option<(Commit, Vec<(Path, u64)>)>, ConnectorError> {
+        let Some(commit) = self.log().latest().await? else {
+            return Ok(None);
+        };
+        let staged: Vec<ObjectMeta> = self.list(&self.staging_of(&commit.run_id)).await?;
+        let mut files = Vec::with_capacity(commit.files.len());
+        for file in &commit.files {
+            let visible = self.visible(&file.path)?;
+            let path = if file.run_id == commit.run_id {
+                let staged_path = self.staged(&commit.run_id, &file.path)?;
+                if staged.iter().any(|m| m.location == staged_path) {
+                    staged_path
+                } else {
+                    visible
+                }
+            } else {
+                visible
+            };
+            files.push((path, file.bytes));
+        }
+        Ok(Some((commit, files)))
+    }
+}
+
+/// `relative` (`/`-separated) under `root`.
+pub(super) fn join(root: &Path, relative: &str) -> Result<Path, ConnectorError> {
+    let joined = if root.as_ref().is_empty() {
+        relative.to_string()
+    } else {
+        format!("{root}/{relative}")
+    };
+    Path::parse(&joined)
+        .map_err(|e| ConnectorError::config(format!("`{relative}` cannot be an object path: {e}")))
+}
