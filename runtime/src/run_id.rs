@@ -42,6 +42,7 @@ pub fn utc_now_rfc3339() -> String {
 
 /// (year, month, day) to days since 1970-01-01, after Howard Hinnant's algorithm: the
 /// inverse of [`civil_from_days`], for reading the time back out of a run id.
+#[cfg(any(test, feature = "objects"))]
 pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let year = if month <= 2 { year - 1 } else { year };
     let era = year.div_euclid(400);

@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
-use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
 use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::{ObjectStore, RetryConfig};
 use serde::Deserialize;
 use serde_yaml::Value;
 
@@ -67,13 +67,29 @@ pub struct CloudConnection {
     pub client_secret: Option<String>,
     /// Azure: how to sign in.
     pub credential: Option<AzureCredential>,
-    /// Azure: the Azurite emulator's well-known account on its default ports, or at
-    /// `endpoint`.
+    /// Azure: the Azurite emulator's well-known account and key, at `endpoint` (its blob
+    /// URL, `http://127.0.0.1:10000/devstoreaccount1`) or at `AZURITE_BLOB_STORAGE_URL`.
     pub use_emulator: Option<bool>,
     /// GCS: a service account key file.
     pub service_account_path: Option<String>,
     /// GCS: a service account key, as JSON.
     pub service_account_key: Option<String>,
+}
+
+/// Azurite's well-known account and key (public: every emulator has them).
+const EMULATOR_ACCOUNT: &str = "devstoreaccount1";
+const EMULATOR_ACCOUNT_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// Requests object_store retries itself before a failure reaches the flow, which retries
+/// the whole attempt with its own backoff: a few quick retries here, not ten over three
+/// minutes, so an unreachable endpoint is reported soon.
+fn retry() -> RetryConfig {
+    RetryConfig {
+        max_retries: 3,
+        retry_timeout: std::time::Duration::from_secs(60),
+        ..RetryConfig::default()
+    }
 }
 
 /// The keys that belong to one cloud only, for "applies to … only" problems.
@@ -215,7 +231,8 @@ impl CloudConnection {
             Cloud::S3 => {
                 let mut builder = AmazonS3Builder::from_env()
                     .with_url(url.url.as_str())
-                    .with_allow_http(allow_http);
+                    .with_allow_http(allow_http)
+                    .with_retry(retry());
                 if let Some(region) = &self.region {
                     builder = builder.with_region(region);
                 }
@@ -238,7 +255,8 @@ impl CloudConnection {
             Cloud::Azure => {
                 let mut builder = MicrosoftAzureBuilder::from_env()
                     .with_url(url.url.as_str())
-                    .with_allow_http(allow_http);
+                    .with_allow_http(allow_http)
+                    .with_retry(retry());
                 if let Some(account) = &self.account {
                     builder = builder.with_account(account);
                 }
@@ -257,16 +275,35 @@ impl CloudConnection {
                 if let Some(secret) = &self.client_secret {
                     builder = builder.with_client_secret(secret);
                 }
-                if let Some(emulator) = self.use_emulator {
-                    builder = builder.with_use_emulator(emulator);
+                if let Some(credential) = self.credential {
+                    builder = builder.with_credential_type(match credential {
+                        AzureCredential::ManagedIdentity => "managed_identity",
+                        AzureCredential::ServicePrincipal => "client_secret",
+                        AzureCredential::StorageKey => "access_key",
+                        AzureCredential::Default => "auto",
+                    });
                 }
-                if let Some(endpoint) = &self.endpoint {
-                    builder = builder.with_endpoint(endpoint.clone());
+                match (self.use_emulator.unwrap_or(false), &self.endpoint) {
+                    // Azurite on a port of its own: its well-known account and key there.
+                    (true, Some(endpoint)) => {
+                        builder = builder
+                            .with_account(self.account.as_deref().unwrap_or(EMULATOR_ACCOUNT))
+                            .with_access_key(
+                                self.access_key.as_deref().unwrap_or(EMULATOR_ACCOUNT_KEY),
+                            )
+                            .with_endpoint(endpoint.clone())
+                            .with_allow_http(true);
+                    }
+                    (true, None) => builder = builder.with_use_emulator(true),
+                    (false, Some(endpoint)) => builder = builder.with_endpoint(endpoint.clone()),
+                    (false, None) => {}
                 }
                 Arc::new(builder.build().map_err(refused)?)
             }
             Cloud::Gcs => {
-                let mut builder = GoogleCloudStorageBuilder::from_env().with_url(url.url.as_str());
+                let mut builder = GoogleCloudStorageBuilder::from_env()
+                    .with_url(url.url.as_str())
+                    .with_retry(retry());
                 if let Some(path) = &self.service_account_path {
                     builder = builder.with_service_account_path(path);
                 }

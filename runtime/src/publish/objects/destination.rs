@@ -6,7 +6,7 @@ use futures_util::TryStreamExt;
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore};
 
-use super::errors::object_error;
+use super::errors::{object_error, typed_list_error};
 use super::log::{Commit, CommitLog, HYGGE_DIR};
 use crate::contract::ConnectorError;
 
@@ -81,11 +81,14 @@ impl ObjectDestination {
     /// # Errors
     /// The store cannot be listed.
     pub async fn list(&self, prefix: &Path) -> Result<Vec<ObjectMeta>, ConnectorError> {
-        self.store
-            .list(Some(prefix))
-            .try_collect()
-            .await
-            .map_err(|e| object_error(e, "cannot list", &self.place))
+        match self.store.list(Some(prefix)).try_collect().await {
+            Ok(listed) => Ok(listed),
+            Err(e) => {
+                let probe = prefix.clone().join("_hygge-probe");
+                let e = typed_list_error(self.store.as_ref(), &probe, e).await;
+                Err(object_error(e, "cannot list", &self.place))
+            }
+        }
     }
 
     /// The newest commit's data files as paths a reader can open now: each file's visible

@@ -12,7 +12,7 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use serde::{Deserialize, Serialize};
 
-use super::errors::object_error;
+use super::errors::{object_error, typed_list_error};
 use crate::contract::{ConnectorError, RunType};
 use crate::state::EntityState;
 
@@ -96,12 +96,17 @@ impl CommitLog {
 
     /// The versions in the log, oldest first.
     async fn versions(&self) -> Result<Vec<u64>, ConnectorError> {
-        let listed: Vec<_> = self
-            .store
-            .list(Some(&self.dir))
-            .try_collect()
-            .await
-            .map_err(|e| object_error(e, "cannot list the commit log of", &self.place))?;
+        let listed: Vec<_> = match self.store.list(Some(&self.dir)).try_collect().await {
+            Ok(listed) => listed,
+            Err(e) => {
+                let e = typed_list_error(self.store.as_ref(), &self.entry(0), e).await;
+                return Err(object_error(
+                    e,
+                    "cannot list the commit log of",
+                    &self.place,
+                ));
+            }
+        };
         let mut versions: Vec<u64> = listed
             .iter()
             .filter_map(|meta| meta.location.filename())

@@ -75,6 +75,28 @@ async fn staged_objects(destination: &ObjectDestination) -> usize {
         .len()
 }
 
+/// An incremental run `run_id` that stages `set` and commits the watermark `next` over
+/// `previous`.
+async fn publish(
+    dest: &ObjectDestination,
+    run_id: &str,
+    set: &[(&str, &'static str)],
+    previous: Option<EntityState>,
+    next: &str,
+) {
+    let mut run = ObjectStaging::open(dest.clone(), run_id, RunType::Incremental)
+        .await
+        .unwrap();
+    for (path, content) in set {
+        upload(&mut run, path, content).await;
+    }
+    let update = StateUpdate {
+        previous,
+        next: state(next, run_id),
+    };
+    run.commit(Some(&update), None).await.unwrap();
+}
+
 fn state(watermark: &str, run_id: &str) -> EntityState {
     EntityState {
         flow: "shop".into(),
@@ -134,25 +156,10 @@ async fn a_full_drop_replaces_the_set_and_leaves_only_committed_files() {
 async fn an_incremental_run_adds_to_the_set_and_its_state_rides_in_the_commit() {
     for (store, _dir) in stores() {
         let dest = destination(&store);
-        let mut first = ObjectStaging::open(dest.clone(), RUN_1, RunType::Incremental)
-            .await
-            .unwrap();
-        upload(&mut first, "a.parquet", "aa").await;
-        let update = StateUpdate {
-            previous: None,
-            next: state("10", RUN_1),
-        };
-        first.commit(Some(&update), None).await.unwrap();
+        publish(&dest, RUN_1, &[("a.parquet", "aa")], None, "10").await;
 
-        let mut second = ObjectStaging::open(dest.clone(), RUN_2, RunType::Incremental)
-            .await
-            .unwrap();
-        upload(&mut second, "b.parquet", "bb").await;
-        let update = StateUpdate {
-            previous: Some(state("10", RUN_1)),
-            next: state("20", RUN_2),
-        };
-        second.commit(Some(&update), None).await.unwrap();
+        let previous = state("10", RUN_1);
+        publish(&dest, RUN_2, &[("b.parquet", "bb")], Some(previous), "20").await;
         assert_eq!(
             visible(&dest).await,
             files(&[("a.parquet", "aa"), ("b.parquet", "bb")])
@@ -181,15 +188,7 @@ async fn an_incremental_run_adds_to_the_set_and_its_state_rides_in_the_commit() 
 async fn a_moved_watermark_is_retried_and_leaves_the_destination_as_it_was() {
     for (store, _dir) in stores() {
         let dest = destination(&store);
-        let mut first = ObjectStaging::open(dest.clone(), RUN_1, RunType::Incremental)
-            .await
-            .unwrap();
-        upload(&mut first, "a.parquet", "aa").await;
-        let update = StateUpdate {
-            previous: None,
-            next: state("10", RUN_1),
-        };
-        first.commit(Some(&update), None).await.unwrap();
+        publish(&dest, RUN_1, &[("a.parquet", "aa")], None, "10").await;
 
         let mut stale = ObjectStaging::open(dest.clone(), RUN_2, RunType::Incremental)
             .await
@@ -364,15 +363,7 @@ async fn a_reset_commits_the_same_files_with_a_reset_marker() {
         let dest = destination(&store);
         let states = ObjectState::new(dest.clone());
         assert!(!states.reset("shop", "orders", RUN_2).await.unwrap());
-        let mut run = ObjectStaging::open(dest.clone(), RUN_1, RunType::Incremental)
-            .await
-            .unwrap();
-        upload(&mut run, "a.parquet", "aa").await;
-        let update = StateUpdate {
-            previous: None,
-            next: state("10", RUN_1),
-        };
-        run.commit(Some(&update), None).await.unwrap();
+        publish(&dest, RUN_1, &[("a.parquet", "aa")], None, "10").await;
         assert!(states.reset("shop", "orders", RUN_2).await.unwrap());
         let read = states.read("shop", "orders").await.unwrap().unwrap();
         assert!(read.is_reset() && read.run_id == RUN_2, "{read:?}");
