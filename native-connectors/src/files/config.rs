@@ -44,8 +44,12 @@ pub struct FileHomeConfig {
 #[serde(deny_unknown_fields)]
 pub struct FileStoreConfig {
     /// The folder to write under; the entity name is appended unless the path names
-    /// `{entity}`. Relative to the project folder.
+    /// `{entity}`. Relative to the project folder, or an object-store URL (`s3://`,
+    /// `abfss://`, `az://`, `gs://`).
     pub path: String,
+    /// For a URL: the connection under `connections:` that signs in (default: the cloud's
+    /// credential chain from the environment).
+    pub connection: Option<String>,
     /// `parquet` (default), `csv` or `ndjson`. Only `type: local` writes other formats.
     pub format: Option<Format>,
     /// Parquet codec: `snappy` (default), `zstd`, `gzip`, `lz4`, `brotli` or `none`.

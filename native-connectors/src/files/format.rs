@@ -1,7 +1,7 @@
 //! The three file formats, each as a reader of one file and a writer of one file.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Seek};
+use std::io::{BufReader, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -14,13 +14,10 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
-use parquet::basic::Compression;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
-use parquet::file::properties::WriterProperties;
 use serde::Deserialize;
 
-use super::parquet_writer::ParallelParquetWriter;
 use super::prune::groups_to_skip;
 
 /// A file format hygge reads and writes.
@@ -673,121 +670,4 @@ fn csv_header_names(line: &str, delimiter: u8) -> Vec<String> {
     }
     names.push(current);
     names
-}
-
-/// Why a file could not be written, keeping whether the device was full (the user's to fix,
-/// unlike most write failures), found through the error's sources.
-#[derive(Debug)]
-pub struct FileWriteError {
-    /// What failed.
-    pub message: String,
-    /// Whether an I/O error on the way said the device (or quota) is full.
-    pub no_space: bool,
-}
-
-impl FileWriteError {
-    fn new(error: &(dyn std::error::Error + 'static)) -> Self {
-        let mut no_space = false;
-        let mut cause = Some(error);
-        while let Some(e) = cause {
-            if let Some(io) = e.downcast_ref::<std::io::Error>() {
-                no_space |= matches!(
-                    io.kind(),
-                    std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
-                );
-            }
-            cause = e.source();
-        }
-        FileWriteError {
-            message: error.to_string(),
-            no_space,
-        }
-    }
-}
-
-/// Writes one file of a format.
-// One value per open file: the size difference between variants does not matter.
-#[allow(clippy::large_enum_variant)]
-pub enum FileWriter {
-    /// Parquet, row group by row group, columns encoded in parallel.
-    Parquet(ParallelParquetWriter<BufWriter<File>>),
-    /// CSV with a header.
-    Csv(arrow_csv::Writer<BufWriter<File>>),
-    /// NDJSON.
-    Ndjson(arrow_json::LineDelimitedWriter<BufWriter<File>>),
-}
-
-/// How Parquet files are encoded.
-#[derive(Debug, Clone)]
-pub struct ParquetEncoding {
-    /// The codec and level.
-    pub compression: Compression,
-    /// Rows per row group.
-    pub row_group_size: usize,
-}
-
-impl FileWriter {
-    /// Creates `path` and a writer of `format` for batches of `schema`.
-    pub fn create(
-        format: Format,
-        path: &Path,
-        schema: &SchemaRef,
-        parquet: &ParquetEncoding,
-        delimiter: u8,
-    ) -> Result<FileWriter, FileWriteError> {
-        let file = BufWriter::with_capacity(
-            1 << 20,
-            File::create(path).map_err(|e| FileWriteError::new(&e))?,
-        );
-        Ok(match format {
-            Format::Parquet => {
-                let props = WriterProperties::builder()
-                    .set_compression(parquet.compression)
-                    .set_max_row_group_row_count(Some(parquet.row_group_size))
-                    .build();
-                FileWriter::Parquet(
-                    ParallelParquetWriter::try_new(
-                        file,
-                        schema.clone(),
-                        props,
-                        parquet.row_group_size,
-                    )
-                    .map_err(|e| FileWriteError::new(&e))?,
-                )
-            }
-            Format::Csv => FileWriter::Csv(
-                arrow_csv::WriterBuilder::new()
-                    .with_header(true)
-                    .with_delimiter(delimiter)
-                    .build(file),
-            ),
-            Format::Ndjson => FileWriter::Ndjson(arrow_json::LineDelimitedWriter::new(file)),
-        })
-    }
-
-    /// Appends a batch.
-    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), FileWriteError> {
-        match self {
-            FileWriter::Parquet(w) => w.write(batch).map_err(|e| FileWriteError::new(&e)),
-            FileWriter::Csv(w) => w.write(batch).map_err(|e| FileWriteError::new(&e)),
-            FileWriter::Ndjson(w) => w.write(batch).map_err(|e| FileWriteError::new(&e)),
-        }
-    }
-
-    /// Completes the file (footer, flush).
-    pub fn finish(self) -> Result<(), FileWriteError> {
-        use std::io::Write;
-        match self {
-            FileWriter::Parquet(w) => w
-                .close()
-                .map_err(|e| FileWriteError::new(&e))?
-                .flush()
-                .map_err(|e| FileWriteError::new(&e)),
-            FileWriter::Csv(w) => w.into_inner().flush().map_err(|e| FileWriteError::new(&e)),
-            FileWriter::Ndjson(mut w) => {
-                w.finish().map_err(|e| FileWriteError::new(&e))?;
-                w.into_inner().flush().map_err(|e| FileWriteError::new(&e))
-            }
-        }
-    }
 }

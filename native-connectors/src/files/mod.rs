@@ -4,12 +4,15 @@
 
 mod compression;
 mod config;
+mod file_writer;
 mod format;
 mod naming;
+mod object_sink;
 mod parquet_writer;
 mod paths;
 mod prune;
 mod reader;
+mod staged;
 mod writer;
 
 use std::path::PathBuf;
@@ -21,6 +24,7 @@ use hygge_runtime::contract::{
     HomeSpec, Place, ReadRequest, RunScope, Store, StoreSpec,
 };
 use hygge_runtime::publish::FolderState;
+use hygge_runtime::publish::objects::ObjectState;
 use hygge_runtime::state::StateStore;
 use hygge_runtime::wasm::SandboxLimits;
 
@@ -28,10 +32,11 @@ pub use compression::parse_compression;
 pub use config::{FileHomeConfig, FileStoreConfig, Runtime};
 pub use format::{Format, TextOptions};
 pub use naming::{DEFAULT_PATTERN, FilePattern};
-pub use paths::{entity_path, fixed_prefix, is_glob, list_inputs};
+pub use paths::{entity_path, fixed_prefix, is_glob, list_inputs, object_destination};
 
-use format::ParquetEncoding;
+use file_writer::ParquetEncoding;
 use reader::{FilesReader, ReadPlan};
+use staged::Target;
 pub(crate) use writer::newest_columns;
 use writer::{FileStore, FileStoreSettings};
 
@@ -155,6 +160,13 @@ impl Connector for FileConnector {
                     ConfigProblem::key("format_options.delimiter", "must be one ASCII character")
                 })?,
             };
+            let objects = object_destination(config, &parsed.path, parsed.connection.as_deref())?;
+            if objects.is_some() && parsed.runtime == Runtime::Wasm {
+                return Err(
+                    ConfigProblem::key("runtime", "wasm writes local folders only")
+                        .hint("use runtime: native (the default) for object-store paths"),
+                );
+            }
             let destination = entity_path(config, &parsed.path)?;
             if parsed.runtime == Runtime::Wasm {
                 if format != Format::Parquet
@@ -192,8 +204,12 @@ impl Connector for FileConnector {
                         .hint("remove it, or set runtime: wasm"),
                 );
             }
+            let target = match objects {
+                Some(objects) => Target::Objects(objects),
+                None => Target::Folder(destination),
+            };
             let settings = FileStoreSettings {
-                destination,
+                target,
                 format,
                 parquet: ParquetEncoding {
                     compression,
@@ -302,11 +318,15 @@ impl StoreSpec for FileStoreSpec {
             Format::Parquet => codec_name(s.parquet.compression),
             other => format!("{other:?}").to_lowercase(),
         };
-        format!("{} {} ({detail})", self.type_name, s.destination.display())
+        format!("{} {} ({detail})", self.type_name, s.target.describe())
     }
 
     fn preflight(&self) -> Vec<String> {
-        let existing = self.settings.destination.ancestors().find(|p| p.exists());
+        let Target::Folder(destination) = &self.settings.target else {
+            // `hygge debug` checks an object store's connection with a listing.
+            return Vec::new();
+        };
+        let existing = destination.ancestors().find(|p| p.exists());
         match existing {
             Some(dir)
                 if dir
@@ -317,19 +337,22 @@ impl StoreSpec for FileStoreSpec {
                 vec![format!("{} is not writable", dir.display())]
             }
             Some(_) => Vec::new(),
-            None => vec![format!(
-                "no existing parent of {}",
-                self.settings.destination.display()
-            )],
+            None => vec![format!("no existing parent of {}", destination.display())],
         }
     }
 
     fn place(&self) -> Option<Place> {
-        Some(Place::path(&self.settings.destination))
+        Some(match &self.settings.target {
+            Target::Folder(path) => Place::path(path),
+            Target::Objects(destination) => Place::Named(destination.place().to_string()),
+        })
     }
 
     fn state(&self, _run: &RunScope) -> Option<Box<dyn StateStore>> {
-        Some(Box::new(FolderState::new(&self.settings.destination)))
+        Some(match &self.settings.target {
+            Target::Folder(path) => Box::new(FolderState::new(path)) as Box<dyn StateStore>,
+            Target::Objects(destination) => Box::new(ObjectState::new(destination.clone())),
+        })
     }
 }
 

@@ -2,7 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
+use hygge_runtime::cloud::{CloudConnection, ObjectUrl};
 use hygge_runtime::contract::{ConfigProblem, ConnectorConfig};
+use hygge_runtime::publish::objects::ObjectDestination;
 use hygge_runtime::publish::{STAGING_PREFIX, is_hidden};
 
 /// The folder or file a connector works on: relative paths are taken from the project
@@ -18,6 +20,52 @@ pub fn entity_path(config: &ConnectorConfig<'_>, path: &str) -> Result<PathBuf, 
         resolved.push(config.entity);
     }
     Ok(resolved)
+}
+
+/// The object-store destination `path` names when it is a URL (`None`: a local path),
+/// with the entity sub-folder appended by the rules of [`entity_path`], signed in by the
+/// connection `connection` names (or the cloud's credential chain without one).
+///
+/// # Errors
+/// A URL hygge cannot use, an unknown connection or one of another cloud, or a
+/// `connection` beside a local path.
+pub fn object_destination(
+    config: &ConnectorConfig<'_>,
+    path: &str,
+    connection: Option<&str>,
+) -> Result<Option<ObjectDestination>, ConfigProblem> {
+    let appends = config.has_entities && !config.path_names_entity && !config.entity_sets_path;
+    let text = if appends {
+        format!("{}/{}", path.trim_end_matches('/'), config.entity)
+    } else {
+        path.to_string()
+    };
+    let Some(url) = ObjectUrl::parse(&text).map_err(|m| ConfigProblem::key("path", m))? else {
+        if connection.is_some() {
+            return Err(ConfigProblem::key(
+                "connection",
+                "applies to object-store paths (s3://, abfss://, az://, gs://) only",
+            )
+            .hint("remove it for a local path"));
+        }
+        return Ok(None);
+    };
+    let keys = match connection {
+        Some(name) => {
+            let value = config.connections.get(name).ok_or_else(|| {
+                ConfigProblem::key("connection", format!("unknown connection `{name}`"))
+                    .hint("define it under `connections:` in hygge.yml")
+            })?;
+            CloudConnection::from_value(value, name)?
+        }
+        None => CloudConnection::default(),
+    };
+    let store = keys.open(&url)?;
+    Ok(Some(ObjectDestination::new(
+        store,
+        url.prefix.clone(),
+        url.place(),
+    )))
 }
 
 /// Whether `path` is a glob pattern rather than a file or folder.

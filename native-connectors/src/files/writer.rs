@@ -14,18 +14,19 @@ use hygge_runtime::contract::{
     ConnectorError, ConnectorResult, RunContext, RunType, SchemaAdapter, Store, StoreWriter,
     check_batch_schema,
 };
-use hygge_runtime::publish::{StagedDir, holds_data};
 use hygge_runtime::state::StateUpdate;
 
-use super::format::{FileWriteError, FileWriter, Format, ParquetEncoding, read_columns};
+use super::file_writer::{FileWriteError, FileWriter, ParquetEncoding};
+use super::format::{Format, read_columns};
 use super::naming::{FilePattern, highest_sequence};
 use super::paths::list_inputs;
+use super::staged::{Staged, Target};
 
 /// Everything a file store needs, validated.
 #[derive(Debug, Clone)]
 pub struct FileStoreSettings {
-    /// The folder readers see.
-    pub destination: PathBuf,
+    /// Where readers see the files.
+    pub target: Target,
     /// The format written.
     pub format: Format,
     /// Parquet encoding.
@@ -142,13 +143,21 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ConnectorError::internal(format!("file task failed: {e}")))?
 }
 
+/// A file being written, and what the commit log records of it.
+struct OpenFile {
+    writer: FileWriter,
+    /// Its path under the destination.
+    relative: PathBuf,
+    rows: u64,
+}
+
 /// The open files of one run.
 struct Files {
     settings: Arc<FileStoreSettings>,
     schema: SchemaRef,
     context: RunContext,
-    staged: StagedDir,
-    writers: BTreeMap<String, FileWriter>,
+    staged: Staged,
+    writers: BTreeMap<String, OpenFile>,
     next_sequence: u64,
     /// The columns the destination keeps (incremental runs into published files), and
     /// whether only their names are known; checked against this run's at its first row.
@@ -164,24 +173,21 @@ impl Files {
         schema: SchemaRef,
         context: RunContext,
     ) -> ConnectorResult<Files> {
-        let staged = StagedDir::open(&settings.destination, &context.run_id, context.run_type)?;
+        let staged = Staged::open(&settings.target, &context.run_id, context.run_type)?;
         let next_sequence =
             if context.run_type == RunType::Incremental && !settings.pattern.has_run_id() {
-                let existing = staged.published_files().map_err(|e| {
-                    ConnectorError::internal(format!(
-                        "cannot list {}: {e}",
-                        settings.destination.display()
-                    ))
-                })?;
-                highest_sequence(&existing) + 1
+                highest_sequence(&staged.published_files()?) + 1
             } else {
                 1
             };
-        let kept = match context.run_type {
-            RunType::FullDrop => None,
-            RunType::Incremental => {
-                newest_columns(&settings.destination, settings.format, settings.delimiter)?
+        let kept = match (context.run_type, &settings.target) {
+            (RunType::FullDrop, _) => None,
+            (RunType::Incremental, Target::Folder(path)) => {
+                newest_columns(path, settings.format, settings.delimiter)?
             }
+            (RunType::Incremental, Target::Objects(_)) => staged
+                .published_schema()
+                .map(|schema| (schema, settings.format != Format::Parquet)),
         };
         Ok(Files {
             settings,
@@ -225,11 +231,8 @@ impl Files {
     }
 
     fn write_to(&mut self, folder: String, batch: &RecordBatch) -> ConnectorResult<()> {
+        let at = || format!("{}/{folder}", self.staged.describe());
         if !self.writers.contains_key(&folder) {
-            let dir = self.staged.path().join(&folder);
-            std::fs::create_dir_all(&dir).map_err(|e| {
-                ConnectorError::internal(format!("cannot create {}: {e}", dir.display()))
-            })?;
             let name = self.settings.pattern.render(
                 self.next_sequence,
                 &self.context.run_id,
@@ -237,24 +240,34 @@ impl Files {
                 &self.context.flow,
             );
             self.next_sequence += 1;
-            let writer = FileWriter::create(
+            let relative = Path::new(&folder).join(name);
+            let sink = self.staged.create(&relative).map_err(|e| {
+                ConnectorError::data(format!("cannot create a file in {}: {e}", at()))
+            })?;
+            let writer = FileWriter::on(
                 self.settings.format,
-                &dir.join(name),
+                sink,
                 &self.schema,
                 &self.settings.parquet,
                 self.settings.delimiter,
             )
-            .map_err(|e| write_failed(e, format!("cannot create a file in {}", dir.display())))?;
-            self.writers.insert(folder.clone(), writer);
+            .map_err(|e| write_failed(e, format!("cannot create a file in {}", at())))?;
+            let file = OpenFile {
+                writer,
+                relative,
+                rows: 0,
+            };
+            self.writers.insert(folder.clone(), file);
         }
-        let writer = self
+        let at = at();
+        let file = self
             .writers
             .get_mut(&folder)
             .ok_or_else(|| ConnectorError::internal("writer vanished"))?;
-        let at = self.staged.destination().join(&folder);
-        writer
+        file.rows += batch.num_rows() as u64;
+        file.writer
             .write(batch)
-            .map_err(|e| write_failed(e, format!("cannot write a batch for {}", at.display())))
+            .map_err(|e| write_failed(e, format!("cannot write a batch for {at}")))
     }
 
     fn commit(mut self, state: Option<StateUpdate>) -> ConnectorResult<()> {
@@ -264,13 +277,14 @@ impl Files {
             let empty = RecordBatch::new_empty(self.schema.clone());
             self.write_to(String::new(), &empty)?;
         }
-        for (folder, writer) in std::mem::take(&mut self.writers) {
-            let at = self.staged.destination().join(&folder);
-            writer.finish().map_err(|e| {
-                write_failed(e, format!("cannot finish a file for {}", at.display()))
+        for (folder, file) in std::mem::take(&mut self.writers) {
+            let bytes = file.writer.finish().map_err(|e| {
+                let at = format!("{}/{folder}", self.staged.describe());
+                write_failed(e, format!("cannot finish a file for {at}"))
             })?;
+            self.staged.completed(&file.relative, file.rows, bytes);
         }
-        self.staged.commit(state.as_ref())
+        self.staged.commit(state.as_ref(), &self.schema)
     }
 }
 
@@ -371,7 +385,7 @@ impl StoreWriter for FileStoreWriter {
         if files.context.run_type == RunType::Incremental {
             return Ok(false);
         }
-        holds_data(files.staged.destination())
+        files.staged.holds_data()
     }
 
     async fn commit(mut self: Box<Self>, state: Option<StateUpdate>) -> ConnectorResult<()> {

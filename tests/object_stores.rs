@@ -1,0 +1,169 @@
+//! File stores writing to object stores through `hygge go`: Parquet to S3 (moto) and CSV
+//! to Azure (Azurite), both started here on free loopback ports. A plain listing of the
+//! destination afterwards shows exactly the committed files, and a rerun replaces them.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::{Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use common::{count_rows, fails, ok, run, write_files, write_parquet};
+use futures_util::TryStreamExt;
+use hygge_object_test_servers::{AZURITE_ACCOUNT, AZURITE_KEY, Azurite, Moto};
+use hygge_runtime::cloud::{CloudConnection, ObjectUrl};
+use object_store::ObjectStoreExt;
+
+fn orders(n: i64) -> RecordBatch {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("note", DataType::Utf8, true),
+    ]));
+    RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int64Array::from_iter_values(0..n)),
+            Arc::new(StringArray::from_iter_values(
+                (0..n).map(|i| format!("n{i}")),
+            )),
+        ],
+    )
+    .unwrap()
+}
+
+/// A project whose one flow loads `data/source` into `store` (YAML), with `connection`
+/// under `connections.lake`.
+fn project(dir: &Path, connection: &str, store: &str) {
+    write_files(
+        dir,
+        &[
+            (
+                "hygge.yml",
+                &format!("name: shop\nconnections:\n  lake:\n{connection}"),
+            ),
+            (
+                "flows/orders/flow.yml",
+                &format!("home: {{type: parquet, path: data/source}}\nstore: {store}\n"),
+            ),
+        ],
+    );
+}
+
+/// Copies the data files a plain listing of `url` shows (not `_hygge/`) into `into`;
+/// their paths under the destination.
+fn download(connection: &CloudConnection, url: &str, into: &Path) -> Vec<String> {
+    let url = ObjectUrl::parse(url).unwrap().unwrap();
+    let store = connection.open(&url).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let root = format!("{}/", url.prefix);
+        let mut names = Vec::new();
+        let listed: Vec<_> = store.list(Some(&url.prefix)).try_collect().await.unwrap();
+        for meta in listed {
+            let relative = meta.location.as_ref()[root.len()..].to_string();
+            if relative.starts_with("_hygge/") {
+                continue;
+            }
+            let bytes = store
+                .get(&meta.location)
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            let local = into.join(&relative);
+            std::fs::create_dir_all(local.parent().unwrap()).unwrap();
+            std::fs::write(&local, &bytes).unwrap();
+            names.push(relative);
+        }
+        names.sort();
+        names
+    })
+}
+
+fn s3(moto: &Moto) -> (CloudConnection, String) {
+    let keys = CloudConnection {
+        kind: Some("s3".into()),
+        region: Some("us-east-1".into()),
+        endpoint: Some(moto.endpoint()),
+        access_key_id: Some("hygge".into()),
+        secret_access_key: Some("hygge-secret".into()),
+        allow_http: Some(true),
+        ..CloudConnection::default()
+    };
+    let yaml = format!(
+        "    type: s3\n    region: us-east-1\n    endpoint: {}\n    access_key_id: hygge\n    secret_access_key: hygge-secret\n    allow_http: true\n",
+        moto.endpoint()
+    );
+    (keys, yaml)
+}
+
+#[test]
+fn parquet_lands_on_s3_whole_and_a_rerun_replaces_it() {
+    let moto = Moto::start().unwrap();
+    moto.create_bucket("lake").unwrap();
+    let (keys, yaml) = s3(&moto);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("project");
+    project(
+        &dir,
+        &yaml,
+        "{type: parquet, path: 's3://lake/raw/orders', connection: lake}",
+    );
+    write_parquet(&dir.join("data/source/orders.parquet"), &[orders(2500)]);
+    ok(run(&dir, &["go"]));
+    let first = download(&keys, "s3://lake/raw/orders", &tmp.path().join("first"));
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(count_rows(&tmp.path().join("first")), 2500);
+
+    write_parquet(&dir.join("data/source/orders.parquet"), &[orders(700)]);
+    ok(run(&dir, &["go"]));
+    let second = download(&keys, "s3://lake/raw/orders", &tmp.path().join("second"));
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert_ne!(first, second, "the rerun's file replaces the first run's");
+    assert_eq!(count_rows(&tmp.path().join("second")), 700);
+}
+
+#[test]
+fn csv_lands_on_azure_and_an_unknown_connection_is_named() {
+    let azurite = Azurite::start().unwrap();
+    azurite.create_container("data").unwrap();
+    let keys = CloudConnection {
+        kind: Some("azure".into()),
+        account: Some(AZURITE_ACCOUNT.into()),
+        access_key: Some(AZURITE_KEY.into()),
+        endpoint: Some(azurite.endpoint()),
+        allow_http: Some(true),
+        ..CloudConnection::default()
+    };
+    let yaml = format!(
+        "    type: azure\n    account: {AZURITE_ACCOUNT}\n    storage_account_key: {AZURITE_KEY}\n    endpoint: {}\n    allow_http: true\n",
+        azurite.endpoint()
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("project");
+    project(
+        &dir,
+        &yaml,
+        "{type: local, format: csv, path: 'az://data/raw/orders', connection: lake}",
+    );
+    write_parquet(&dir.join("data/source/orders.parquet"), &[orders(300)]);
+    ok(run(&dir, &["go"]));
+    let names = download(&keys, "az://data/raw/orders", &tmp.path().join("out"));
+    assert_eq!(names.len(), 1, "{names:?}");
+    let csv = std::fs::read_to_string(tmp.path().join("out").join(&names[0])).unwrap();
+    assert_eq!(csv.lines().count(), 301, "a header and 300 rows");
+    assert!(csv.starts_with("id,note\n0,n0\n"), "{csv}");
+
+    let broken = tmp.path().join("broken");
+    project(
+        &broken,
+        &yaml,
+        "{type: parquet, path: 'az://data/raw/x', connection: laek}",
+    );
+    let out = fails(run(&broken, &["go"]));
+    assert!(out.contains("unknown connection `laek`"), "{out}");
+}
