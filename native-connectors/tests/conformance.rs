@@ -1,6 +1,7 @@
 //! The store conformance suite (`hygge_runtime::testing`) run by every file store: native
-//! Parquet, CSV and NDJSON, and the Parquet Wasm component. Each also survives a kill -9
-//! between staging and publishing, in a child process (this test binary, re-run).
+//! Parquet, CSV and NDJSON, the Parquet Wasm component, and Parquet on S3 (moto, started
+//! here). Each also survives a kill -9 between staging and publishing, in a child process
+//! (this test binary, re-run).
 
 #![allow(clippy::unwrap_used)]
 
@@ -12,9 +13,13 @@ use std::sync::Arc;
 
 use arrow_array::Int64Array;
 use async_trait::async_trait;
+use futures_util::TryStreamExt;
+use hygge_object_test_servers::Moto;
 use hygge_runtime::contract::{ConnectorConfig, HomeSpec, ReadRequest, Role, RunScope, StoreSpec};
 use hygge_runtime::testing::kill::{CHILD_ENV, child_main, kill_9_between_staging_and_publishing};
 use hygge_runtime::testing::{StoreHarness, run_suite};
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt};
 use serde_yaml::Value;
 
 /// A file store kind: its `type`, the extra config, and the file suffix it writes.
@@ -76,7 +81,15 @@ fn config<'a>(
 }
 
 fn spec_of(kind: Kind, destination: &Path, role: Role) -> Result<Box<dyn std::any::Any>, String> {
-    let mut value: Value = serde_yaml::from_str(&kind.yaml(destination)).unwrap();
+    spec_from(&kind.yaml(destination), role, &BTreeMap::new())
+}
+
+fn spec_from(
+    yaml: &str,
+    role: Role,
+    connections: &BTreeMap<String, Value>,
+) -> Result<Box<dyn std::any::Any>, String> {
+    let mut value: Value = serde_yaml::from_str(yaml).unwrap();
     let type_name = value
         .as_mapping_mut()
         .unwrap()
@@ -85,8 +98,7 @@ fn spec_of(kind: Kind, destination: &Path, role: Role) -> Result<Box<dyn std::an
         .unwrap();
     let registry = hygge_native_connectors::registry();
     let connector = registry.get(&type_name).unwrap();
-    let connections = BTreeMap::new();
-    let cfg = config(&value, role, &connections);
+    let cfg = config(&value, role, connections);
     match role {
         Role::Home => connector
             .home(&cfg)
@@ -270,6 +282,157 @@ async fn conformance_child() {
         return;
     };
     let (kind, root) = target.split_once('|').unwrap();
+    if kind == "s3" {
+        let (endpoint, check) = root.rsplit_once('|').unwrap();
+        child_main(&Bucket::new(endpoint, check)).await;
+        return;
+    }
     let harness = Files::new(Kind::from_name(kind), PathBuf::from(root));
     child_main(&harness).await;
+}
+
+/// A Parquet store on S3 (a moto bucket), read back through a local copy of what a plain
+/// listing shows.
+struct Bucket {
+    store: Arc<dyn StoreSpec>,
+    objects: Arc<dyn ObjectStore>,
+    prefix: ObjectPath,
+}
+
+impl Bucket {
+    fn new(endpoint: &str, check: &str) -> Bucket {
+        let lake: Value = serde_yaml::from_str(&format!(
+            "{{type: s3, region: us-east-1, endpoint: '{endpoint}', access_key_id: hygge, secret_access_key: hygge-secret, allow_http: true}}"
+        ))
+        .unwrap();
+        let connections = BTreeMap::from([("lake".to_string(), lake.clone())]);
+        let yaml = format!("type: parquet\npath: 's3://lake/{check}/rows'\nconnection: lake\n");
+        let store = *spec_from(&yaml, Role::Store, &connections)
+            .unwrap()
+            .downcast::<Arc<dyn StoreSpec>>()
+            .unwrap();
+        let keys = hygge_runtime::cloud::CloudConnection::from_value(&lake, "lake").unwrap();
+        let url = hygge_runtime::cloud::ObjectUrl::parse(&format!("s3://lake/{check}/rows"))
+            .unwrap()
+            .unwrap();
+        Bucket {
+            store,
+            objects: keys.open(&url).unwrap(),
+            prefix: url.prefix,
+        }
+    }
+
+    /// The objects a plain listing shows, by path under the destination, sorted.
+    async fn visible(&self) -> Result<Vec<(String, Vec<u8>)>, String> {
+        let root = format!("{}/", self.prefix);
+        let listed: Vec<_> = self
+            .objects
+            .list(Some(&self.prefix))
+            .try_collect()
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut files = Vec::new();
+        for meta in listed {
+            let relative = meta.location.as_ref()[root.len()..].to_string();
+            if relative.starts_with("_hygge/") {
+                continue;
+            }
+            let bytes = self
+                .objects
+                .get(&meta.location)
+                .await
+                .map_err(|e| e.to_string())?
+                .bytes()
+                .await
+                .map_err(|e| e.to_string())?;
+            files.push((relative, bytes.to_vec()));
+        }
+        files.sort();
+        Ok(files)
+    }
+}
+
+#[async_trait]
+impl StoreHarness for Bucket {
+    fn spec(&self) -> Arc<dyn StoreSpec> {
+        self.store.clone()
+    }
+
+    async fn published_ids(&self) -> Result<Vec<i64>, String> {
+        let files = self.visible().await?;
+        if files.is_empty() {
+            return Ok(Vec::new());
+        }
+        let copy = tempfile::tempdir().map_err(|e| e.to_string())?;
+        for (relative, bytes) in &files {
+            let local = copy.path().join("rows").join(relative);
+            fs::create_dir_all(local.parent().unwrap()).map_err(|e| e.to_string())?;
+            fs::write(&local, bytes).map_err(|e| e.to_string())?;
+        }
+        Files::new(Kind::Parquet, copy.path().to_path_buf())
+            .published_ids()
+            .await
+    }
+
+    async fn fingerprint(&self) -> Result<String, String> {
+        Ok(self
+            .visible()
+            .await?
+            .iter()
+            .map(|(name, bytes)| format!("{name} {bytes:?}\n"))
+            .collect())
+    }
+
+    async fn plant_stale_staging(&self, run_id: &str) -> Result<(), String> {
+        let path = self
+            .prefix
+            .clone()
+            .join("_hygge")
+            .join("staging")
+            .join(run_id)
+            .join("part-half-written.parquet");
+        self.objects
+            .put(&path, "PAR1".into())
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    async fn staging(&self) -> Result<Vec<String>, String> {
+        let staging = self.prefix.clone().join("_hygge").join("staging");
+        let listed = self
+            .objects
+            .list_with_delimiter(Some(&staging))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(listed
+            .common_prefixes
+            .iter()
+            .filter_map(|p| p.filename().map(String::from))
+            .collect())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parquet_store_on_s3_conforms() {
+    let moto = Moto::start().unwrap();
+    moto.create_bucket("lake").unwrap();
+    let endpoint = moto.endpoint();
+    let make = move |check: &str| Box::new(Bucket::new(&endpoint, check)) as Box<dyn StoreHarness>;
+    if let Err(failures) = run_suite(&make).await {
+        panic!("the Parquet store on S3 fails the conformance suite:\n{failures}");
+    }
+    let harness = Bucket::new(&moto.endpoint(), "kill");
+    let mut child = Command::new(std::env::current_exe().unwrap());
+    child
+        .args([
+            "--exact",
+            "conformance_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, format!("s3|{}|kill", moto.endpoint()));
+    if let Err(why) = kill_9_between_staging_and_publishing(&harness, child).await {
+        panic!("the Parquet store on S3: {why}");
+    }
 }
