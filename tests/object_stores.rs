@@ -167,3 +167,59 @@ fn csv_lands_on_azure_and_an_unknown_connection_is_named() {
     let out = fails(run(&broken, &["go"]));
     assert!(out.contains("unknown connection `laek`"), "{out}");
 }
+
+/// Python hygge's `type: adls` runs unchanged: its keys, its `{sequence:020d}.parquet`
+/// names, the storage key credential.
+#[test]
+fn a_python_hygge_adls_store_runs_unchanged() {
+    let azurite = Azurite::start().unwrap();
+    azurite.create_container("data").unwrap();
+    let keys = CloudConnection {
+        kind: Some("azure".into()),
+        account: Some(AZURITE_ACCOUNT.into()),
+        access_key: Some(AZURITE_KEY.into()),
+        endpoint: Some(azurite.endpoint()),
+        allow_http: Some(true),
+        ..CloudConnection::default()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("project");
+    write_files(
+        &dir,
+        &[
+            ("hygge.yml", "name: shop\n"),
+            (
+                "flows/orders/flow.yml",
+                &format!(
+                    "home: {{type: parquet, path: data/source}}\nstore:\n  type: adls\n  account_url: {}\n  filesystem: data\n  path: landing/{{entity}}/\n  credential: storage_key\n  storage_account_key: {AZURITE_KEY}\n",
+                    azurite.endpoint()
+                ),
+            ),
+        ],
+    );
+    write_parquet(&dir.join("data/source/orders.parquet"), &[orders(1200)]);
+    ok(run(&dir, &["go"]));
+    let names = download(&keys, "az://data/landing/orders", &tmp.path().join("out"));
+    assert_eq!(names, vec!["00000000000000000001.parquet".to_string()]);
+    assert_eq!(count_rows(&tmp.path().join("out")), 1200);
+}
+
+/// The roadmap's `type: s3` is the parquet store on `s3://bucket/path`.
+#[test]
+fn a_bucket_store_writes_under_its_bucket() {
+    let moto = Moto::start().unwrap();
+    moto.create_bucket("lake").unwrap();
+    let (keys, yaml) = s3(&moto);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("project");
+    project(
+        &dir,
+        &yaml,
+        "{type: s3, bucket: lake, path: typed/orders, connection: lake, compression: zstd}",
+    );
+    write_parquet(&dir.join("data/source/orders.parquet"), &[orders(50)]);
+    ok(run(&dir, &["go"]));
+    let names = download(&keys, "s3://lake/typed/orders", &tmp.path().join("out"));
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert_eq!(count_rows(&tmp.path().join("out")), 50);
+}

@@ -5,6 +5,10 @@
 //! by default.
 
 #[cfg(feature = "files")]
+pub mod adls;
+#[cfg(feature = "files")]
+pub mod buckets;
+#[cfg(feature = "files")]
 pub mod files;
 #[cfg(feature = "files")]
 pub mod local;
@@ -25,6 +29,16 @@ pub static CONNECTORS: &[&dyn Connector] = &[
     &parquet::PARQUET,
     #[cfg(feature = "files")]
     &local::LOCAL,
+    #[cfg(feature = "files")]
+    &adls::ADLS,
+    #[cfg(feature = "files")]
+    &adls::ONELAKE,
+    #[cfg(feature = "files")]
+    &buckets::S3,
+    #[cfg(feature = "files")]
+    &buckets::AZURE_BLOB,
+    #[cfg(feature = "files")]
+    &buckets::GCS,
     #[cfg(feature = "mssql")]
     &mssql::MSSQL,
     #[cfg(feature = "postgres")]

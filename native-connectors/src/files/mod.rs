@@ -6,6 +6,7 @@ mod compression;
 mod config;
 mod file_writer;
 mod format;
+pub mod front;
 mod naming;
 mod object_sink;
 mod parquet_writer;
