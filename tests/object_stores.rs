@@ -223,3 +223,38 @@ fn a_bucket_store_writes_under_its_bucket() {
     assert_eq!(names.len(), 1, "{names:?}");
     assert_eq!(count_rows(&tmp.path().join("out")), 50);
 }
+
+/// A file larger than one upload part (10 MiB, so at least three parts here) goes up as a
+/// multipart upload, is published by a server-side copy, and reads back whole.
+#[test]
+fn a_file_larger_than_a_part_is_uploaded_in_parts() {
+    let moto = Moto::start().unwrap();
+    moto.create_bucket("lake").unwrap();
+    let (keys, yaml) = s3(&moto);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("project");
+    project(
+        &dir,
+        &yaml,
+        "{type: parquet, path: 's3://lake/big/orders', connection: lake, compression: none}",
+    );
+    // 2.5M rows of two columns, uncompressed: about 40 MB.
+    let batches: Vec<RecordBatch> = (0..5).map(|_| orders(500_000)).collect();
+    write_parquet(&dir.join("data/source/orders.parquet"), &batches);
+    ok(run(&dir, &["go"]));
+
+    let url = ObjectUrl::parse("s3://lake/big/orders").unwrap().unwrap();
+    let store = keys.open(&url).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listed: Vec<_> = runtime
+        .block_on(store.list(Some(&url.prefix)).try_collect())
+        .unwrap();
+    let data: Vec<_> = listed
+        .iter()
+        .filter(|m| !m.location.as_ref().contains("/_hygge/"))
+        .collect();
+    assert_eq!(data.len(), 1, "{data:?}");
+    assert!(data[0].size > 20 * 1024 * 1024, "{}", data[0].size);
+    download(&keys, "s3://lake/big/orders", &tmp.path().join("out"));
+    assert_eq!(count_rows(&tmp.path().join("out")), 2_500_000);
+}
