@@ -73,7 +73,7 @@ pub struct StagedDir {
     staging: PathBuf,
     run_type: RunType,
     finished: bool,
-    _lock: File,
+    _lock: DestinationLock,
 }
 
 impl StagedDir {
@@ -260,7 +260,7 @@ impl Drop for StagedDir {
 ///
 /// # Errors
 /// A connection error (retried) when another run holds it.
-pub(crate) fn lock_destination(destination: &Path) -> Result<File, ConnectorError> {
+pub(crate) fn lock_destination(destination: &Path) -> Result<DestinationLock, ConnectorError> {
     let (parent, name) = split(destination)?;
     fs::create_dir_all(&parent).map_err(|e| {
         io_error(
@@ -290,7 +290,19 @@ pub(crate) fn lock_destination(destination: &Path) -> Result<File, ConnectorErro
             io_error(e.into(), format!("cannot lock {}", lock_path.display()))
         });
     }
-    Ok(lock)
+    Ok(DestinationLock(lock))
+}
+
+/// A destination's lock, released explicitly when dropped. Closing the file is not enough:
+/// a process forked meanwhile (any `Command::spawn`, before its exec) shares the open file
+/// description, and the lock would stay until that copy closes too.
+#[derive(Debug)]
+pub(crate) struct DestinationLock(File);
+
+impl Drop for DestinationLock {
+    fn drop(&mut self) {
+        let _ = flock(&self.0, FlockOperation::Unlock);
+    }
 }
 
 fn old_path(staging: &Path) -> PathBuf {
@@ -447,6 +459,21 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    /// A process forked while a run held the lock shares its open file description (here a
+    /// duplicated descriptor stands for that child's copy): the lock must still go when the
+    /// run ends, or the next run is refused until the child execs.
+    #[test]
+    fn a_released_lock_is_free_even_while_a_forked_copy_is_open() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dest = tmp.path().join("out");
+        let lock = lock_destination(&dest).unwrap();
+        let forked_copy = lock.0.try_clone().unwrap();
+        drop(lock);
+        let again = lock_destination(&dest);
+        assert!(again.is_ok(), "{:?}", again.err());
+        drop(forked_copy);
     }
 
     fn stage(dest: &Path, run: &str, run_type: RunType, files: &[&str]) -> StagedDir {
