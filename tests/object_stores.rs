@@ -84,21 +84,25 @@ fn download(connection: &CloudConnection, url: &str, into: &Path) -> Vec<String>
     })
 }
 
+/// The connection keys written as `connections.lake` (indented YAML), and parsed the way
+/// hygge parses them, for the test to read the destination back.
+fn connection(yaml: String) -> (CloudConnection, String) {
+    let value: serde_yaml::Value = serde_yaml::from_str(&yaml).unwrap();
+    (CloudConnection::from_value(&value, "lake").unwrap(), yaml)
+}
+
 fn s3(moto: &Moto) -> (CloudConnection, String) {
-    let keys = CloudConnection {
-        kind: Some("s3".into()),
-        region: Some("us-east-1".into()),
-        endpoint: Some(moto.endpoint()),
-        access_key_id: Some("hygge".into()),
-        secret_access_key: Some("hygge-secret".into()),
-        allow_http: Some(true),
-        ..CloudConnection::default()
-    };
-    let yaml = format!(
+    connection(format!(
         "    type: s3\n    region: us-east-1\n    endpoint: {}\n    access_key_id: hygge\n    secret_access_key: hygge-secret\n    allow_http: true\n",
         moto.endpoint()
-    );
-    (keys, yaml)
+    ))
+}
+
+fn azure(azurite: &Azurite) -> (CloudConnection, String) {
+    connection(format!(
+        "    type: azure\n    account: {AZURITE_ACCOUNT}\n    storage_account_key: {AZURITE_KEY}\n    endpoint: {}\n    allow_http: true\n",
+        azurite.endpoint()
+    ))
 }
 
 #[test]
@@ -131,18 +135,7 @@ fn parquet_lands_on_s3_whole_and_a_rerun_replaces_it() {
 fn csv_lands_on_azure_and_an_unknown_connection_is_named() {
     let azurite = Azurite::start().unwrap();
     azurite.create_container("data").unwrap();
-    let keys = CloudConnection {
-        kind: Some("azure".into()),
-        account: Some(AZURITE_ACCOUNT.into()),
-        access_key: Some(AZURITE_KEY.into()),
-        endpoint: Some(azurite.endpoint()),
-        allow_http: Some(true),
-        ..CloudConnection::default()
-    };
-    let yaml = format!(
-        "    type: azure\n    account: {AZURITE_ACCOUNT}\n    storage_account_key: {AZURITE_KEY}\n    endpoint: {}\n    allow_http: true\n",
-        azurite.endpoint()
-    );
+    let (keys, yaml) = azure(&azurite);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("project");
     project(
@@ -174,14 +167,7 @@ fn csv_lands_on_azure_and_an_unknown_connection_is_named() {
 fn a_python_hygge_adls_store_runs_unchanged() {
     let azurite = Azurite::start().unwrap();
     azurite.create_container("data").unwrap();
-    let keys = CloudConnection {
-        kind: Some("azure".into()),
-        account: Some(AZURITE_ACCOUNT.into()),
-        access_key: Some(AZURITE_KEY.into()),
-        endpoint: Some(azurite.endpoint()),
-        allow_http: Some(true),
-        ..CloudConnection::default()
-    };
+    let (keys, _) = azure(&azurite);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("project");
     write_files(
