@@ -20,9 +20,13 @@ pub enum Runtime {
 #[serde(deny_unknown_fields)]
 pub struct FileHomeConfig {
     /// A file, a folder (read recursively, sorted; hidden and `_`-prefixed entries skipped) or
-    /// a glob. Relative to the project folder. Without `{entity}`, the entity name is
-    /// appended as a sub-folder unless the entity sets its own path.
+    /// a glob. Relative to the project folder, or an object-store URL (`s3://`,
+    /// `abfss://`, `az://`, `gs://`). Without `{entity}`, the entity name is appended as a
+    /// sub-folder unless the entity sets its own path.
     pub path: String,
+    /// For a URL: the connection under `connections:` that signs in (default: the cloud's
+    /// credential chain from the environment).
+    pub connection: Option<String>,
     /// `parquet` (default), `csv` or `ndjson`. Only `type: local` reads other formats.
     pub format: Option<Format>,
     /// CSV/NDJSON reading options: `delimiter`, `has_header`, `infer_schema_length`.

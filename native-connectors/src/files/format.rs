@@ -1,8 +1,8 @@
 //! The three file formats, each as a reader of one file and a writer of one file.
 
 use std::fs::File;
-use std::io::{BufReader, Seek};
-use std::path::{Path, PathBuf};
+use std::io::{BufReader, Read, Seek};
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -18,7 +18,12 @@ use parquet::errors::ParquetError;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use serde::Deserialize;
 
+use super::input::{InputFile, ReadFailure, Source};
 use super::prune::groups_to_skip;
+
+/// Bytes read from the end of a Parquet file in the first request: the footer of most
+/// files fits, so an object's metadata costs one request.
+const FOOTER_PREFETCH: usize = 64 * 1024;
 
 /// A file format hygge reads and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -94,10 +99,12 @@ pub type BatchIter = Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>> + 
 
 /// A part of a file read as one unit: the whole file, or some of a Parquet file's row
 /// groups, so that one large file can be decoded on several threads.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ReadUnit {
     /// The file.
-    pub path: PathBuf,
+    pub file: InputFile,
+    /// Its Parquet metadata, once read, so units of one file read the footer once.
+    pub metadata: Option<Arc<ParquetMetaData>>,
     /// `None`: the whole file; `Some`: these Parquet row groups.
     pub row_groups: Option<Vec<usize>>,
     /// The rows the unit holds, when its metadata says (Parquet).
@@ -109,39 +116,45 @@ pub struct ReadUnit {
 /// out.
 pub fn plan_units(
     format: Format,
-    files: &[PathBuf],
+    files: &[InputFile],
     watermark: Option<&WatermarkFilter>,
-) -> Result<Vec<ReadUnit>, (PathBuf, String)> {
+) -> Result<Vec<ReadUnit>, (InputFile, ReadFailure)> {
     let mut units = Vec::new();
     for path in files {
         if format != Format::Parquet {
             units.push(ReadUnit {
-                path: path.clone(),
+                file: path.clone(),
+                metadata: None,
                 row_groups: None,
                 rows: None,
             });
             continue;
         }
-        let file = File::open(path).map_err(|e| (path.clone(), format!("cannot open: {e}")))?;
-        let metadata = ParquetMetaDataReader::new()
-            .parse_and_finish(&file)
-            .map_err(|e| (path.clone(), format!("not a readable Parquet file: {e}")))?;
+        let file = path.open().map_err(|e| {
+            (
+                path.clone(),
+                ReadFailure::Store(format!("cannot open: {e}")),
+            )
+        })?;
+        let metadata = Arc::new(read_footer(&file).map_err(|e| (path.clone(), e))?);
         let rows = |g: usize| u64::try_from(metadata.row_group(g).num_rows()).ok();
         let row_groups = metadata.num_row_groups();
         let skip = watermark
             .and_then(|w| groups_to_skip(&metadata, w))
             .unwrap_or_else(|| vec![false; row_groups]);
         if skip.iter().all(|s| *s) && row_groups > 0 {
-            tracing::debug!(file = %path.display(), "every row group is below the watermark; skipped");
+            tracing::debug!(file = %path, "every row group is below the watermark; skipped");
         } else if row_groups <= 1 {
             units.push(ReadUnit {
-                path: path.clone(),
+                file: path.clone(),
+                metadata: Some(metadata.clone()),
                 row_groups: None,
                 rows: Some((0..row_groups).filter_map(rows).sum()),
             });
         } else {
             units.extend((0..row_groups).filter(|g| !skip[*g]).map(|g| ReadUnit {
-                path: path.clone(),
+                file: path.clone(),
+                metadata: Some(metadata.clone()),
                 row_groups: Some(vec![g]),
                 rows: rows(g),
             }));
@@ -158,44 +171,74 @@ pub fn open_unit(
     batch_size: usize,
     text: &TextOptions,
     schema_hint: Option<SchemaRef>,
-) -> Result<(SchemaRef, BatchIter), String> {
-    let file = File::open(&unit.path).map_err(|e| format!("cannot open: {e}"))?;
+) -> Result<(SchemaRef, BatchIter), ReadFailure> {
+    let file = unit
+        .file
+        .open()
+        .map_err(|e| ReadFailure::Data(format!("cannot open: {e}")))?;
     match format {
-        Format::Parquet => open_parquet(file, columns, batch_size, unit.row_groups.clone()),
+        Format::Parquet => open_parquet(file, unit, columns, batch_size),
         Format::Csv => open_csv(file, columns, batch_size, text, schema_hint),
-        Format::Ndjson => open_ndjson(&unit.path, file, columns, batch_size, text, schema_hint),
+        Format::Ndjson => open_ndjson(&unit.file, file, columns, batch_size, text, schema_hint),
     }
 }
 
+/// A Parquet file's metadata, read with one request for most files.
+fn read_footer(file: &Source) -> Result<ParquetMetaData, ReadFailure> {
+    ParquetMetaDataReader::new()
+        .with_prefetch_hint(Some(FOOTER_PREFETCH))
+        .parse_and_finish(file)
+        .map_err(|e| match e {
+            // Only an object's ranged reads raise external errors: the store failed.
+            ParquetError::External(e) => ReadFailure::Store(format!("cannot read: {e}")),
+            e => ReadFailure::Data(format!("not a readable Parquet file: {e}")),
+        })
+}
+
 /// The indices of `columns` in `schema`, in the requested order.
-pub fn projection(schema: &SchemaRef, columns: &[String]) -> Result<Vec<usize>, String> {
+pub fn projection(schema: &SchemaRef, columns: &[String]) -> Result<Vec<usize>, ReadFailure> {
     columns
         .iter()
         .map(|c| {
             schema.index_of(c).map_err(|_| {
                 let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-                format!(
+                ReadFailure::Config(format!(
                     "column `{c}` is not in the data; columns: {}",
                     names.join(", ")
-                )
+                ))
             })
         })
         .collect()
 }
 
 fn open_parquet(
-    file: File,
+    mut file: Source,
+    unit: &ReadUnit,
     columns: Option<&[String]>,
     batch_size: usize,
-    row_groups: Option<Vec<usize>>,
-) -> Result<(SchemaRef, BatchIter), String> {
-    let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+) -> Result<(SchemaRef, BatchIter), ReadFailure> {
+    let row_groups = unit.row_groups.clone();
+    let footer = match &unit.metadata {
+        Some(metadata) => metadata.clone(),
+        None => Arc::new(read_footer(&file)?),
+    };
+    let metadata = ArrowReaderMetadata::try_new(footer, ArrowReaderOptions::new())
         .map_err(|e| format!("not a readable Parquet file: {e}"))?;
     let metadata = int96_as_micros(metadata).map_err(|e| format!("cannot read Parquet: {e}"))?;
     let groups: Vec<usize> = row_groups
         .clone()
         .unwrap_or_else(|| (0..metadata.metadata().num_row_groups()).collect());
     let expected_rows = checked_row_count(metadata.metadata(), &groups)?;
+    let wanted_roots = match columns {
+        Some(columns) => Some(projection(metadata.schema(), columns)?),
+        None => None,
+    };
+    file.prefetch(chunk_ranges(
+        metadata.metadata(),
+        &groups,
+        wanted_roots.as_deref(),
+    ))
+    .map_err(|e| ReadFailure::Store(format!("cannot read: {e}")))?;
     check_int96_range(&file, metadata.metadata(), &groups)?;
     let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata);
     let file_schema = builder.schema().clone();
@@ -227,6 +270,29 @@ fn open_parquet(
         None => b,
     });
     Ok((schema, Box::new(CountedRows::new(iter, expected_rows))))
+}
+
+/// The byte ranges of the column chunks `groups` hold for the `roots` columns (all when
+/// `None`): what decoding them reads.
+fn chunk_ranges(
+    metadata: &ParquetMetaData,
+    groups: &[usize],
+    roots: Option<&[usize]>,
+) -> Vec<std::ops::Range<u64>> {
+    let schema = metadata.file_metadata().schema_descr();
+    let wanted = |leaf: usize| roots.is_none_or(|r| r.contains(&schema.get_column_root_idx(leaf)));
+    groups
+        .iter()
+        .flat_map(|&g| {
+            let group = metadata.row_group(g);
+            (0..group.num_columns())
+                .filter(|&leaf| wanted(leaf))
+                .map(move |leaf| {
+                    let (start, length) = group.column(leaf).byte_range();
+                    start..start + length
+                })
+        })
+        .collect()
 }
 
 /// Reads INT96 timestamps (written by Spark, Impala and Hive) as microseconds instead of
@@ -345,7 +411,7 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// since 1970 can hold (about ±292,000 years), which the reader would wrap silently. Only
 /// files with INT96 columns pay for this second read of those columns.
 fn check_int96_range(
-    file: &File,
+    file: &Source,
     metadata: &ParquetMetaData,
     groups: &[usize],
 ) -> Result<(), String> {
@@ -417,12 +483,12 @@ fn reader_schema(schema: SchemaRef, order: Option<&[usize]>) -> Result<SchemaRef
 }
 
 fn open_csv(
-    mut file: File,
+    mut file: Source,
     columns: Option<&[String]>,
     batch_size: usize,
     text: &TextOptions,
     schema_hint: Option<SchemaRef>,
-) -> Result<(SchemaRef, BatchIter), String> {
+) -> Result<(SchemaRef, BatchIter), ReadFailure> {
     let delimiter = u8::try_from(text.delimiter)
         .map_err(|_| "the CSV delimiter must be one ASCII character".to_string())?;
     let format = arrow_csv::reader::Format::default()
@@ -486,7 +552,7 @@ fn settle_csv_schema(schema: &Schema, zoned: &[bool]) -> Schema {
 /// For each column, whether it is a timestamp column whose first values end in `Z` or a
 /// `±hh:mm` offset; those are read as UTC instants instead of zone-less times.
 fn zoned_columns(
-    file: &mut File,
+    file: &mut (impl Read + Seek),
     format: &arrow_csv::reader::Format,
     schema: &Schema,
     rows: usize,
@@ -543,13 +609,13 @@ fn has_offset(text: &str) -> bool {
 }
 
 fn open_ndjson(
-    path: &Path,
-    file: File,
+    path: &InputFile,
+    file: Source,
     columns: Option<&[String]>,
     batch_size: usize,
     text: &TextOptions,
     schema_hint: Option<SchemaRef>,
-) -> Result<(SchemaRef, BatchIter), String> {
+) -> Result<(SchemaRef, BatchIter), ReadFailure> {
     let mut buffered = BufReader::new(file);
     let full = match schema_hint {
         Some(s) => s,
@@ -569,7 +635,7 @@ fn open_ndjson(
         .with_batch_size(batch_size)
         .build(buffered)
         .map_err(|e| format!("cannot read NDJSON: {e}"))?;
-    let (located, schema_for_errors) = (path.to_path_buf(), full.clone());
+    let (located, schema_for_errors) = (path.clone(), full.clone());
     let reader = decoding.map(move |batch| {
         batch.map_err(
             |e| match locate_ndjson_error(&located, Some(&schema_for_errors)) {
@@ -594,9 +660,9 @@ fn open_ndjson(
 /// The first line (counted from 1, as editors do) of the NDJSON file at `path` that is not
 /// a JSON value, or whose values do not fit `schema`, with why. arrow-json's errors name no
 /// line or count from the record, so after a failed read hygge finds the line again.
-fn locate_ndjson_error(path: &Path, schema: Option<&SchemaRef>) -> Option<(usize, String)> {
+fn locate_ndjson_error(path: &InputFile, schema: Option<&SchemaRef>) -> Option<(usize, String)> {
     use std::io::BufRead;
-    let file = File::open(path).ok()?;
+    let file = path.open().ok()?;
     for (index, line) in BufReader::new(file).lines().enumerate() {
         let line = line.ok()?;
         let record = line.trim();

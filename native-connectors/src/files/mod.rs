@@ -7,7 +7,9 @@ mod config;
 mod file_writer;
 mod format;
 pub mod front;
+mod input;
 mod naming;
+mod object_inputs;
 mod object_sink;
 mod parquet_writer;
 mod paths;
@@ -25,7 +27,7 @@ use hygge_runtime::contract::{
     HomeSpec, Place, ReadRequest, RunScope, Store, StoreSpec,
 };
 use hygge_runtime::publish::FolderState;
-use hygge_runtime::publish::objects::ObjectState;
+use hygge_runtime::publish::objects::{ObjectDestination, ObjectState};
 use hygge_runtime::state::StateStore;
 use hygge_runtime::wasm::SandboxLimits;
 
@@ -36,6 +38,7 @@ pub use naming::{DEFAULT_PATTERN, FilePattern};
 pub use paths::{entity_path, fixed_prefix, is_glob, list_inputs, object_destination};
 
 use file_writer::ParquetEncoding;
+use input::InputFile;
 use reader::{FilesReader, ReadPlan};
 use staged::Target;
 pub(crate) use writer::newest_columns;
@@ -96,8 +99,13 @@ impl Connector for FileConnector {
                     "must be one ASCII character",
                 ));
             }
+            let objects = object_destination(config, &parsed.path, parsed.connection.as_deref())?;
             let path = entity_path(config, &parsed.path)?;
             if parsed.runtime == Runtime::Wasm {
+                if objects.is_some() {
+                    return Err(ConfigProblem::key("runtime", "wasm reads local files only")
+                        .hint("use runtime: native (the default) for object-store paths"));
+                }
                 if format != Format::Parquet {
                     return Err(ConfigProblem::key("runtime", "wasm runs Parquet only")
                         .hint("use runtime: native for csv/ndjson"));
@@ -120,9 +128,13 @@ impl Connector for FileConnector {
                         .hint("remove it, or set runtime: wasm"),
                 );
             }
+            let source = match objects {
+                Some(objects) => HomeSource::Objects(objects),
+                None => HomeSource::Files(path),
+            };
             Ok(Arc::new(FileHomeSpec {
                 type_name: self.name,
-                path,
+                source,
                 format,
                 text: parsed.format_options.unwrap_or_default(),
                 batch_size: parsed.batch_size,
@@ -229,10 +241,43 @@ impl Connector for FileConnector {
     }
 }
 
+/// Where a file home reads: local files, or objects under a URL.
+#[derive(Debug, Clone)]
+enum HomeSource {
+    /// A file, a folder or a glob on a local disk.
+    Files(PathBuf),
+    /// A prefix (or one object, or a glob) in an object store.
+    Objects(ObjectDestination),
+}
+
+impl HomeSource {
+    fn describe(&self) -> String {
+        match self {
+            HomeSource::Files(path) => path.display().to_string(),
+            HomeSource::Objects(objects) => objects.place().to_string(),
+        }
+    }
+
+    /// The files to read, in order.
+    async fn list(&self, format: Format) -> ConnectorResult<Vec<InputFile>> {
+        let path = match self {
+            HomeSource::Objects(objects) => {
+                return object_inputs::list_objects(objects, format.extensions()).await;
+            }
+            HomeSource::Files(path) => path.clone(),
+        };
+        let files = tokio::task::spawn_blocking(move || list_inputs(&path, format.extensions()))
+            .await
+            .map_err(|e| ConnectorError::internal(format!("listing task failed: {e}")))?
+            .map_err(|e| ConnectorError::config(e).with_context("check the home `path`"))?;
+        Ok(files.into_iter().map(InputFile::Local).collect())
+    }
+}
+
 /// A validated file home.
 struct FileHomeSpec {
     type_name: &'static str,
-    path: PathBuf,
+    source: HomeSource,
     format: Format,
     text: TextOptions,
     batch_size: Option<usize>,
@@ -241,7 +286,7 @@ struct FileHomeSpec {
 impl HomeSpec for FileHomeSpec {
     fn build(&self, _run: &RunScope) -> Box<dyn Home> {
         Box::new(FileHome {
-            path: self.path.clone(),
+            source: self.source.clone(),
             format: self.format,
             text: self.text.clone(),
         })
@@ -249,11 +294,11 @@ impl HomeSpec for FileHomeSpec {
 
     fn describe(&self) -> String {
         match self.format {
-            Format::Parquet => format!("{} {}", self.type_name, self.path.display()),
+            Format::Parquet => format!("{} {}", self.type_name, self.source.describe()),
             other => format!(
                 "{} {} ({})",
                 self.type_name,
-                self.path.display(),
+                self.source.describe(),
                 format!("{other:?}").to_lowercase()
             ),
         }
@@ -264,20 +309,46 @@ impl HomeSpec for FileHomeSpec {
     }
 
     fn preflight(&self) -> Vec<String> {
-        match list_inputs(&self.path, self.format.extensions()) {
-            Ok(_) => Vec::new(),
-            Err(e) => vec![e],
+        match &self.source {
+            HomeSource::Files(path) => match list_inputs(path, self.format.extensions()) {
+                Ok(_) => Vec::new(),
+                Err(e) => vec![e],
+            },
+            // Checked by a listing, as the connection check.
+            HomeSource::Objects(_) => Vec::new(),
         }
     }
 
     fn place(&self) -> Option<Place> {
-        Some(Place::path(&fixed_prefix(&self.path)))
+        Some(match &self.source {
+            HomeSource::Files(path) => Place::path(&fixed_prefix(path)),
+            HomeSource::Objects(objects) => Place::Named(objects.place().to_string()),
+        })
     }
+
+    fn connection_label(&self) -> Option<String> {
+        match &self.source {
+            HomeSource::Objects(objects) => Some(objects.connection_label()),
+            HomeSource::Files(_) => None,
+        }
+    }
+
+    fn check_connection(&self) -> Option<Result<String, String>> {
+        match &self.source {
+            HomeSource::Objects(objects) => Some(check_objects(objects)),
+            HomeSource::Files(_) => None,
+        }
+    }
+}
+
+/// One listing of an object-store home or store, for `hygge debug`.
+fn check_objects(objects: &ObjectDestination) -> Result<String, String> {
+    hygge_runtime::database::on_own_runtime(objects.check())
 }
 
 /// A file home for one attempt.
 struct FileHome {
-    path: PathBuf,
+    source: HomeSource,
     format: Format,
     text: TextOptions,
 }
@@ -285,11 +356,7 @@ struct FileHome {
 #[async_trait]
 impl Home for FileHome {
     async fn open(self: Box<Self>, request: &ReadRequest) -> ConnectorResult<Box<dyn BatchReader>> {
-        let (path, format) = (self.path.clone(), self.format);
-        let files = tokio::task::spawn_blocking(move || list_inputs(&path, format.extensions()))
-            .await
-            .map_err(|e| ConnectorError::internal(format!("listing task failed: {e}")))?
-            .map_err(|e| ConnectorError::config(e).with_context("check the home `path`"))?;
+        let files = self.source.list(self.format).await?;
         let plan = ReadPlan {
             format: self.format,
             files,
@@ -347,6 +414,20 @@ impl StoreSpec for FileStoreSpec {
             Target::Folder(path) => Place::path(path),
             Target::Objects(destination) => Place::Named(destination.place().to_string()),
         })
+    }
+
+    fn connection_label(&self) -> Option<String> {
+        match &self.settings.target {
+            Target::Objects(objects) => Some(objects.connection_label()),
+            Target::Folder(_) => None,
+        }
+    }
+
+    fn check_connection(&self) -> Option<Result<String, String>> {
+        match &self.settings.target {
+            Target::Objects(objects) => Some(check_objects(objects)),
+            Target::Folder(_) => None,
+        }
     }
 
     fn state(&self, _run: &RunScope) -> Option<Box<dyn StateStore>> {

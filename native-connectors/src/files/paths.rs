@@ -61,11 +61,10 @@ pub fn object_destination(
         None => CloudConnection::default(),
     };
     let store = keys.open(&url)?;
-    Ok(Some(ObjectDestination::new(
-        store,
-        url.prefix.clone(),
-        url.place(),
-    )))
+    Ok(Some(
+        ObjectDestination::new(store, url.prefix.clone(), url.place())
+            .signed_in_with(connection, url.cloud.credential_chain()),
+    ))
 }
 
 /// Whether `path` is a glob pattern rather than a file or folder.

@@ -3,7 +3,6 @@
 //! out in order with bounded memory.
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -13,6 +12,7 @@ use hygge_runtime::contract::{BatchReader, ConnectorError, ConnectorResult, Read
 use tokio::sync::mpsc;
 
 use super::format::{Format, ReadUnit, TextOptions, open_unit, plan_units};
+use super::input::{InputFile, ReadFailure};
 
 /// Batches buffered per unit being read ahead.
 const BATCHES_AHEAD_PER_UNIT: usize = 2;
@@ -23,7 +23,7 @@ pub struct ReadPlan {
     /// The format of every file.
     pub format: Format,
     /// The files, in the order their rows are yielded.
-    pub files: Vec<PathBuf>,
+    pub files: Vec<InputFile>,
     /// CSV/NDJSON options.
     pub text: TextOptions,
     /// Units decoded at once.
@@ -58,11 +58,12 @@ impl FilesReader {
         );
         let (schema, text_schema, units) = tokio::task::spawn_blocking(move || {
             let first = ReadUnit {
-                path: p.files[0].clone(),
+                file: p.files[0].clone(),
+                metadata: None,
                 row_groups: None,
                 rows: None,
             };
-            let fail = |e: String| file_error(&first.path, &e);
+            let fail = |e: ReadFailure| e.about(&first.file);
             let (schema, _) = open_unit(
                 p.format,
                 &first,
@@ -82,7 +83,7 @@ impl FilesReader {
                 ),
             };
             let units = plan_units(p.format, &p.files, watermark.as_ref())
-                .map_err(|(path, e)| file_error(&path, &e))?;
+                .map_err(|(path, e)| e.about(&path))?;
             Ok::<_, ConnectorError>((schema, full, units))
         })
         .await
@@ -116,7 +117,7 @@ impl FilesReader {
                 self.request.batch_size(),
             );
             tokio::task::spawn_blocking(move || {
-                let file = &unit.path;
+                let file = &unit.file;
                 let iter = match open_unit(
                     plan.format,
                     &unit,
@@ -129,20 +130,20 @@ impl FilesReader {
                     Ok((unit_schema, _)) => {
                         let _ = tx.blocking_send(Err(ConnectorError::data(format!(
                             "{} has other columns than {}: {:?} instead of {:?}",
-                            file.display(),
-                            plan.files[0].display(),
+                            file,
+                            plan.files[0],
                             names(&unit_schema),
                             names(&schema)
                         ))));
                         return;
                     }
                     Err(e) => {
-                        let _ = tx.blocking_send(Err(file_error(file, &e)));
+                        let _ = tx.blocking_send(Err(e.about(file)));
                         return;
                     }
                 };
                 for batch in iter {
-                    let item = batch.map_err(|e| file_error(file, &e.to_string()));
+                    let item = batch.map_err(|e| ReadFailure::of_batch(file, &e).about(file));
                     let failed = item.is_err();
                     if tx.blocking_send(item).is_err() || failed {
                         return;
@@ -186,13 +187,4 @@ fn names(schema: &SchemaRef) -> Vec<String> {
         .iter()
         .map(|f| format!("{}: {}", f.name(), f.data_type()))
         .collect()
-}
-
-fn file_error(path: &Path, message: &str) -> ConnectorError {
-    if message.starts_with("column `") {
-        ConnectorError::config(format!("{}: {message}", path.display()))
-            .with_context("check `columns`")
-    } else {
-        ConnectorError::data(format!("{}: {message}", path.display()))
-    }
 }

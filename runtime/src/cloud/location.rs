@@ -25,6 +25,15 @@ impl Cloud {
         }
     }
 
+    /// What signs in when no connection is named.
+    pub fn credential_chain(self) -> &'static str {
+        match self {
+            Cloud::S3 => "the AWS credential chain (AWS_* variables, profile, instance role)",
+            Cloud::Azure => "the Azure credential chain (AZURE_* variables, managed identity)",
+            Cloud::Gcs => "Google's application default credentials",
+        }
+    }
+
     /// The cloud a connection's `type:` names.
     pub fn from_type(name: &str) -> Option<Cloud> {
         match name {

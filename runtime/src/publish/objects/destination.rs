@@ -18,6 +18,8 @@ pub struct ObjectDestination {
     store: Arc<dyn ObjectStore>,
     root: Path,
     place: String,
+    connection: Option<String>,
+    chain: &'static str,
 }
 
 impl ObjectDestination {
@@ -28,6 +30,49 @@ impl ObjectDestination {
             store,
             root,
             place: place.into(),
+            connection: None,
+            chain: "the cloud's credential chain",
+        }
+    }
+
+    /// Says how the store signs in: the connection named `connection` under `connections:`,
+    /// or else `chain` (the cloud's credential chain), for `hygge debug` and for messages
+    /// about refused credentials.
+    #[must_use]
+    pub fn signed_in_with(mut self, connection: Option<&str>, chain: &'static str) -> Self {
+        self.connection = connection.map(str::to_string);
+        self.chain = chain;
+        self
+    }
+
+    /// How the store signs in, as messages name it: ``connection `lake` `` or the chain.
+    pub fn sign_in(&self) -> String {
+        match &self.connection {
+            Some(name) => format!("connection `{name}`"),
+            None => self.chain.to_string(),
+        }
+    }
+
+    /// The connection's name, or the credential chain, as `hygge debug` lists it.
+    pub fn connection_label(&self) -> String {
+        self.connection
+            .clone()
+            .unwrap_or_else(|| self.chain.to_string())
+    }
+
+    /// Lists the destination once, for `hygge debug`: what was reached, or what failed.
+    ///
+    /// # Errors
+    /// The listing's error, with its kind's hint.
+    pub async fn check(&self) -> Result<String, String> {
+        match self.list(&self.root).await {
+            Ok(found) => Ok(format!(
+                "listed {} with {}: {} object(s)",
+                self.place,
+                self.sign_in(),
+                found.len()
+            )),
+            Err(e) => Err(e.to_string()),
         }
     }
 
@@ -48,7 +93,7 @@ impl ObjectDestination {
 
     /// Its commit log.
     pub fn log(&self) -> CommitLog {
-        CommitLog::new(self.store.clone(), &self.root, &self.place)
+        CommitLog::new(self.store.clone(), &self.root, &self.place, &self.sign_in())
     }
 
     /// The path readers see for a data file at `relative` (`year=2026/part-1.parquet`).
@@ -86,7 +131,7 @@ impl ObjectDestination {
             Err(e) => {
                 let probe = prefix.clone().join("_hygge-probe");
                 let e = typed_list_error(self.store.as_ref(), &probe, e).await;
-                Err(object_error(e, "cannot list", &self.place))
+                Err(object_error(e, "cannot list", &self.place, &self.sign_in()))
             }
         }
     }

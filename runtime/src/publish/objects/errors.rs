@@ -38,17 +38,23 @@ fn reached_no_server(error: &object_store::Error) -> bool {
     false
 }
 
-/// `error`, met while doing `what` at `place` (a URL a user recognises), as a connector
-/// error: refused credentials are `auth`, a missing bucket or object and any other answer
+/// `error`, met while doing `what` at `place` (a URL a user recognises) signed in with
+/// `sign_in` (the connection, or the cloud's credential chain), as a connector error: refused credentials are `auth`, a missing bucket or object and any other answer
 /// the server refused with are `config`, and a request that reached no server (after
 /// object_store's own retries) is a `connection` error the flow retries.
-pub fn object_error(error: object_store::Error, what: &str, place: &str) -> ConnectorError {
+pub fn object_error(
+    error: object_store::Error,
+    what: &str,
+    place: &str,
+    sign_in: &str,
+) -> ConnectorError {
     use object_store::Error as E;
+    let refused =
+        format!("check the credentials of {sign_in} and that they may read and write this place");
     let (kind, hint) = match &error {
-        E::Unauthenticated { .. } | E::PermissionDenied { .. } => (
-            ErrorKind::Auth,
-            "check the connection's credentials and that they may read and write this place",
-        ),
+        E::Unauthenticated { .. } | E::PermissionDenied { .. } => {
+            (ErrorKind::Auth, refused.as_str())
+        }
         E::NotFound { .. } => (
             ErrorKind::Config,
             "check that the bucket or container exists and the path is right",
@@ -73,7 +79,7 @@ pub fn object_error(error: object_store::Error, what: &str, place: &str) -> Conn
         ),
         _ => (ErrorKind::Internal, "run again with --verbose for details"),
     };
-    ConnectorError::new(kind, format!("{what} {place}: {error}"))
+    ConnectorError::new(kind, format!("{what} {place}"))
         .with_context(hint)
         .with_source(error)
 }

@@ -77,16 +77,18 @@ pub struct CommitLog {
     store: Arc<dyn ObjectStore>,
     dir: Path,
     place: String,
+    sign_in: String,
 }
 
 impl CommitLog {
     /// The log under `root` (the destination prefix); `place` names the destination in
-    /// messages (its URL).
-    pub fn new(store: Arc<dyn ObjectStore>, root: &Path, place: &str) -> CommitLog {
+    /// messages (its URL), `sign_in` how the store signs in.
+    pub fn new(store: Arc<dyn ObjectStore>, root: &Path, place: &str, sign_in: &str) -> CommitLog {
         CommitLog {
             store,
             dir: root.clone().join(HYGGE_DIR).join(LOG_DIR),
             place: place.to_string(),
+            sign_in: sign_in.to_string(),
         }
     }
 
@@ -104,6 +106,7 @@ impl CommitLog {
                     e,
                     "cannot list the commit log of",
                     &self.place,
+                    &self.sign_in,
                 ));
             }
         };
@@ -131,10 +134,24 @@ impl CommitLog {
             .store
             .get(&path)
             .await
-            .map_err(|e| object_error(e, "cannot read the commit log entry", &self.at(&path)))?
+            .map_err(|e| {
+                object_error(
+                    e,
+                    "cannot read the commit log entry",
+                    &self.at(&path),
+                    &self.sign_in,
+                )
+            })?
             .bytes()
             .await
-            .map_err(|e| object_error(e, "cannot read the commit log entry", &self.at(&path)))?;
+            .map_err(|e| {
+                object_error(
+                    e,
+                    "cannot read the commit log entry",
+                    &self.at(&path),
+                    &self.sign_in,
+                )
+            })?;
         let commit: Commit = serde_json::from_slice(&bytes).map_err(|e| {
             ConnectorError::data(format!(
                 "{} is not a hygge commit log entry: {e}",
@@ -178,7 +195,12 @@ impl CommitLog {
             Ok(_) => Ok(true),
             Err(object_store::Error::AlreadyExists { .. })
             | Err(object_store::Error::Precondition { .. }) => Ok(false),
-            Err(e) => Err(object_error(e, "cannot write the commit", &self.at(&path))),
+            Err(e) => Err(object_error(
+                e,
+                "cannot write the commit",
+                &self.at(&path),
+                &self.sign_in,
+            )),
         }
     }
 

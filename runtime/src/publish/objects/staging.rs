@@ -250,6 +250,7 @@ pub async fn finish(
                     e,
                     "cannot publish a file of",
                     destination.place(),
+                    &destination.sign_in(),
                 ));
             }
         }
@@ -263,6 +264,7 @@ pub async fn finish(
                     e,
                     "cannot remove a replaced file of",
                     destination.place(),
+                    &destination.sign_in(),
                 ));
             }
         }
@@ -283,6 +285,7 @@ async fn remove_prefix(
                     e,
                     "cannot remove staged files of",
                     destination.place(),
+                    &destination.sign_in(),
                 ));
             }
         }
@@ -305,7 +308,14 @@ async fn remove_stale_staging(
         .store()
         .list_with_delimiter(Some(&root))
         .await
-        .map_err(|e| object_error(e, "cannot list the staging area of", destination.place()))?;
+        .map_err(|e| {
+            object_error(
+                e,
+                "cannot list the staging area of",
+                destination.place(),
+                &destination.sign_in(),
+            )
+        })?;
     for prefix in listing.common_prefixes {
         let Some(other) = prefix.filename() else {
             continue;
