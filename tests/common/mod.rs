@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod mssql;
+pub mod objects;
 pub mod postgres;
 
 use std::collections::BTreeMap;

@@ -66,4 +66,26 @@ impl Moto {
             })
         }
     }
+
+    /// How many multipart uploads to `bucket` were started and neither completed nor
+    /// aborted: a test waits for one to know a run is uploading.
+    ///
+    /// # Errors
+    /// The server refused.
+    pub fn uploads_in_progress(&self, bucket: &str) -> Result<usize, ServerError> {
+        let (status, response) = request(
+            self.process.port(),
+            "GET",
+            &format!("/{bucket}?uploads"),
+            &[],
+        )?;
+        if status == 200 {
+            Ok(response.matches("<UploadId>").count())
+        } else {
+            Err(ServerError::Step {
+                step: format!("list the uploads of {bucket}"),
+                detail: response,
+            })
+        }
+    }
 }
