@@ -268,3 +268,50 @@ fn a_url_home_reads_a_prefix_a_glob_or_one_object() {
         "{out}"
     );
 }
+
+/// `hygge debug` checks an object-store connection with one listing where a home or store
+/// first uses it, naming the connection it signed in with; a wrong key fails the check (non-zero exit) naming it.
+#[test]
+fn debug_lists_each_object_store_once_and_names_a_refused_connection() {
+    let azurite = Azurite::start().unwrap();
+    azurite.create_container("lake").unwrap();
+    let (_, yaml) = azure(&azurite);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("project");
+    round_trip_project(
+        &dir,
+        &yaml,
+        "az://lake/raw/orders",
+        "az://lake/raw/orders",
+        "csv",
+    );
+    write_parquet(&dir.join("data/source/orders.parquet"), &[orders(5)]);
+    ok(run(&dir, &["go", "--flow", "up"]));
+    let out = ok(run(&dir, &["debug"]));
+    assert!(
+        out.contains("connection lake: listed az://lake/raw/orders with connection `lake`"),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("listed az://").count(),
+        1,
+        "one check per connection: {out}"
+    );
+
+    let wrong = yaml.replace(AZURITE_KEY, &AZURITE_KEY.replace('E', "F"));
+    round_trip_project(
+        &dir,
+        &wrong,
+        "az://lake/raw/orders",
+        "az://lake/raw/orders",
+        "csv",
+    );
+    let out = fails(run(&dir, &["debug"]));
+    assert!(out.contains("✗ home connection lake"), "{out}");
+    assert!(
+        out.contains("check the credentials of connection `lake`"),
+        "{out}"
+    );
+    let out = fails(run(&dir, &["go", "--flow", "up"]));
+    assert!(out.contains("connection `lake`"), "{out}");
+}
