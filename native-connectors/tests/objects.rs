@@ -54,7 +54,7 @@ async fn upload(staging: &mut ObjectStaging, relative: &str, content: &'static s
         .put(&path, content.into())
         .await
         .unwrap();
-    staging.add_file(relative, 1, content.len() as u64);
+    staging.add_file(relative, 1, content.len() as u64, None);
 }
 
 /// The files a plain listing of the destination shows, hygge's hidden folder aside.

@@ -1,4 +1,5 @@
-//! Real object-store emulators for tests: moto's S3 server and Azurite's blob service,
+//! Real object-store emulators for tests: moto's S3 server and Azurite's blob service (and
+//! `deltalake`, an independent reader of Delta tables),
 //! installed by `.ci/run` under `~/.cache/hygge/tools` (or `$HYGGE_TEST_TOOLS`), started
 //! on 127.0.0.1 on a free port, and stopped when dropped.
 //!
@@ -7,11 +8,13 @@
 //! a test never skips silently.
 
 mod azurite;
+mod delta;
 mod http;
 mod moto;
 mod process;
 
 pub use azurite::{AZURITE_ACCOUNT, AZURITE_KEY, Azurite};
+pub use delta::{DeltaRead, read_delta};
 pub use moto::Moto;
 
 /// Why a server could not be started or used.

@@ -73,6 +73,9 @@ pub struct FileStoreConfig {
     pub partition_by: Vec<String>,
     /// CSV writing options: `delimiter`.
     pub format_options: Option<StoreTextOptions>,
+    /// `delta`: publish a Delta Lake table (a `_delta_log/` entry per run) beside the
+    /// Parquet files, locally or on an object store.
+    pub table_format: Option<TableFormat>,
     /// `native` (default) or `wasm`: the portable component in the sandbox.
     #[serde(default)]
     pub runtime: Runtime,
@@ -80,6 +83,14 @@ pub struct FileStoreConfig {
     pub memory_limit: Option<usize>,
     /// Seconds one call into the component may take, for `runtime: wasm` (default 60).
     pub call_timeout: Option<u64>,
+}
+
+/// A table format a Parquet store publishes besides its files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TableFormat {
+    /// Delta Lake.
+    Delta,
 }
 
 /// CSV writing options.

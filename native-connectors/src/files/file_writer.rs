@@ -98,6 +98,15 @@ pub enum FileWriter {
     Ndjson(arrow_json::LineDelimitedWriter<Sink>),
 }
 
+/// A file written whole.
+#[derive(Debug)]
+pub struct FinishedFile {
+    /// Its size.
+    pub bytes: u64,
+    /// Its row groups' metadata (Parquet only).
+    pub row_groups: Vec<parquet::file::metadata::RowGroupMetaData>,
+}
+
 /// How Parquet files are encoded.
 #[derive(Debug, Clone)]
 pub struct ParquetEncoding {
@@ -152,19 +161,24 @@ impl FileWriter {
         }
     }
 
-    /// Completes the file (footer, flush, the sink's completion); its size in bytes.
-    pub fn finish(self) -> Result<u64, FileWriteError> {
-        let buffered = match self {
-            FileWriter::Parquet(w) => w.close().map_err(|e| FileWriteError::new(&e))?,
-            FileWriter::Csv(w) => w.into_inner(),
+    /// Completes the file (footer, flush, the sink's completion): its size, and its row
+    /// groups for Parquet.
+    pub fn finish(self) -> Result<FinishedFile, FileWriteError> {
+        let (buffered, row_groups) = match self {
+            FileWriter::Parquet(w) => {
+                let (buffered, groups) = w.close().map_err(|e| FileWriteError::new(&e))?;
+                (buffered, groups)
+            }
+            FileWriter::Csv(w) => (w.into_inner(), Vec::new()),
             FileWriter::Ndjson(mut w) => {
                 w.finish().map_err(|e| FileWriteError::new(&e))?;
-                w.into_inner()
+                (w.into_inner(), Vec::new())
             }
         };
         let sink = buffered
             .into_inner()
             .map_err(|e| FileWriteError::new(e.error()))?;
-        sink.complete().map_err(|e| FileWriteError::new(&e))
+        let bytes = sink.complete().map_err(|e| FileWriteError::new(&e))?;
+        Ok(FinishedFile { bytes, row_groups })
     }
 }

@@ -4,6 +4,7 @@
 
 mod compression;
 mod config;
+mod delta_stats;
 mod file_writer;
 mod format;
 pub mod front;
@@ -32,7 +33,7 @@ use hygge_runtime::state::StateStore;
 use hygge_runtime::wasm::SandboxLimits;
 
 pub use compression::parse_compression;
-pub use config::{FileHomeConfig, FileStoreConfig, Runtime};
+pub use config::{FileHomeConfig, FileStoreConfig, Runtime, TableFormat};
 pub use format::{Format, TextOptions};
 pub use naming::{DEFAULT_PATTERN, FilePattern};
 pub use paths::{entity_path, fixed_prefix, is_glob, list_inputs, object_destination};
@@ -173,14 +174,32 @@ impl Connector for FileConnector {
                     ConfigProblem::key("format_options.delimiter", "must be one ASCII character")
                 })?,
             };
-            let objects = object_destination(config, &parsed.path, parsed.connection.as_deref())?;
+            let mut objects =
+                object_destination(config, &parsed.path, parsed.connection.as_deref())?;
+            let delta = parsed.table_format == Some(TableFormat::Delta);
+            if delta && (format != Format::Parquet || parsed.runtime == Runtime::Wasm) {
+                return Err(ConfigProblem::key(
+                    "table_format",
+                    "delta tables are written by the native Parquet store only",
+                )
+                .hint("use type: parquet (runtime: native) for a Delta table"));
+            }
+            let destination = entity_path(config, &parsed.path)?;
+            let place = match &objects {
+                Some(objects) => Place::Named(objects.place().to_string()),
+                None => Place::path(&destination),
+            };
+            if delta && objects.is_none() {
+                // A local Delta table publishes through the same commit log as an object
+                // store, on the local file system.
+                objects = Some(local_table(&destination)?);
+            }
             if objects.is_some() && parsed.runtime == Runtime::Wasm {
                 return Err(
                     ConfigProblem::key("runtime", "wasm writes local folders only")
                         .hint("use runtime: native (the default) for object-store paths"),
                 );
             }
-            let destination = entity_path(config, &parsed.path)?;
             if parsed.runtime == Runtime::Wasm {
                 if format != Format::Parquet
                     || !parsed.partition_by.is_empty()
@@ -232,10 +251,12 @@ impl Connector for FileConnector {
                 batch_size: parsed.batch_size,
                 pattern: FilePattern::new(parsed.file_pattern.as_deref(), format.suffix())?,
                 partition_by: parsed.partition_by,
+                delta,
             };
             Ok(Arc::new(FileStoreSpec {
                 type_name: self.name,
                 settings: Arc::new(settings),
+                place,
             }) as Arc<dyn StoreSpec>)
         })())
     }
@@ -373,6 +394,22 @@ impl Home for FileHome {
 struct FileStoreSpec {
     type_name: &'static str,
     settings: Arc<FileStoreSettings>,
+    /// Where it writes, for overlap checks: a local Delta table is a local path although it
+    /// publishes like an object store.
+    place: Place,
+}
+
+/// A local folder as an object-store destination, for a local Delta table.
+fn local_table(folder: &std::path::Path) -> Result<ObjectDestination, ConfigProblem> {
+    let absolute = std::path::absolute(folder)
+        .map_err(|e| ConfigProblem::key("path", format!("{}: {e}", folder.display())))?;
+    let root = object_store::path::Path::from_absolute_path(&absolute)
+        .map_err(|e| ConfigProblem::key("path", format!("{}: {e}", folder.display())))?;
+    let store = Arc::new(object_store::local::LocalFileSystem::new());
+    Ok(
+        ObjectDestination::new(store, root, absolute.display().to_string())
+            .signed_in_with(None, "the local file system"),
+    )
 }
 
 impl StoreSpec for FileStoreSpec {
@@ -410,10 +447,7 @@ impl StoreSpec for FileStoreSpec {
     }
 
     fn place(&self) -> Option<Place> {
-        Some(match &self.settings.target {
-            Target::Folder(path) => Place::path(path),
-            Target::Objects(destination) => Place::Named(destination.place().to_string()),
-        })
+        Some(self.place.clone())
     }
 
     fn connection_label(&self) -> Option<String> {

@@ -15,6 +15,7 @@ use parquet::arrow::arrow_writer::{
     compute_leaves,
 };
 use parquet::errors::ParquetError;
+use parquet::file::metadata::RowGroupMetaData;
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 
@@ -293,13 +294,15 @@ impl<W: Write + Send> ParallelParquetWriter<W> {
         Ok(())
     }
 
-    /// Writes the last row group and the footer; returns the sink.
-    pub fn close(mut self) -> Result<W, ParquetError> {
+    /// Writes the last row group and the footer; returns the sink and the row groups'
+    /// metadata (their statistics become a Delta table's file statistics).
+    pub fn close(mut self) -> Result<(W, Vec<RowGroupMetaData>), ParquetError> {
         self.flush_row_group(false)?;
         for worker in std::mem::take(&mut self.workers) {
             worker.join();
         }
-        self.writer.into_inner()
+        let groups = self.writer.flushed_row_groups().to_vec();
+        Ok((self.writer.into_inner()?, groups))
     }
 }
 
@@ -390,7 +393,9 @@ mod tests {
         for b in &input {
             writer.write(b).unwrap();
         }
-        let bytes = Bytes::from(writer.close().unwrap());
+        let (written, groups) = writer.close().unwrap();
+        assert_eq!(groups.len(), 4);
+        let bytes = Bytes::from(written);
         let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap();
         assert_eq!(builder.metadata().num_row_groups(), 4);
         assert_eq!(builder.schema(), &schema);

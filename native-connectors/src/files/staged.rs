@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use arrow_schema::Schema;
 use hygge_runtime::contract::{ConnectorError, ConnectorResult, RunType};
-use hygge_runtime::publish::objects::{ObjectDestination, ObjectStaging};
+use hygge_runtime::publish::objects::{DeltaTable, ObjectDestination, ObjectStaging};
 use hygge_runtime::publish::{StagedDir, holds_data};
 use hygge_runtime::state::StateUpdate;
 use tokio::runtime::Handle;
@@ -49,18 +49,26 @@ fn wait<T>(future: impl Future<Output = ConnectorResult<T>>) -> ConnectorResult<
 }
 
 impl Staged {
-    /// Opens `target` for `run_id`.
+    /// Opens `target` for `run_id`; `delta` publishes an object-store target as a Delta
+    /// table too.
     ///
     /// # Errors
     /// See [`StagedDir::open`] and [`ObjectStaging::open`].
-    pub fn open(target: &Target, run_id: &str, run_type: RunType) -> ConnectorResult<Staged> {
+    pub fn open(
+        target: &Target,
+        run_id: &str,
+        run_type: RunType,
+        delta: Option<DeltaTable>,
+    ) -> ConnectorResult<Staged> {
         Ok(match target {
             Target::Folder(path) => Staged::Folder(StagedDir::open(path, run_id, run_type)?),
-            Target::Objects(destination) => Staged::Objects(Box::new(wait(ObjectStaging::open(
-                destination.clone(),
-                run_id,
-                run_type,
-            ))?)),
+            Target::Objects(destination) => {
+                let staging = wait(ObjectStaging::open(destination.clone(), run_id, run_type))?;
+                Staged::Objects(Box::new(match delta {
+                    Some(table) => staging.as_delta(table),
+                    None => staging,
+                }))
+            }
         })
     }
 
@@ -137,10 +145,10 @@ impl Staged {
         }
     }
 
-    /// Records a completed file: its rows and size, for the commit log.
-    pub fn completed(&mut self, relative: &Path, rows: u64, bytes: u64) {
+    /// Records a completed file: its rows, size and Delta statistics, for the commit log.
+    pub fn completed(&mut self, relative: &Path, rows: u64, bytes: u64, stats: Option<String>) {
         if let Staged::Objects(staging) = self {
-            staging.add_file(relative.to_string_lossy(), rows, bytes);
+            staging.add_file(relative.to_string_lossy(), rows, bytes, stats);
         }
     }
 

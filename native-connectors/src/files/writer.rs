@@ -7,15 +7,17 @@ use std::sync::Arc;
 
 use arrow_array::{RecordBatch, UInt32Array};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
-use arrow_schema::{Schema, SchemaRef};
+use arrow_schema::{DataType, Schema, SchemaRef, TimeUnit};
 use arrow_select::take::take_record_batch;
 use async_trait::async_trait;
 use hygge_runtime::contract::{
     ConnectorError, ConnectorResult, RunContext, RunType, SchemaAdapter, Store, StoreWriter,
     check_batch_schema,
 };
+use hygge_runtime::publish::objects::DeltaTable;
 use hygge_runtime::state::StateUpdate;
 
+use super::delta_stats::delta_stats;
 use super::file_writer::{FileWriteError, FileWriter, ParquetEncoding};
 use super::format::{Format, read_columns};
 use super::naming::{FilePattern, highest_sequence};
@@ -39,6 +41,10 @@ pub struct FileStoreSettings {
     pub pattern: FilePattern,
     /// Columns whose values name sub-folders (`col=value/`).
     pub partition_by: Vec<String>,
+    /// `table_format: delta`: the destination is also a Delta table. Its files leave the
+    /// partition columns out (Delta keeps them in the log), and nanosecond timestamps are
+    /// written as microseconds, which Delta readers read.
+    pub delta: bool,
 }
 
 /// A [`Store`] writing files.
@@ -154,7 +160,10 @@ struct OpenFile {
 /// The open files of one run.
 struct Files {
     settings: Arc<FileStoreSettings>,
+    /// The columns of the data (committed to the log).
     schema: SchemaRef,
+    /// The columns of each file: a Delta table's leave its partition columns out.
+    file_schema: SchemaRef,
     context: RunContext,
     staged: Staged,
     writers: BTreeMap<String, OpenFile>,
@@ -173,7 +182,14 @@ impl Files {
         schema: SchemaRef,
         context: RunContext,
     ) -> ConnectorResult<Files> {
-        let staged = Staged::open(&settings.target, &context.run_id, context.run_type)?;
+        let delta = settings.delta.then(|| DeltaTable {
+            partition_by: settings.partition_by.clone(),
+        });
+        let schema = match settings.delta {
+            true => delta_schema_of(&schema),
+            false => schema,
+        };
+        let staged = Staged::open(&settings.target, &context.run_id, context.run_type, delta)?;
         let next_sequence =
             if context.run_type == RunType::Incremental && !settings.pattern.has_run_id() {
                 highest_sequence(&staged.published_files()?) + 1
@@ -189,9 +205,11 @@ impl Files {
                 .published_schema()
                 .map(|schema| (schema, settings.format != Format::Parquet)),
         };
+        let file_schema = file_schema_of(&settings, &schema);
         Ok(Files {
             settings,
             schema,
+            file_schema,
             context,
             staged,
             writers: BTreeMap::new(),
@@ -211,8 +229,13 @@ impl Files {
             self.adapter = SchemaAdapter::plan(&kept, &self.schema, names_only, policy)?;
             if let Some(adapter) = &self.adapter {
                 self.schema = adapter.target().clone();
+                self.file_schema = file_schema_of(&self.settings, &self.schema);
             }
         }
+        let batch = match self.settings.delta {
+            true => micros_for_delta(&batch)?,
+            false => batch,
+        };
         let batch = match &self.adapter {
             Some(adapter) => adapter.adapt(&batch)?,
             None => batch,
@@ -247,7 +270,7 @@ impl Files {
             let writer = FileWriter::on(
                 self.settings.format,
                 sink,
-                &self.schema,
+                &self.file_schema,
                 &self.settings.parquet,
                 self.settings.delimiter,
             )
@@ -265,8 +288,23 @@ impl Files {
             .get_mut(&folder)
             .ok_or_else(|| ConnectorError::internal("writer vanished"))?;
         file.rows += batch.num_rows() as u64;
+        let batch = match self.file_schema.fields().len() == batch.num_columns() {
+            true => batch.clone(),
+            false => {
+                let keep: Vec<usize> = self
+                    .file_schema
+                    .fields()
+                    .iter()
+                    .filter_map(|f| batch.schema().index_of(f.name()).ok())
+                    .collect();
+                batch.project(&keep).map_err(|e| {
+                    ConnectorError::internal("cannot leave out the partition columns")
+                        .with_source(e)
+                })?
+            }
+        };
         file.writer
-            .write(batch)
+            .write(&batch)
             .map_err(|e| write_failed(e, format!("cannot write a batch for {at}")))
     }
 
@@ -278,14 +316,79 @@ impl Files {
             self.write_to(String::new(), &empty)?;
         }
         for (folder, file) in std::mem::take(&mut self.writers) {
-            let bytes = file.writer.finish().map_err(|e| {
+            let finished = file.writer.finish().map_err(|e| {
                 let at = format!("{}/{folder}", self.staged.describe());
                 write_failed(e, format!("cannot finish a file for {at}"))
             })?;
-            self.staged.completed(&file.relative, file.rows, bytes);
+            let stats = self.settings.delta.then(|| {
+                let written = super::parquet_writer::readable_schema(&self.file_schema);
+                delta_stats(&written, &finished.row_groups, file.rows)
+            });
+            self.staged
+                .completed(&file.relative, file.rows, finished.bytes, stats);
         }
         self.staged.commit(state.as_ref(), &self.schema)
     }
+}
+
+/// The columns of each file: the data's, less a Delta table's partition columns.
+fn file_schema_of(settings: &FileStoreSettings, schema: &SchemaRef) -> SchemaRef {
+    if !settings.delta || settings.partition_by.is_empty() {
+        return schema.clone();
+    }
+    let fields: Vec<_> = schema
+        .fields()
+        .iter()
+        .filter(|f| !settings.partition_by.contains(f.name()))
+        .cloned()
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// `schema` with nanosecond timestamps as microseconds (Delta readers read microseconds).
+fn delta_schema_of(schema: &SchemaRef) -> SchemaRef {
+    let fields: Vec<_> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Timestamp(TimeUnit::Nanosecond, zone) => Arc::new(
+                f.as_ref()
+                    .clone()
+                    .with_data_type(DataType::Timestamp(TimeUnit::Microsecond, zone.clone())),
+            ),
+            _ => f.clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// `batch` with nanosecond timestamps as microseconds; a value with digits below the
+/// microsecond is refused by column, never rounded.
+fn micros_for_delta(batch: &RecordBatch) -> ConnectorResult<RecordBatch> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::TimestampNanosecondType;
+    let schema = delta_schema_of(&batch.schema());
+    if schema == batch.schema() {
+        return Ok(batch.clone());
+    }
+    let mut columns = Vec::with_capacity(batch.num_columns());
+    for (column, field) in batch.columns().iter().zip(schema.fields()) {
+        if let DataType::Timestamp(TimeUnit::Nanosecond, _) = column.data_type() {
+            let nanos = column.as_primitive::<TimestampNanosecondType>();
+            if nanos.iter().flatten().any(|n| n % 1_000 != 0) {
+                return Err(ConnectorError::data(format!(
+                    "column `{}` holds timestamps finer than a microsecond, which a Delta table cannot keep",
+                    field.name()
+                ))
+                .with_context("round them to microseconds at the home, or write plain Parquet"));
+            }
+        }
+        columns.push(arrow_cast::cast(column, field.data_type()).map_err(|e| {
+            ConnectorError::internal("cannot cast timestamps to microseconds").with_source(e)
+        })?);
+    }
+    RecordBatch::try_new(schema, columns)
+        .map_err(|e| ConnectorError::internal("cannot rebuild a batch").with_source(e))
 }
 
 /// Groups the rows of `batch` by the values of the partition columns, as `col=value/…`

@@ -35,6 +35,10 @@ pub struct DataFile {
     pub bytes: u64,
     /// The run that wrote it (the files of one run are staged under its id).
     pub run_id: String,
+    /// Its column statistics as Delta's `stats` JSON (`numRecords`, `minValues`,
+    /// `maxValues`, `nullCount`), when the table is a Delta table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<String>,
 }
 
 /// One entry of the log: what a destination holds after a publish.
@@ -57,6 +61,17 @@ pub struct Commit {
     pub schema: Option<Schema>,
     /// The entity's watermark state, committed with the data it describes.
     pub state: Option<EntityState>,
+    /// Set when the destination is also a Delta table: its partition columns. Making the
+    /// commit visible then also writes its Delta log entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<DeltaTable>,
+}
+
+/// A destination published as a Delta Lake table (`table_format: delta`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeltaTable {
+    /// The Delta partition columns (the store's `partition_by`).
+    pub partition_by: Vec<String>,
 }
 
 impl Commit {

@@ -7,12 +7,14 @@
 //!   part-….parquet            the committed data files, as plain readers see them
 //!   _hygge/log/<version>.json the commit log: each entry lists the committed set
 //!   _hygge/staging/<run id>/  a run's files until its commit is made visible
+//!   _delta_log/<version>.json with `table_format: delta`: the Delta log, one entry a commit
 //! ```
 //!
 //! hygge's own homes read the newest entry, so they see a commit whole the moment it is
 //! made. A plain listing sees the new files appear, and then the replaced ones go, while
 //! [`finish`] runs; after it, exactly the committed files.
 
+mod delta;
 mod destination;
 mod errors;
 mod log;
@@ -21,8 +23,9 @@ mod state;
 #[cfg(test)]
 mod tests;
 
+pub use delta::{DELTA_LOG_DIR, delta_schema};
 pub use destination::ObjectDestination;
 pub use errors::object_error;
-pub use log::{Commit, CommitLog, DataFile, HYGGE_DIR};
+pub use log::{Commit, CommitLog, DataFile, DeltaTable, HYGGE_DIR};
 pub use staging::{ObjectStaging, STALE_STAGING_SECS, finish};
 pub use state::ObjectState;

@@ -17,18 +17,24 @@
 use std::collections::BTreeSet;
 
 use arrow_schema::Schema;
+use futures_util::StreamExt;
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
 
+use super::delta::DeltaLog;
 use super::destination::ObjectDestination;
 use super::errors::object_error;
-use super::log::{Commit, DataFile};
+use super::log::{Commit, DataFile, DeltaTable};
 use crate::contract::{ConnectorError, RunType};
 use crate::state::{StateUpdate, unchanged};
 
 /// How much older than the current run another run's staging must be to count as left by a
 /// crash (a day: longer than any run that is still uploading).
 pub const STALE_STAGING_SECS: i64 = 24 * 60 * 60;
+
+/// Server-side copies a finish runs at once: a run of many files (partitions) is made
+/// visible in about the time of its largest file, not of all of them in turn.
+const COPIES_AT_ONCE: usize = 8;
 
 /// The files one run stages for a destination, until it commits or aborts.
 #[derive(Debug)]
@@ -38,6 +44,7 @@ pub struct ObjectStaging {
     run_type: RunType,
     published: Option<Commit>,
     staged: Vec<DataFile>,
+    delta: Option<DeltaTable>,
 }
 
 impl ObjectStaging {
@@ -62,7 +69,15 @@ impl ObjectStaging {
             run_type,
             published,
             staged: Vec::new(),
+            delta: None,
         })
+    }
+
+    /// Publishes the run as a Delta table too: each commit also writes a Delta log entry.
+    #[must_use]
+    pub fn as_delta(mut self, table: DeltaTable) -> Self {
+        self.delta = Some(table);
+        self
     }
 
     /// The destination.
@@ -88,13 +103,21 @@ impl ObjectStaging {
         self.destination.staged(&self.run_id, relative)
     }
 
-    /// Records a data file uploaded to [`Self::staged_path`]`(relative)`.
-    pub fn add_file(&mut self, relative: impl Into<String>, rows: u64, bytes: u64) {
+    /// Records a data file uploaded to [`Self::staged_path`]`(relative)`, with its Delta
+    /// statistics when it has them.
+    pub fn add_file(
+        &mut self,
+        relative: impl Into<String>,
+        rows: u64,
+        bytes: u64,
+        stats: Option<String>,
+    ) {
         self.staged.push(DataFile {
             path: relative.into(),
             rows,
             bytes,
             run_id: self.run_id.clone(),
+            stats,
         });
     }
 
@@ -181,6 +204,7 @@ impl ObjectStaging {
             removed,
             schema,
             state: next_state,
+            delta: self.delta.clone(),
         };
         if log.create(&commit).await? {
             return Ok(commit);
@@ -234,14 +258,20 @@ pub async fn finish(
         return Ok(());
     }
     let store = destination.store();
+    let mut copies = Vec::new();
     for file in commit.added() {
         let from = destination.staged(&commit.run_id, &file.path)?;
         if !staged.iter().any(|m| m.location == from) {
             // Copied and removed from staging by an earlier, interrupted finish.
             continue;
         }
-        let to = destination.visible(&file.path)?;
-        match store.copy(&from, &to).await {
+        copies.push((from, destination.visible(&file.path)?));
+    }
+    let mut copying = futures_util::stream::iter(copies)
+        .map(|(from, to)| async move { store.copy(&from, &to).await })
+        .buffer_unordered(COPIES_AT_ONCE);
+    while let Some(copied) = copying.next().await {
+        match copied {
             // Another finish of the same commit removes staging only after copying every
             // file: this one is published.
             Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
@@ -255,7 +285,18 @@ pub async fn finish(
             }
         }
     }
-    for path in &commit.removed {
+    if let Some(table) = &commit.delta {
+        DeltaLog::new(destination)
+            .publish(commit, &table.partition_by)
+            .await?;
+    }
+    // A Delta table keeps the files a full drop replaced: its older versions still name
+    // them (Delta readers time-travel to them), as Spark's and delta-rs' overwrites do.
+    let replaced = match commit.delta {
+        Some(_) => &[][..],
+        None => &commit.removed[..],
+    };
+    for path in replaced {
         let path = destination.visible(path)?;
         match store.delete(&path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => {}

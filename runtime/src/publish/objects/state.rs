@@ -57,6 +57,7 @@ impl StateStore for ObjectState {
                 removed: Vec::new(),
                 schema: latest.schema.clone(),
                 state: Some(EntityState::reset_marker(flow, entity, run_id)),
+                delta: latest.delta.clone(),
             };
             if log.create(&marker).await? {
                 return Ok(had);

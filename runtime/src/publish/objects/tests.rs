@@ -43,7 +43,12 @@ async fn upload(staging: &mut ObjectStaging, relative: &str, content: &'static s
         .put(&path, content.into())
         .await
         .unwrap();
-    staging.add_file(relative, content.len() as u64 / 2, content.len() as u64);
+    staging.add_file(
+        relative,
+        content.len() as u64 / 2,
+        content.len() as u64,
+        None,
+    );
 }
 
 /// What a plain reader listing the destination sees, hygge's hidden folder aside.
@@ -251,6 +256,7 @@ async fn a_taken_version_is_refused_by_the_conditional_write() {
             removed: Vec::new(),
             schema: None,
             state: None,
+            delta: None,
         };
         assert!(log.create(&commit).await.unwrap());
         let other = Commit {
@@ -392,4 +398,84 @@ async fn old_log_entries_are_pruned_and_the_newest_is_kept() {
     assert_eq!(entries, 21);
     assert_eq!(dest.log().latest().await.unwrap().unwrap().version, 25);
     assert_eq!(visible(&dest).await, files(&[("a.parquet", "aa")]));
+}
+
+/// The Delta log entries under a destination, each as its lines of JSON.
+async fn delta_entries(destination: &ObjectDestination) -> Vec<Vec<serde_json::Value>> {
+    let mut entries = Vec::new();
+    let dir = destination.root().clone().join(DELTA_LOG_DIR);
+    let mut listed = destination.list(&dir).await.unwrap();
+    listed.sort_by(|a, b| a.location.cmp(&b.location));
+    for meta in listed {
+        let bytes = destination
+            .store()
+            .get(&meta.location)
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        entries.push(
+            String::from_utf8(bytes.to_vec())
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect(),
+        );
+    }
+    entries
+}
+
+#[tokio::test]
+async fn a_delta_entry_a_crash_left_unwritten_is_written_once_by_the_next_run() {
+    use arrow_schema::{DataType, Field, Schema};
+    let schema = Schema::new(vec![Field::new("id", DataType::Int64, false)]);
+    let table = DeltaTable {
+        partition_by: Vec::new(),
+    };
+    for (store, _dir) in stores() {
+        let dest = destination(&store);
+        let mut first = ObjectStaging::open(dest.clone(), RUN_1, RunType::FullDrop)
+            .await
+            .unwrap()
+            .as_delta(table.clone());
+        upload(&mut first, "a.parquet", "aaaa").await;
+        // Committed to hygge's log, then dead before anything was made visible.
+        let commit = first.prepare(None, Some(schema.clone())).await.unwrap();
+        drop(first);
+        assert!(delta_entries(&dest).await.is_empty());
+
+        // The next run finishes the commit, Delta entry included.
+        let second = ObjectStaging::open(dest.clone(), RUN_2, RunType::FullDrop)
+            .await
+            .unwrap();
+        let entries = delta_entries(&dest).await;
+        assert_eq!(entries.len(), 1);
+        let adds: Vec<&serde_json::Value> =
+            entries[0].iter().filter_map(|a| a.get("add")).collect();
+        assert_eq!(adds.len(), 1);
+        assert_eq!(adds[0]["path"], "a.parquet");
+        assert_eq!(entries[0][0]["commitInfo"]["hyggeRunId"], RUN_1);
+        assert!(entries[0].iter().any(|a| a.get("protocol").is_some()));
+
+        // Finishing the same commit again (a concurrent finish) writes no second entry.
+        finish(&dest, &commit).await.unwrap();
+        assert_eq!(delta_entries(&dest).await.len(), 1);
+
+        // An overwrite removes the replaced file in the Delta log but keeps it in storage.
+        let mut second = second.as_delta(table.clone());
+        upload(&mut second, "b.parquet", "bb").await;
+        second.commit(None, Some(schema.clone())).await.unwrap();
+        let entries = delta_entries(&dest).await;
+        assert_eq!(entries.len(), 2);
+        let removed: Vec<&serde_json::Value> =
+            entries[1].iter().filter_map(|a| a.get("remove")).collect();
+        assert_eq!(removed.len(), 1);
+        assert_eq!(removed[0]["path"], "a.parquet");
+        assert!(visible(&dest).await.contains_key("a.parquet"));
+        assert_eq!(
+            entries[1][2]["metaData"]["id"],
+            entries[0][2]["metaData"]["id"]
+        );
+    }
 }
