@@ -12,6 +12,7 @@ mod input;
 mod naming;
 mod object_inputs;
 mod object_sink;
+mod parquet_reader;
 mod parquet_writer;
 mod paths;
 mod prune;
