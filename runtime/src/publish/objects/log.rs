@@ -24,6 +24,20 @@ const LOG_DIR: &str = "log";
 /// ever need the newest.
 const KEEP_ENTRIES: u64 = 20;
 
+/// The versions of the log entries among `listed` (`<20 digits>.json`, as both hygge's log
+/// and Delta's name them), oldest first.
+pub(super) fn entry_versions(listed: &[object_store::ObjectMeta]) -> Vec<u64> {
+    let mut versions: Vec<u64> = listed
+        .iter()
+        .filter_map(|meta| meta.location.filename())
+        .filter_map(|name| name.strip_suffix(".json"))
+        .filter(|digits| digits.len() == 20)
+        .filter_map(|digits| digits.parse().ok())
+        .collect();
+    versions.sort_unstable();
+    versions
+}
+
 /// One data file of a committed set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataFile {
@@ -125,15 +139,7 @@ impl CommitLog {
                 ));
             }
         };
-        let mut versions: Vec<u64> = listed
-            .iter()
-            .filter_map(|meta| meta.location.filename())
-            .filter_map(|name| name.strip_suffix(".json"))
-            .filter(|digits| digits.len() == 20)
-            .filter_map(|digits| digits.parse().ok())
-            .collect();
-        versions.sort_unstable();
-        Ok(versions)
+        Ok(entry_versions(&listed))
     }
 
     /// The newest entry, `None` when nothing was published here by hygge.

@@ -19,7 +19,7 @@ use super::schema::delta_schema;
 use crate::contract::{ConnectorError, RunType};
 use crate::publish::objects::destination::ObjectDestination;
 use crate::publish::objects::errors::object_error;
-use crate::publish::objects::log::Commit;
+use crate::publish::objects::log::{Commit, entry_versions};
 
 /// The folder of the Delta log under a table's root.
 pub const DELTA_LOG_DIR: &str = "_delta_log";
@@ -72,15 +72,7 @@ impl<'a> DeltaLog<'a> {
             .try_collect()
             .await
             .map_err(|e| self.failed("cannot list the Delta log of", e))?;
-        let mut versions: Vec<u64> = listed
-            .iter()
-            .filter_map(|meta| meta.location.filename())
-            .filter_map(|name| name.strip_suffix(".json"))
-            .filter(|digits| digits.len() == 20)
-            .filter_map(|digits| digits.parse().ok())
-            .collect();
-        versions.sort_unstable();
-        Ok(versions)
+        Ok(entry_versions(&listed))
     }
 
     /// The actions of one entry.
