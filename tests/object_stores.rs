@@ -352,3 +352,26 @@ fn the_object_storage_sample_runs_against_the_emulator() {
         );
     }
 }
+
+/// A store under a URL home's prefix (or the reverse) would re-read or overwrite its own
+/// source: refused before anything runs, as for local folders.
+#[test]
+fn a_store_under_a_url_home_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("project");
+    write_files(
+        &dir,
+        &[
+            (
+                "hygge.yml",
+                "name: shop\nconnections:\n  lake: {type: s3, region: us-east-1, endpoint: 'http://127.0.0.1:9', allow_http: true}\n",
+            ),
+            (
+                "flows/loop/flow.yml",
+                "home: {type: parquet, path: 's3://lake/raw', connection: lake}\nstore: {type: parquet, path: 's3://lake/raw/copy', connection: lake}\n",
+            ),
+        ],
+    );
+    let out = fails(run(&dir, &["go"]));
+    assert!(out.contains("overlaps"), "{out}");
+}

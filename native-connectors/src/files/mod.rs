@@ -187,7 +187,7 @@ impl Connector for FileConnector {
             }
             let destination = entity_path(config, &parsed.path)?;
             let place = match &objects {
-                Some(objects) => Place::Named(objects.place().to_string()),
+                Some(objects) => Place::url(objects.place()),
                 None => Place::path(&destination),
             };
             if delta && objects.is_none() {
@@ -344,7 +344,7 @@ impl HomeSpec for FileHomeSpec {
     fn place(&self) -> Option<Place> {
         Some(match &self.source {
             HomeSource::Files(path) => Place::path(&fixed_prefix(path)),
-            HomeSource::Objects(objects) => Place::Named(objects.place().to_string()),
+            HomeSource::Objects(objects) => Place::url(objects.place()),
         })
     }
 

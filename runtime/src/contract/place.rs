@@ -12,6 +12,9 @@ pub enum Place {
     /// Anything else, as an identity that is equal exactly when two connectors touch the
     /// same data (for example `mssql server/db dbo.orders`, lower-cased).
     Named(String),
+    /// An object-store location (`s3://bucket/raw/orders`), which overlaps another when one
+    /// lies under the other.
+    Url(String),
 }
 
 impl Place {
@@ -21,12 +24,26 @@ impl Place {
         Place::Path(normalize(path))
     }
 
+    /// An object-store URL as written, without a trailing `/` and cut before its first
+    /// glob segment (a glob reads under its fixed prefix).
+    pub fn url(text: &str) -> Place {
+        let fixed: Vec<&str> = text
+            .trim_end_matches('/')
+            .split('/')
+            .take_while(|segment| !segment.contains(['*', '?', '[']))
+            .collect();
+        Place::Url(fixed.join("/"))
+    }
+
     /// Whether writing `self` can change what `other` holds, or the reverse: the same
     /// path, one inside the other, or the same named place.
     pub fn overlaps(&self, other: &Place) -> bool {
         match (self, other) {
             (Place::Path(a), Place::Path(b)) => a.starts_with(b) || b.starts_with(a),
             (Place::Named(a), Place::Named(b)) => a == b,
+            (Place::Url(a), Place::Url(b)) => {
+                a == b || a.starts_with(&format!("{b}/")) || b.starts_with(&format!("{a}/"))
+            }
             _ => false,
         }
     }
@@ -36,7 +53,7 @@ impl fmt::Display for Place {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Place::Path(p) => write!(f, "{}", p.display()),
-            Place::Named(n) => f.write_str(n),
+            Place::Named(n) | Place::Url(n) => f.write_str(n),
         }
     }
 }
@@ -103,5 +120,15 @@ mod tests {
         assert!(a.overlaps(&Place::Named("mssql s/db dbo.orders".into())));
         assert!(!a.overlaps(&Place::Named("mssql s/db dbo.order".into())));
         assert!(!a.overlaps(&Place::Path(PathBuf::from("/mssql"))));
+    }
+
+    #[test]
+    fn urls_overlap_when_one_lies_under_the_other() {
+        let raw = Place::url("s3://lake/raw/");
+        assert!(raw.overlaps(&Place::url("s3://lake/raw/orders")));
+        assert!(Place::url("s3://lake/raw/orders").overlaps(&raw));
+        assert!(!raw.overlaps(&Place::url("s3://lake/rawx")));
+        assert!(Place::url("s3://lake/raw/*/x.parquet").overlaps(&Place::url("s3://lake/raw/a")));
+        assert!(!raw.overlaps(&Place::url("s3://other/raw")));
     }
 }
