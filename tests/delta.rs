@@ -197,3 +197,62 @@ fn a_delta_table_on_s3_reads_whole_after_each_run() {
     let first = read_delta("s3://lake/tables/orders", &options, Some(0)).unwrap();
     assert_eq!(first.rows, 250);
 }
+
+/// Whether anything is being written under `dir` (files, not just folders).
+fn holds_a_file(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            let path = e.path();
+            path.is_file() || (path.is_dir() && holds_a_file(&path))
+        })
+    })
+}
+
+/// A kill -9 while a run is writing: the Delta table reads whole at its last version, and
+/// the rerun adds exactly one version.
+#[test]
+fn kill_9_mid_run_leaves_the_delta_table_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("project");
+    let store = "store: {type: parquet, path: lake, table_format: delta}\n";
+    project(&dir, "name: shop\n", &format!("home: data/source\n{store}"));
+    write_parquet(&dir.join("data/source/orders.parquet"), &[orders(100)]);
+    ok(run(&dir, &["go"]));
+    let table = dir.join("lake");
+
+    // A home that yields one batch, then never returns: the run is alive, writing.
+    let component = hygge_native_connectors::EVIL_COMPONENT;
+    write_files(
+        &dir,
+        &[(
+            "flows/orders/flow.yml",
+            &format!(
+                "home: {{type: wasm, component: '{component}', call_timeout: 3600, config: {{attack: batch_then_spin}}}}\n{store}"
+            ),
+        )],
+    );
+    let mut child = common::hygge()
+        .arg("--project")
+        .arg(&dir)
+        .arg("go")
+        .spawn()
+        .unwrap();
+    // The event: the run has started a file in its staging folder.
+    while !holds_a_file(&table.join("_hygge/staging")) {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before writing"
+        );
+        std::thread::yield_now();
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let after = local(&table, None);
+    assert_eq!((after.version, after.rows), (0, 100));
+
+    project(&dir, "name: shop\n", &format!("home: data/source\n{store}"));
+    write_parquet(&dir.join("data/source/orders.parquet"), &[orders(30)]);
+    ok(run(&dir, &["go"]));
+    let rerun = local(&table, None);
+    assert_eq!((rerun.version, rerun.rows), (1, 30));
+}
