@@ -53,6 +53,8 @@ fn a_local_delta_table_keeps_every_version_of_overwrites_and_appends() {
         100,
         "version 0 still reads whole"
     );
+    let staging = std::fs::read_dir(table.join("_hygge/staging")).map_or(0, |d| d.count());
+    assert_eq!(staging, 0, "no emptied staging folders are left");
 
     // Appends: an incremental flow adds a run's rows as one Delta commit.
     write_files(

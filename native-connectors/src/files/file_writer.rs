@@ -4,6 +4,8 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
@@ -54,7 +56,26 @@ impl FileSink for LocalSink {
     }
 }
 
-type Sink = BufWriter<Box<dyn FileSink>>;
+/// A sink that counts the bytes that reach it, so a store can start a new file before one
+/// grows past what the destination can publish.
+pub struct CountedSink {
+    inner: Box<dyn FileSink>,
+    written: Arc<AtomicU64>,
+}
+
+impl Write for CountedSink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+type Sink = BufWriter<CountedSink>;
 
 /// Why a file could not be written, keeping whether the device was full (the user's to fix,
 /// unlike most write failures), found through the error's sources.
@@ -87,9 +108,15 @@ impl FileWriteError {
 }
 
 /// Writes one file of a format.
+pub struct FileWriter {
+    encoder: Encoder,
+    written: Arc<AtomicU64>,
+}
+
+/// The encoder of one format.
 // One value per open file: the size difference between variants does not matter.
 #[allow(clippy::large_enum_variant)]
-pub enum FileWriter {
+enum Encoder {
     /// Parquet, row group by row group, columns encoded in parallel.
     Parquet(ParallelParquetWriter<Sink>),
     /// CSV with a header.
@@ -125,14 +152,19 @@ impl FileWriter {
         parquet: &ParquetEncoding,
         delimiter: u8,
     ) -> Result<FileWriter, FileWriteError> {
-        let file = BufWriter::with_capacity(1 << 20, sink);
-        Ok(match format {
+        let written = Arc::new(AtomicU64::new(0));
+        let counted = CountedSink {
+            inner: sink,
+            written: written.clone(),
+        };
+        let file = BufWriter::with_capacity(1 << 20, counted);
+        let encoder = match format {
             Format::Parquet => {
                 let props = WriterProperties::builder()
                     .set_compression(parquet.compression)
                     .set_max_row_group_row_count(Some(parquet.row_group_size))
                     .build();
-                FileWriter::Parquet(
+                Encoder::Parquet(
                     ParallelParquetWriter::try_new(
                         file,
                         schema.clone(),
@@ -142,35 +174,42 @@ impl FileWriter {
                     .map_err(|e| FileWriteError::new(&e))?,
                 )
             }
-            Format::Csv => FileWriter::Csv(
+            Format::Csv => Encoder::Csv(
                 arrow_csv::WriterBuilder::new()
                     .with_header(true)
                     .with_delimiter(delimiter)
                     .build(file),
             ),
-            Format::Ndjson => FileWriter::Ndjson(arrow_json::LineDelimitedWriter::new(file)),
-        })
+            Format::Ndjson => Encoder::Ndjson(arrow_json::LineDelimitedWriter::new(file)),
+        };
+        Ok(FileWriter { encoder, written })
+    }
+
+    /// Bytes that reached the sink so far (an open Parquet row group and a buffer of at
+    /// most 1 MiB are not counted yet).
+    pub fn bytes_written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
     }
 
     /// Appends a batch.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), FileWriteError> {
-        match self {
-            FileWriter::Parquet(w) => w.write(batch).map_err(|e| FileWriteError::new(&e)),
-            FileWriter::Csv(w) => w.write(batch).map_err(|e| FileWriteError::new(&e)),
-            FileWriter::Ndjson(w) => w.write(batch).map_err(|e| FileWriteError::new(&e)),
+        match &mut self.encoder {
+            Encoder::Parquet(w) => w.write(batch).map_err(|e| FileWriteError::new(&e)),
+            Encoder::Csv(w) => w.write(batch).map_err(|e| FileWriteError::new(&e)),
+            Encoder::Ndjson(w) => w.write(batch).map_err(|e| FileWriteError::new(&e)),
         }
     }
 
     /// Completes the file (footer, flush, the sink's completion): its size, and its row
     /// groups for Parquet.
     pub fn finish(self) -> Result<FinishedFile, FileWriteError> {
-        let (buffered, row_groups) = match self {
-            FileWriter::Parquet(w) => {
+        let (buffered, row_groups) = match self.encoder {
+            Encoder::Parquet(w) => {
                 let (buffered, groups) = w.close().map_err(|e| FileWriteError::new(&e))?;
                 (buffered, groups)
             }
-            FileWriter::Csv(w) => (w.into_inner(), Vec::new()),
-            FileWriter::Ndjson(mut w) => {
+            Encoder::Csv(w) => (w.into_inner(), Vec::new()),
+            Encoder::Ndjson(mut w) => {
                 w.finish().map_err(|e| FileWriteError::new(&e))?;
                 (w.into_inner(), Vec::new())
             }
@@ -178,7 +217,7 @@ impl FileWriter {
         let sink = buffered
             .into_inner()
             .map_err(|e| FileWriteError::new(e.error()))?;
-        let bytes = sink.complete().map_err(|e| FileWriteError::new(&e))?;
+        let bytes = sink.inner.complete().map_err(|e| FileWriteError::new(&e))?;
         Ok(FinishedFile { bytes, row_groups })
     }
 }

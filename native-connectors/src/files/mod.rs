@@ -46,6 +46,10 @@ use staged::Target;
 pub(crate) use writer::newest_columns;
 use writer::{FileStore, FileStoreSettings};
 
+/// The size after which a file on an object store is closed and the next begun: S3 copies
+/// an object server-side (how hygge makes a staged file visible) up to 5 GB.
+pub const MAX_OBJECT_FILE_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+
 /// The default Parquet row group size.
 pub const DEFAULT_ROW_GROUP_SIZE: usize = 1024 * 1024;
 
@@ -237,9 +241,14 @@ impl Connector for FileConnector {
                         .hint("remove it, or set runtime: wasm"),
                 );
             }
-            let target = match objects {
-                Some(objects) => Target::Objects(objects),
-                None => Target::Folder(destination),
+            let pattern = FilePattern::new(parsed.file_pattern.as_deref(), format.suffix())?;
+            // Without a number in the name, a second file in a folder would take the first's.
+            let (target, max_file_bytes) = match objects {
+                Some(objects) if pattern.has_sequence() => {
+                    (Target::Objects(objects), Some(MAX_OBJECT_FILE_BYTES))
+                }
+                Some(objects) => (Target::Objects(objects), None),
+                None => (Target::Folder(destination), None),
             };
             let settings = FileStoreSettings {
                 target,
@@ -250,8 +259,9 @@ impl Connector for FileConnector {
                 },
                 delimiter,
                 batch_size: parsed.batch_size,
-                pattern: FilePattern::new(parsed.file_pattern.as_deref(), format.suffix())?,
+                pattern,
                 partition_by: parsed.partition_by,
+                max_file_bytes,
                 delta,
             };
             Ok(Arc::new(FileStoreSpec {
@@ -409,7 +419,8 @@ fn local_table(folder: &std::path::Path) -> Result<ObjectDestination, ConfigProb
     let store = Arc::new(object_store::local::LocalFileSystem::new());
     Ok(
         ObjectDestination::new(store, root, absolute.display().to_string())
-            .signed_in_with(None, "the local file system"),
+            .signed_in_with(None, "the local file system")
+            .on_local_disk(),
     )
 }
 

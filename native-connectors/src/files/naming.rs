@@ -59,6 +59,11 @@ impl FilePattern {
         self.pattern.contains("{run_id}")
     }
 
+    /// Whether names are numbered, so that one run can write several files in a folder.
+    pub fn has_sequence(&self) -> bool {
+        self.pattern.contains("{sequence")
+    }
+
     /// The file name for one file.
     pub fn render(&self, sequence: u64, run_id: &str, entity: &str, flow: &str) -> String {
         let mut out = String::new();

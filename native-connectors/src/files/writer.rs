@@ -41,6 +41,9 @@ pub struct FileStoreSettings {
     pub pattern: FilePattern,
     /// Columns whose values name sub-folders (`col=value/`).
     pub partition_by: Vec<String>,
+    /// Bytes after which a file is closed and the next one started (`None`: no limit).
+    /// Object stores make files visible by a server-side copy, which S3 caps at 5 GB.
+    pub max_file_bytes: Option<u64>,
     /// `table_format: delta`: the destination is also a Delta table. Its files leave the
     /// partition columns out (Delta keeps them in the log), and nanosecond timestamps are
     /// written as microseconds, which Delta readers read.
@@ -167,6 +170,8 @@ struct Files {
     context: RunContext,
     staged: Staged,
     writers: BTreeMap<String, OpenFile>,
+    /// Files completed before the commit (closed at the size limit).
+    closed: usize,
     next_sequence: u64,
     /// The columns the destination keeps (incremental runs into published files), and
     /// whether only their names are known; checked against this run's at its first row.
@@ -213,6 +218,7 @@ impl Files {
             context,
             staged,
             writers: BTreeMap::new(),
+            closed: 0,
             next_sequence,
             kept,
             adapter: None,
@@ -305,27 +311,43 @@ impl Files {
         };
         file.writer
             .write(&batch)
-            .map_err(|e| write_failed(e, format!("cannot write a batch for {at}")))
+            .map_err(|e| write_failed(e, format!("cannot write a batch for {at}")))?;
+        if let Some(limit) = self.settings.max_file_bytes
+            && file.writer.bytes_written() >= limit
+            && let Some(full) = self.writers.remove(&folder)
+        {
+            // The folder's next batch starts the next file.
+            self.close_file(&folder, full)?;
+        }
+        Ok(())
+    }
+
+    /// Completes `file` (written for `folder`) and records it for the commit.
+    fn close_file(&mut self, folder: &str, file: OpenFile) -> ConnectorResult<()> {
+        let finished = file.writer.finish().map_err(|e| {
+            let at = format!("{}/{folder}", self.staged.describe());
+            write_failed(e, format!("cannot finish a file for {at}"))
+        })?;
+        let stats = self.settings.delta.then(|| {
+            let written = super::parquet_writer::readable_schema(&self.file_schema);
+            delta_stats(&written, &finished.row_groups, file.rows)
+        });
+        self.staged
+            .completed(&file.relative, file.rows, finished.bytes, stats);
+        self.closed += 1;
+        Ok(())
     }
 
     fn commit(mut self, state: Option<StateUpdate>) -> ConnectorResult<()> {
-        if self.writers.is_empty() && self.context.run_type == RunType::FullDrop {
+        if self.writers.is_empty() && self.closed == 0 && self.context.run_type == RunType::FullDrop
+        {
             // No rows: still publish one empty file, so the destination states the schema and
             // a full drop really empties it. An incremental run adds nothing.
             let empty = RecordBatch::new_empty(self.schema.clone());
             self.write_to(String::new(), &empty)?;
         }
         for (folder, file) in std::mem::take(&mut self.writers) {
-            let finished = file.writer.finish().map_err(|e| {
-                let at = format!("{}/{folder}", self.staged.describe());
-                write_failed(e, format!("cannot finish a file for {at}"))
-            })?;
-            let stats = self.settings.delta.then(|| {
-                let written = super::parquet_writer::readable_schema(&self.file_schema);
-                delta_stats(&written, &finished.row_groups, file.rows)
-            });
-            self.staged
-                .completed(&file.relative, file.rows, finished.bytes, stats);
+            self.close_file(&folder, file)?;
         }
         self.staged.commit(state.as_ref(), &self.schema)
     }
@@ -513,6 +535,70 @@ impl StoreWriter for FileStoreWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file that reaches the size limit is closed, and the next batch starts the next
+    /// one: every file is committed, every row once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn files_past_the_size_limit_are_closed_and_the_next_begun() {
+        use arrow_array::{Int64Array, StringArray};
+        use arrow_schema::Field;
+        use hygge_runtime::publish::objects::ObjectDestination;
+        use object_store::memory::InMemory;
+
+        let store = Arc::new(InMemory::new());
+        let destination = ObjectDestination::new(store, "raw/orders".into(), "memory://raw/orders");
+        let settings = FileStoreSettings {
+            target: Target::Objects(destination.clone()),
+            format: Format::Csv,
+            parquet: ParquetEncoding {
+                compression: parquet::basic::Compression::UNCOMPRESSED,
+                row_group_size: 1024,
+            },
+            delimiter: b',',
+            batch_size: None,
+            pattern: FilePattern::new(None, Format::Csv.suffix()).unwrap(),
+            partition_by: Vec::new(),
+            max_file_bytes: Some(1),
+            delta: false,
+        };
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("note", DataType::Utf8, false),
+        ]));
+        // About 2.5 MB of CSV a batch: more than the 1 MiB buffer before the sink.
+        let batch = |from: i64| {
+            let ids: Vec<i64> = (from..from + 200_000).collect();
+            let notes: Vec<String> = ids.iter().map(|i| format!("note {i}")).collect();
+            RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(Int64Array::from(ids)),
+                    Arc::new(StringArray::from(notes)),
+                ],
+            )
+            .unwrap()
+        };
+        let context = RunContext {
+            run_id: "20261130T100000Z-000001".into(),
+            flow: "f".into(),
+            entity: "orders".into(),
+            run_type: RunType::FullDrop,
+            on_schema_change: Default::default(),
+            reload: false,
+            watermark_column: None,
+        };
+        let mut writer = Box::new(FileStore::new(Arc::new(settings)))
+            .open(schema.clone(), &context)
+            .await
+            .unwrap();
+        for from in [0, 200_000, 400_000] {
+            writer.write(batch(from)).await.unwrap();
+        }
+        writer.commit(None).await.unwrap();
+        let commit = destination.log().latest().await.unwrap().unwrap();
+        assert_eq!(commit.files.len(), 3, "{:?}", commit.files);
+        assert_eq!(commit.rows(), 600_000);
+    }
 
     #[test]
     fn partition_values_are_escaped() {

@@ -20,6 +20,7 @@ pub struct ObjectDestination {
     place: String,
     connection: Option<String>,
     chain: &'static str,
+    on_local_disk: bool,
 }
 
 impl ObjectDestination {
@@ -32,7 +33,22 @@ impl ObjectDestination {
             place: place.into(),
             connection: None,
             chain: "the cloud's credential chain",
+            on_local_disk: false,
         }
+    }
+
+    /// Marks a destination whose store is object_store's local file system rooted at `/`
+    /// (a local Delta table), so that emptied staging folders are removed too.
+    #[must_use]
+    pub fn on_local_disk(mut self) -> Self {
+        self.on_local_disk = true;
+        self
+    }
+
+    /// The local folder of `prefix`, on a destination [`Self::on_local_disk`].
+    pub(super) fn local_folder(&self, prefix: &Path) -> Option<std::path::PathBuf> {
+        self.on_local_disk
+            .then(|| std::path::Path::new("/").join(prefix.as_ref()))
     }
 
     /// Says how the store signs in: the connection named `connection` under `connections:`,

@@ -331,6 +331,16 @@ async fn remove_prefix(
             }
         }
     }
+    if let Some(folder) = destination.local_folder(prefix) {
+        // A local file system keeps the emptied folders, which would read as staging.
+        match std::fs::remove_dir_all(&folder) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::debug!(folder = %folder.display(), error = %e, "could not remove an emptied staging folder")
+            }
+        }
+    }
     Ok(())
 }
 
