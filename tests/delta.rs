@@ -258,3 +258,48 @@ fn kill_9_mid_run_leaves_the_delta_table_whole() {
     let rerun = local(&table, None);
     assert_eq!((rerun.version, rerun.rows), (1, 30));
 }
+
+/// hygge's own home reads a Delta table it wrote as its committed set (not the files an
+/// overwrite kept for older versions); a partitioned one it refuses, naming why.
+#[test]
+fn hygge_reads_back_the_current_version_of_its_delta_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("project");
+    write_files(
+        &dir,
+        &[
+            ("hygge.yml", "name: shop\n"),
+            (
+                "flows/orders/flow.yml",
+                "home: data/source\nstore: {type: parquet, path: lake, table_format: delta}\n",
+            ),
+            (
+                "flows/back/flow.yml",
+                "home: {type: parquet, path: lake}\nstore: {type: parquet, path: out}\n",
+            ),
+        ],
+    );
+    for rows in [100, 40] {
+        write_parquet(&dir.join("data/source/orders.parquet"), &[orders(rows)]);
+        ok(run(&dir, &["go", "--flow", "orders"]));
+    }
+    ok(run(&dir, &["go", "--flow", "back"]));
+    assert_eq!(common::count_rows(&dir.join("out")), 40);
+
+    write_files(
+        &dir,
+        &[
+            (
+                "flows/orders/flow.yml",
+                "home: data/source\nstore: {type: parquet, path: parted, table_format: delta, partition_by: note}\n",
+            ),
+            (
+                "flows/back/flow.yml",
+                "home: {type: parquet, path: parted}\nstore: {type: parquet, path: out}\n",
+            ),
+        ],
+    );
+    ok(run(&dir, &["go", "--flow", "orders"]));
+    let out = fails(run(&dir, &["go", "--flow", "back"]));
+    assert!(out.contains("partitioned by note"), "{out}");
+}

@@ -29,7 +29,7 @@ use hygge_runtime::contract::{
     HomeSpec, Place, ReadRequest, RunScope, Store, StoreSpec,
 };
 use hygge_runtime::publish::FolderState;
-use hygge_runtime::publish::objects::{ObjectDestination, ObjectState};
+use hygge_runtime::publish::objects::{HYGGE_DIR, ObjectDestination, ObjectState};
 use hygge_runtime::state::StateStore;
 use hygge_runtime::wasm::SandboxLimits;
 
@@ -298,6 +298,12 @@ impl HomeSource {
             }
             HomeSource::Files(path) => path.clone(),
         };
+        if path.join(HYGGE_DIR).join("log").is_dir() {
+            // A local destination hygge publishes through a commit log (a Delta table):
+            // read its committed set, not every file in the folder.
+            let table = local_table(&path).map_err(|p| ConnectorError::config(p.message))?;
+            return object_inputs::list_objects(&table, format.extensions()).await;
+        }
         let files = tokio::task::spawn_blocking(move || list_inputs(&path, format.extensions()))
             .await
             .map_err(|e| ConnectorError::internal(format!("listing task failed: {e}")))?

@@ -49,8 +49,16 @@ pub async fn list_objects(
             .is_some_and(|e| extensions.iter().any(|x| x.eq_ignore_ascii_case(e)))
     };
     if pattern.is_empty()
-        && let Some((_, committed)) = home.committed_files().await?
+        && let Some((commit, committed)) = home.committed_files().await?
     {
+        if let Some(table) = commit.delta.as_ref().filter(|t| !t.partition_by.is_empty()) {
+            return Err(ConnectorError::config(format!(
+                "{} is a Delta table partitioned by {}, whose files leave those columns out; hygge's home does not read them back yet",
+                home.place(),
+                table.partition_by.join(", ")
+            ))
+            .with_context("read the table with a Delta reader (DuckDB's delta_scan, delta-rs, Spark), or write it without partition_by"));
+        }
         let files: Vec<InputFile> = committed
             .into_iter()
             .filter(|(location, _)| of_format(location))
