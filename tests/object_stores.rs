@@ -375,3 +375,44 @@ fn a_store_under_a_url_home_is_refused() {
     let out = fails(run(&dir, &["go"]));
     assert!(out.contains("overlaps"), "{out}");
 }
+
+/// The sandboxed Parquet component reads a URL too: the host copies the committed objects
+/// into a private folder and grants the component that alone (no network in the sandbox).
+#[test]
+fn the_parquet_component_reads_a_url_through_the_host() {
+    let moto = Moto::start().unwrap();
+    moto.create_bucket("lake").unwrap();
+    let (_, yaml) = s3(&moto);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("project");
+    round_trip_project(
+        &dir,
+        &yaml,
+        "s3://lake/wasm/orders",
+        "s3://lake/wasm/orders",
+        "parquet",
+    );
+    let down = dir.join("flows/down/flow.yml");
+    let flow = std::fs::read_to_string(&down).unwrap();
+    std::fs::write(
+        &down,
+        flow.replace("connection: lake}", "connection: lake, runtime: wasm}"),
+    )
+    .unwrap();
+    assert!(
+        std::fs::read_to_string(&down)
+            .unwrap()
+            .contains("runtime: wasm")
+    );
+    for rows in [2_000, 30] {
+        write_parquet(&dir.join("data/source/orders.parquet"), &[orders(rows)]);
+        ok(run(&dir, &["go", "--flow", "up"]));
+        ok(run(&dir, &["go", "--flow", "down"]));
+        assert_eq!(rows_in(&dir.join("out")), rows_in(&dir.join("data/source")));
+    }
+    let out = ok(run(&dir, &["debug"]));
+    assert!(
+        out.contains("private local copy of s3://lake/wasm/orders"),
+        "{out}"
+    );
+}

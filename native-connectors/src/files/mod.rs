@@ -40,7 +40,8 @@ pub use naming::{DEFAULT_PATTERN, FilePattern};
 pub use paths::{entity_path, fixed_prefix, is_glob, list_inputs, object_destination};
 
 use file_writer::ParquetEncoding;
-use input::InputFile;
+pub(crate) use input::InputFile;
+pub(crate) use object_inputs::list_objects;
 use reader::{FilesReader, ReadPlan};
 use staged::Target;
 pub(crate) use writer::newest_columns;
@@ -108,10 +109,6 @@ impl Connector for FileConnector {
             let objects = object_destination(config, &parsed.path, parsed.connection.as_deref())?;
             let path = entity_path(config, &parsed.path)?;
             if parsed.runtime == Runtime::Wasm {
-                if objects.is_some() {
-                    return Err(ConfigProblem::key("runtime", "wasm reads local files only")
-                        .hint("use runtime: native (the default) for object-store paths"));
-                }
                 if format != Format::Parquet {
                     return Err(ConfigProblem::key("runtime", "wasm runs Parquet only")
                         .hint("use runtime: native for csv/ndjson"));
@@ -122,6 +119,13 @@ impl Connector for FileConnector {
                     ..SandboxLimits::default()
                 }
                 .apply(Default::default())?;
+                if let Some(objects) = objects {
+                    return Ok(Arc::new(crate::parquet::wasm::objects::home(
+                        objects,
+                        parsed.batch_size,
+                        permissions,
+                    )) as Arc<dyn HomeSpec>);
+                }
                 return Ok(Arc::new(crate::parquet::wasm::home(
                     &path,
                     parsed.batch_size,

@@ -128,6 +128,7 @@ fn parts() -> usize {
 /// is bounded.
 const MAX_PARTS: usize = 4;
 
+pub mod objects;
 #[cfg(test)]
 mod tests;
 
