@@ -108,19 +108,13 @@ fn kill_9_mid_run_then_clean_rerun() {
 
 /// Waits for a staged file of the running `child` under `lake`, then kills it with SIGKILL.
 fn kill_once_staged(child: &mut std::process::Child, lake: &std::path::Path) {
-    while !std::fs::read_dir(lake).unwrap().flatten().any(|e| {
-        let name = e.file_name().to_string_lossy().into_owned();
-        name.starts_with(".hygge-staging.rows.")
-            && std::fs::read_dir(e.path()).is_ok_and(|mut d| d.next().is_some())
-    }) {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the run ended before staging"
-        );
-        std::thread::yield_now();
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_after(child, "staging", || {
+        std::fs::read_dir(lake).unwrap().flatten().any(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with(".hygge-staging.rows.")
+                && std::fs::read_dir(e.path()).is_ok_and(|mut d| d.next().is_some())
+        })
+    });
 }
 
 #[test]

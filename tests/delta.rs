@@ -239,16 +239,9 @@ fn kill_9_mid_run_leaves_the_delta_table_whole() {
         .arg("go")
         .spawn()
         .unwrap();
-    // The event: the run has started a file in its staging folder.
-    while !holds_a_file(&table.join("_hygge/staging")) {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the run ended before writing"
-        );
-        std::thread::yield_now();
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    common::kill_after(&mut child, "writing a file", || {
+        holds_a_file(&table.join("_hygge/staging"))
+    });
     let after = local(&table, None);
     assert_eq!((after.version, after.rows), (0, 100));
 

@@ -79,16 +79,9 @@ fn kill_9_while_uploading_leaves_the_last_run_then_a_rerun_is_exact() {
         .args(["go", "--flow", "up"])
         .spawn()
         .unwrap();
-    // The event: the run has started a multipart upload.
-    while moto.uploads_in_progress("lake").unwrap() == 0 {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the run ended before uploading"
-        );
-        std::thread::yield_now();
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    common::kill_after(&mut child, "starting a multipart upload", || {
+        moto.uploads_in_progress("lake").unwrap() > 0
+    });
 
     assert_eq!(
         listing(&moto, ""),

@@ -178,3 +178,21 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Waits for an event of the running `child` (`happened` says whether it occurred; no
+/// timing), failing if the child ends first, then kills it with SIGKILL.
+pub fn kill_after(
+    child: &mut std::process::Child,
+    event: &str,
+    mut happened: impl FnMut() -> bool,
+) {
+    while !happened() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before {event}"
+        );
+        std::thread::yield_now();
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
