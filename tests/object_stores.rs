@@ -376,34 +376,26 @@ fn a_store_under_a_url_home_is_refused() {
     assert!(out.contains("overlaps"), "{out}");
 }
 
-/// The sandboxed Parquet component reads a URL too: the host copies the committed objects
-/// into a private folder and grants the component that alone (no network in the sandbox).
+/// The sandboxed Parquet component reads and writes URLs through the host, with no network
+/// in the sandbox: as a home, the host copies the committed objects into a private folder
+/// granted read-only; as a store, the component writes a private folder, which the host
+/// uploads and publishes through the commit log, watermark included.
 #[test]
-fn the_parquet_component_reads_a_url_through_the_host() {
+fn the_parquet_component_reads_and_writes_urls_through_the_host() {
     let moto = Moto::start().unwrap();
     moto.create_bucket("lake").unwrap();
     let (_, yaml) = s3(&moto);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("project");
-    round_trip_project(
-        &dir,
-        &yaml,
-        "s3://lake/wasm/orders",
-        "s3://lake/wasm/orders",
-        "parquet",
-    );
-    let down = dir.join("flows/down/flow.yml");
-    let flow = std::fs::read_to_string(&down).unwrap();
-    std::fs::write(
-        &down,
-        flow.replace("connection: lake}", "connection: lake, runtime: wasm}"),
-    )
-    .unwrap();
-    assert!(
-        std::fs::read_to_string(&down)
-            .unwrap()
-            .contains("runtime: wasm")
-    );
+    let url = "s3://lake/wasm/orders";
+    round_trip_project(&dir, &yaml, url, url, "parquet");
+    for flow in ["up", "down"] {
+        let path = dir.join(format!("flows/{flow}/flow.yml"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let sandboxed = text.replace("connection: lake}", "connection: lake, runtime: wasm}");
+        assert_ne!(text, sandboxed);
+        std::fs::write(&path, sandboxed).unwrap();
+    }
     for rows in [2_000, 30] {
         write_parquet(&dir.join("data/source/orders.parquet"), &[orders(rows)]);
         ok(run(&dir, &["go", "--flow", "up"]));
@@ -415,4 +407,21 @@ fn the_parquet_component_reads_a_url_through_the_host() {
         out.contains("private local copy of s3://lake/wasm/orders"),
         "{out}"
     );
+    assert!(out.contains("uploads to s3://lake/wasm/orders"), "{out}");
+
+    // Incremental runs append past the committed watermark.
+    let up = dir.join("flows/up/flow.yml");
+    let text = std::fs::read_to_string(&up).unwrap();
+    std::fs::write(
+        &up,
+        format!("{text}run_type: incremental\nwatermark: {{column: id}}\n"),
+    )
+    .unwrap();
+    ok(run(&dir, &["go", "--flow", "up"]));
+    write_parquet(&dir.join("data/source/orders.parquet"), &[orders(75)]);
+    ok(run(&dir, &["go", "--flow", "up"]));
+    ok(run(&dir, &["go", "--flow", "down"]));
+    // The full-drop set (30), the first incremental run (all 30 again: no watermark yet),
+    // then ids 30..74.
+    assert_eq!(rows_in(&dir.join("out")).len(), 30 + 30 + 45);
 }

@@ -39,9 +39,11 @@ pub use format::{Format, TextOptions};
 pub use naming::{DEFAULT_PATTERN, FilePattern};
 pub use paths::{entity_path, fixed_prefix, is_glob, list_inputs, object_destination};
 
+pub(crate) use file_writer::FileSink;
 use file_writer::ParquetEncoding;
 pub(crate) use input::InputFile;
 pub(crate) use object_inputs::list_objects;
+pub(crate) use object_sink::ObjectSink;
 use reader::{FilesReader, ReadPlan};
 use staged::Target;
 pub(crate) use writer::newest_columns;
@@ -203,12 +205,6 @@ impl Connector for FileConnector {
                 // store, on the local file system.
                 objects = Some(local_table(&destination)?);
             }
-            if objects.is_some() && parsed.runtime == Runtime::Wasm {
-                return Err(
-                    ConfigProblem::key("runtime", "wasm writes local folders only")
-                        .hint("use runtime: native (the default) for object-store paths"),
-                );
-            }
             if parsed.runtime == Runtime::Wasm {
                 if format != Format::Parquet
                     || !parsed.partition_by.is_empty()
@@ -226,6 +222,19 @@ impl Connector for FileConnector {
                     ..SandboxLimits::default()
                 }
                 .apply(Default::default())?;
+                if let Some(objects) = objects {
+                    let encoding = crate::parquet::wasm::objects::Encoding {
+                        compression: parsed.compression.clone(),
+                        compression_level: parsed.compression_level,
+                        row_group_size: parsed.row_group_size,
+                        batch_size: parsed.batch_size,
+                    };
+                    return Ok(Arc::new(crate::parquet::wasm::objects::store(
+                        objects,
+                        encoding,
+                        permissions,
+                    )) as Arc<dyn StoreSpec>);
+                }
                 let settings = crate::parquet::wasm::StoreSettings {
                     destination: &destination,
                     compression: parsed.compression.as_deref(),
