@@ -14,7 +14,7 @@ use arrow_array::{
     TimestampMicrosecondArray, TimestampNanosecondArray,
 };
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
-use common::objects::{orders, s3};
+use common::objects::{orders, rows_in, s3};
 use common::{fails, ok, run, write_files, write_parquet};
 use hygge_object_test_servers::{DeltaRead, Moto, read_delta};
 
@@ -253,25 +253,33 @@ fn kill_9_mid_run_leaves_the_delta_table_whole() {
 }
 
 /// hygge's own home reads a Delta table it wrote as its committed set (not the files an
-/// overwrite kept for older versions); a partitioned one it refuses, naming why.
+/// overwrite kept for older versions), partition columns included: its files leave them
+/// out, and the reader adds them back from the paths, typed as the table's schema says.
 #[test]
 fn hygge_reads_back_the_current_version_of_its_delta_table() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("project");
-    write_files(
-        &dir,
-        &[
-            ("hygge.yml", "name: shop\n"),
-            (
-                "flows/orders/flow.yml",
-                "home: data/source\nstore: {type: parquet, path: lake, table_format: delta}\n",
-            ),
-            (
-                "flows/back/flow.yml",
-                "home: {type: parquet, path: lake}\nstore: {type: parquet, path: out}\n",
-            ),
-        ],
-    );
+    let flows = |table: &str, partition: &str| {
+        write_files(
+            &dir,
+            &[
+                ("hygge.yml", "name: shop\n"),
+                (
+                    "flows/orders/flow.yml",
+                    &format!(
+                        "home: data/source\nstore: {{type: parquet, path: {table}, table_format: delta{partition}}}\n"
+                    ),
+                ),
+                (
+                    "flows/back/flow.yml",
+                    &format!(
+                        "home: {{type: parquet, path: {table}}}\nstore: {{type: parquet, path: out}}\n"
+                    ),
+                ),
+            ],
+        );
+    };
+    flows("lake", "");
     for rows in [100, 40] {
         write_parquet(&dir.join("data/source/orders.parquet"), &[orders(rows)]);
         ok(run(&dir, &["go", "--flow", "orders"]));
@@ -279,20 +287,16 @@ fn hygge_reads_back_the_current_version_of_its_delta_table() {
     ok(run(&dir, &["go", "--flow", "back"]));
     assert_eq!(common::count_rows(&dir.join("out")), 40);
 
-    write_files(
-        &dir,
-        &[
-            (
-                "flows/orders/flow.yml",
-                "home: data/source\nstore: {type: parquet, path: parted, table_format: delta, partition_by: note}\n",
-            ),
-            (
-                "flows/back/flow.yml",
-                "home: {type: parquet, path: parted}\nstore: {type: parquet, path: out}\n",
-            ),
-        ],
-    );
-    ok(run(&dir, &["go", "--flow", "orders"]));
-    let out = fails(run(&dir, &["go", "--flow", "back"]));
-    assert!(out.contains("partitioned by note"), "{out}");
+    for (table, column) in [("by_note", "note"), ("by_id", "id")] {
+        flows(table, &format!(", partition_by: {column}"));
+        ok(run(&dir, &["go", "--flow", "orders"]));
+        ok(run(&dir, &["go", "--flow", "back"]));
+        assert_eq!(
+            rows_in(&dir.join("out")),
+            rows_in(&dir.join("data/source")),
+            "partitioned by {column}"
+        );
+        let batches = common::read_dir_batches(&dir.join("out"));
+        assert_eq!(batches[0].schema().field(0).data_type(), &DataType::Int64);
+    }
 }

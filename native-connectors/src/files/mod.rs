@@ -14,6 +14,7 @@ mod object_inputs;
 mod object_sink;
 mod parquet_reader;
 mod parquet_writer;
+mod partitioned;
 mod paths;
 mod prune;
 mod reader;
@@ -42,8 +43,10 @@ pub use paths::{entity_path, fixed_prefix, is_glob, list_inputs, object_destinat
 pub(crate) use file_writer::FileSink;
 use file_writer::ParquetEncoding;
 pub(crate) use input::InputFile;
+use object_inputs::Listing;
 pub(crate) use object_inputs::list_objects;
 pub(crate) use object_sink::ObjectSink;
+use partitioned::PartitionedReader;
 use reader::{FilesReader, ReadPlan};
 use staged::Target;
 pub(crate) use writer::newest_columns;
@@ -303,8 +306,8 @@ impl HomeSource {
         }
     }
 
-    /// The files to read, in order.
-    async fn list(&self, format: Format) -> ConnectorResult<Vec<InputFile>> {
+    /// The files to read, in order (or a partitioned table's, by partition).
+    async fn list(&self, format: Format) -> ConnectorResult<Listing> {
         let path = match self {
             HomeSource::Objects(objects) => {
                 return object_inputs::list_objects(objects, format.extensions()).await;
@@ -321,7 +324,9 @@ impl HomeSource {
             .await
             .map_err(|e| ConnectorError::internal(format!("listing task failed: {e}")))?
             .map_err(|e| ConnectorError::config(e).with_context("check the home `path`"))?;
-        Ok(files.into_iter().map(InputFile::Local).collect())
+        Ok(Listing::Files(
+            files.into_iter().map(InputFile::Local).collect(),
+        ))
     }
 }
 
@@ -407,16 +412,24 @@ struct FileHome {
 #[async_trait]
 impl Home for FileHome {
     async fn open(self: Box<Self>, request: &ReadRequest) -> ConnectorResult<Box<dyn BatchReader>> {
-        let files = self.source.list(self.format).await?;
-        let plan = ReadPlan {
+        let listing = self.source.list(self.format).await?;
+        let mut plan = ReadPlan {
             format: self.format,
-            files,
+            files: Vec::new(),
             text: self.text,
             parallel_units: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
         };
-        Ok(Box::new(FilesReader::open(plan, request).await?))
+        match listing {
+            Listing::Files(files) => {
+                plan.files = files;
+                Ok(Box::new(FilesReader::open(plan, request).await?))
+            }
+            Listing::Partitioned(table) => {
+                Ok(Box::new(PartitionedReader::open(plan, table, request)?))
+            }
+        }
     }
 }
 

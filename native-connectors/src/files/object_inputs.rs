@@ -3,17 +3,59 @@
 //! made visible; elsewhere every object with the format's extension under the prefix, or
 //! the matches of a glob, sorted, skipping hidden (`.`/`_`-prefixed) entries as folders do.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use arrow_schema::SchemaRef;
 use glob::{MatchOptions, Pattern};
 use hygge_runtime::contract::{ConnectorError, ConnectorResult};
 use hygge_runtime::publish::is_hidden;
-use hygge_runtime::publish::objects::ObjectDestination;
+use hygge_runtime::publish::objects::{ObjectDestination, partition_values};
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStoreExt};
 
 use super::input::{InputFile, ObjectFile};
 use super::paths::is_glob;
+
+/// What a home reads under a URL.
+pub enum Listing {
+    /// Files, in the order a home reads them.
+    Files(Vec<InputFile>),
+    /// A Delta table hygge wrote with partition columns, which its files leave out.
+    Partitioned(PartitionedTable),
+}
+
+/// One partition of a table: its values by column (`None`: null), and its files.
+pub type Partition = (BTreeMap<String, Option<String>>, Vec<InputFile>);
+
+/// A Delta table hygge wrote with partition columns: its files by partition (in path
+/// order), each partition's values, and the table's columns.
+pub struct PartitionedTable {
+    /// The table's columns, partition columns included.
+    pub schema: SchemaRef,
+    /// The partition columns.
+    pub partition_by: Vec<String>,
+    /// Each partition's values (`None`: null) and files.
+    pub partitions: Vec<Partition>,
+}
+
+impl Listing {
+    /// The files of a listing that is no partitioned table (the sandboxed component reads
+    /// files only).
+    ///
+    /// # Errors
+    /// A config error naming the table and its partition columns.
+    pub fn files_only(self, place: &str) -> ConnectorResult<Vec<InputFile>> {
+        match self {
+            Listing::Files(files) => Ok(files),
+            Listing::Partitioned(table) => Err(ConnectorError::config(format!(
+                "{place} is a Delta table partitioned by {}, whose files leave those columns out; the sandboxed component reads files only",
+                table.partition_by.join(", ")
+            ))
+            .with_context("read it with runtime: native")),
+        }
+    }
+}
 
 /// The files under `home` with one of `extensions`, in the order a home reads them.
 ///
@@ -23,7 +65,7 @@ use super::paths::is_glob;
 pub async fn list_objects(
     home: &ObjectDestination,
     extensions: &[&str],
-) -> ConnectorResult<Vec<InputFile>> {
+) -> ConnectorResult<Listing> {
     let parts: Vec<String> = home
         .root()
         .parts()
@@ -51,14 +93,6 @@ pub async fn list_objects(
     if pattern.is_empty()
         && let Some((commit, committed)) = home.committed_files().await?
     {
-        if let Some(table) = commit.delta.as_ref().filter(|t| !t.partition_by.is_empty()) {
-            return Err(ConnectorError::config(format!(
-                "{} is a Delta table partitioned by {}, whose files leave those columns out; hygge's home does not read them back yet",
-                home.place(),
-                table.partition_by.join(", ")
-            ))
-            .with_context("read the table with a Delta reader (DuckDB's delta_scan, delta-rs, Spark), or write it without partition_by"));
-        }
         let files: Vec<InputFile> = committed
             .into_iter()
             .filter(|(location, _)| of_format(location))
@@ -71,7 +105,34 @@ pub async fn list_objects(
                 "hygge's last publish there holds",
             ));
         }
-        return Ok(files);
+        if let Some(table) = commit.delta.as_ref().filter(|t| !t.partition_by.is_empty()) {
+            let schema = commit.schema.clone().ok_or_else(|| {
+                ConnectorError::data(format!(
+                    "{}: the commit log entry of a partitioned table has no schema",
+                    home.place()
+                ))
+            })?;
+            let mut partitions: Vec<Partition> = Vec::new();
+            for file in files {
+                let InputFile::Object(object) = &file else {
+                    continue;
+                };
+                let relative = object.location.as_ref()[home.root().as_ref().len()..]
+                    .trim_start_matches('/')
+                    .to_string();
+                let values = partition_values(&relative, &table.partition_by);
+                match partitions.iter_mut().find(|(v, _)| *v == values) {
+                    Some((_, group)) => group.push(file),
+                    None => partitions.push((values, vec![file])),
+                }
+            }
+            return Ok(Listing::Partitioned(PartitionedTable {
+                schema: Arc::new(schema),
+                partition_by: table.partition_by.clone(),
+                partitions,
+            }));
+        }
+        return Ok(Listing::Files(files));
     }
     let listed = home.list(&fixed).await?;
     let glob = match pattern.is_empty() {
@@ -105,16 +166,18 @@ pub async fn list_objects(
     if found.is_empty() && pattern.is_empty() {
         // The URL may name one object rather than a prefix.
         if let Ok(meta) = home.store().head(&fixed).await {
-            return Ok(vec![file(meta.location, meta.size)]);
+            return Ok(Listing::Files(vec![file(meta.location, meta.size)]));
         }
     }
     if found.is_empty() {
         return Err(nothing_found(home, extensions, "there are"));
     }
-    Ok(found
-        .into_iter()
-        .map(|meta| file(meta.location, meta.size))
-        .collect())
+    Ok(Listing::Files(
+        found
+            .into_iter()
+            .map(|meta| file(meta.location, meta.size))
+            .collect(),
+    ))
 }
 
 /// The URL of `location`: the home's URL with the object's path in place of its prefix.

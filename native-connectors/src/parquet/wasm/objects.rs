@@ -95,7 +95,9 @@ struct ObjectHome {
 #[async_trait]
 impl Home for ObjectHome {
     async fn open(self: Box<Self>, request: &ReadRequest) -> ConnectorResult<Box<dyn BatchReader>> {
-        let files = list_objects(&self.objects, Format::Parquet.extensions()).await?;
+        let files = list_objects(&self.objects, Format::Parquet.extensions())
+            .await?
+            .files_only(self.objects.place())?;
         let copy = tempfile::Builder::new()
             .prefix("hygge-wasm-home-")
             .tempdir()

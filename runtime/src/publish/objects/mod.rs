@@ -23,7 +23,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-pub use delta::{DELTA_LOG_DIR, delta_schema};
+pub use delta::{DELTA_LOG_DIR, delta_schema, partition_values};
 pub use destination::ObjectDestination;
 pub use errors::object_error;
 pub use log::{Commit, CommitLog, DataFile, DeltaTable, HYGGE_DIR};

@@ -343,7 +343,7 @@ fn uri_path(path: &str) -> String {
 
 /// The partition values a hive-style path (`year=2026/month=11/part-1.parquet`) holds for
 /// `columns`: unescaped, and `null` for hive's null marker.
-fn partition_values(path: &str, columns: &[String]) -> BTreeMap<String, Option<String>> {
+pub fn partition_values(path: &str, columns: &[String]) -> BTreeMap<String, Option<String>> {
     let mut values = BTreeMap::new();
     let folders: Vec<&str> = path.split('/').collect();
     for folder in folders.iter().take(folders.len().saturating_sub(1)) {

@@ -4,5 +4,5 @@
 mod log;
 mod schema;
 
-pub use log::{DELTA_LOG_DIR, DeltaLog};
+pub use log::{DELTA_LOG_DIR, DeltaLog, partition_values};
 pub use schema::delta_schema;
