@@ -300,3 +300,44 @@ fn hygge_reads_back_the_current_version_of_its_delta_table() {
         assert_eq!(batches[0].schema().field(0).data_type(), &DataType::Int64);
     }
 }
+
+/// A column a Delta table cannot hold is refused before anything is committed, so the
+/// next run with other data publishes normally (nothing is left half done).
+#[test]
+fn a_column_delta_cannot_hold_is_refused_before_the_commit() {
+    use arrow_array::Time64MicrosecondArray;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("at", DataType::Time64(TimeUnit::Microsecond), true),
+    ]));
+    let timed = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int64Array::from(vec![1, 2])),
+            Arc::new(Time64MicrosecondArray::from(vec![Some(1), None])),
+        ],
+    )
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("project");
+    project(
+        &dir,
+        "name: shop\n",
+        "home: data/source\nstore: {type: parquet, path: lake, table_format: delta}\n",
+    );
+    write_parquet(&dir.join("data/source/orders.parquet"), &[timed]);
+    let out = fails(run(&dir, &["go"]));
+    assert!(out.contains("column `at`"), "{out}");
+    assert!(
+        !dir.join("lake/_hygge/log").exists()
+            || std::fs::read_dir(dir.join("lake/_hygge/log"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
+    assert!(!dir.join("lake/_delta_log").exists());
+
+    write_parquet(&dir.join("data/source/orders.parquet"), &[orders(5)]);
+    ok(run(&dir, &["go"]));
+    assert_eq!(local(&dir.join("lake"), None).rows, 5);
+}

@@ -258,6 +258,15 @@ impl Connector for FileConnector {
                 );
             }
             let pattern = FilePattern::new(parsed.file_pattern.as_deref(), format.suffix())?;
+            if delta && !pattern.has_run_id() {
+                // A name a later run reuses would be overwritten under the table's older
+                // versions, which still name it.
+                return Err(ConfigProblem::key(
+                    "file_pattern",
+                    "a Delta table's file names must hold {run_id}",
+                )
+                .hint("add {run_id} to file_pattern, or leave file_pattern out"));
+            }
             // Without a number in the name, a second file in a folder would take the first's.
             let (target, max_file_bytes) = match objects {
                 Some(objects) if pattern.has_sequence() => {

@@ -110,12 +110,16 @@ pub(super) fn open_parquet(
         Some(columns) => Some(projection(metadata.schema(), columns)?),
         None => None,
     };
-    file.prefetch(chunk_ranges(
-        metadata.metadata(),
-        &groups,
-        wanted_roots.as_deref(),
-    ))
-    .map_err(|e| ReadFailure::Store(format!("cannot read: {e}")))?;
+    // A planned unit knows its footer; one without is the schema probe, which reads none
+    // of the data.
+    if unit.metadata.is_some() {
+        file.prefetch(chunk_ranges(
+            metadata.metadata(),
+            &groups,
+            wanted_roots.as_deref(),
+        ))
+        .map_err(|e| ReadFailure::Store(format!("cannot read: {e}")))?;
+    }
     check_int96_range(&file, metadata.metadata(), &groups)?;
     let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata);
     let file_schema = builder.schema().clone();

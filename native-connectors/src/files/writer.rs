@@ -71,10 +71,25 @@ impl Store for FileStore {
     ) -> ConnectorResult<Box<dyn StoreWriter>> {
         let settings = self.settings;
         for column in &settings.partition_by {
-            if schema.index_of(column).is_err() {
+            let Ok(field) = schema.field_with_name(column) else {
                 return Err(ConnectorError::config(format!(
                     "partition_by column `{column}` is not in the data"
                 )));
+            };
+            let exact_in_paths = !matches!(
+                field.data_type(),
+                DataType::Timestamp(..)
+                    | DataType::Binary
+                    | DataType::LargeBinary
+                    | DataType::BinaryView
+                    | DataType::FixedSizeBinary(_)
+            );
+            if settings.delta && !exact_in_paths {
+                return Err(ConnectorError::config(format!(
+                    "partition_by column `{column}` is a {}, whose values a Delta table's paths do not state exactly",
+                    field.data_type()
+                ))
+                .with_context("partition a Delta table by a date, number or text column"));
             }
         }
         if settings.format == Format::Parquet
@@ -349,7 +364,12 @@ impl Files {
         for (folder, file) in std::mem::take(&mut self.writers) {
             self.close_file(&folder, file)?;
         }
-        self.staged.commit(state.as_ref(), &self.schema)
+        // A Delta table states the types its files hold (seconds as milliseconds, …).
+        let committed = match self.settings.delta {
+            true => super::parquet_writer::readable_schema(&self.schema),
+            false => self.schema.clone(),
+        };
+        self.staged.commit(state.as_ref(), &committed)
     }
 }
 

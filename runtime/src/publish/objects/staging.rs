@@ -21,7 +21,7 @@ use futures_util::StreamExt;
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
 
-use super::delta::DeltaLog;
+use super::delta::{DeltaLog, delta_schema};
 use super::destination::ObjectDestination;
 use super::errors::object_error;
 use super::log::{Commit, DataFile, DeltaTable};
@@ -155,6 +155,11 @@ impl ObjectStaging {
     ) -> Result<Commit, ConnectorError> {
         let log = self.destination.log();
         let latest = log.latest().await?;
+        if self.delta.is_some() {
+            // Checked before the commit: a failure while making it visible would stop every
+            // later run at the same place.
+            self.check_delta(latest.as_ref(), schema.as_ref()).await?;
+        }
         let published_state = latest.as_ref().and_then(|c| c.state.clone());
         if let Some(update) = state
             && !unchanged(update.previous.as_ref(), published_state.as_ref())
@@ -210,6 +215,30 @@ impl ObjectStaging {
             return Ok(commit);
         }
         Err(self.conflict(log.latest().await?.as_ref()))
+    }
+
+    /// Whether this run can publish as a Delta table: its columns have Delta types, and a
+    /// `_delta_log` already there was written by hygge's commits here.
+    async fn check_delta(
+        &self,
+        latest: Option<&Commit>,
+        schema: Option<&Schema>,
+    ) -> Result<(), ConnectorError> {
+        if let Some(schema) = schema {
+            delta_schema(schema).map_err(|m| {
+                ConnectorError::config(format!("{}: {m}", self.destination.place()))
+                    .with_context("`table_format: delta`")
+            })?;
+        }
+        let hygge_wrote_it = latest.is_some_and(|c| c.delta.is_some());
+        if !hygge_wrote_it && DeltaLog::new(&self.destination).has_entries().await? {
+            return Err(ConnectorError::config(format!(
+                "{} already holds a Delta table that hygge's commits did not write",
+                self.destination.place()
+            ))
+            .with_context("give hygge's Delta table a path of its own"));
+        }
+        Ok(())
     }
 
     /// The error of a run that lost the race to publish: `winner` committed after this run

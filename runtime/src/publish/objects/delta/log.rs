@@ -19,7 +19,7 @@ use super::schema::delta_schema;
 use crate::contract::{ConnectorError, RunType};
 use crate::publish::objects::destination::ObjectDestination;
 use crate::publish::objects::errors::object_error;
-use crate::publish::objects::log::{Commit, entry_versions};
+use crate::publish::objects::log::{Commit, DataFile, entry_versions};
 
 /// The folder of the Delta log under a table's root.
 pub const DELTA_LOG_DIR: &str = "_delta_log";
@@ -73,6 +73,14 @@ impl<'a> DeltaLog<'a> {
             .await
             .map_err(|e| self.failed("cannot list the Delta log of", e))?;
         Ok(entry_versions(&listed))
+    }
+
+    /// Whether the log holds any entry.
+    ///
+    /// # Errors
+    /// The log cannot be listed.
+    pub async fn has_entries(&self) -> Result<bool, ConnectorError> {
+        Ok(!self.versions().await?.is_empty())
     }
 
     /// The actions of one entry.
@@ -143,6 +151,13 @@ impl<'a> DeltaLog<'a> {
         if commit.added().next().is_none() && commit.removed.is_empty() {
             return Ok(());
         }
+        // A later hygge commit exists only once this one was finished, Delta entry included
+        // (a slow, repeated finish must not write it again after a newer one).
+        if let Some(latest) = self.destination.log().latest().await?
+            && latest.version > commit.version
+        {
+            return Ok(());
+        }
         for _ in 0..VERSION_RACES {
             let versions = self.versions().await?;
             if let Some(&newest) = versions.last()
@@ -152,7 +167,7 @@ impl<'a> DeltaLog<'a> {
             }
             let next = versions.last().map_or(0, |v| v + 1);
             let state = self.table_state(&versions).await?;
-            let entry = self.entry_of(commit, partition_by, &state)?;
+            let entry = self.entry_of(commit, partition_by, &state, next == 0)?;
             let options = PutOptions {
                 mode: PutMode::Create,
                 ..PutOptions::default()
@@ -181,12 +196,15 @@ impl<'a> DeltaLog<'a> {
         .with_context("hygge's data is committed; the next run writes its Delta entry"))
     }
 
-    /// The entry's lines: commitInfo, protocol, metaData, then removes and adds.
+    /// The entry's lines: commitInfo, protocol, metaData, then removes and adds. The first
+    /// entry adds the whole committed set (a destination hygge published before it became
+    /// a Delta table keeps its files in the table).
     fn entry_of(
         &self,
         commit: &Commit,
         partition_by: &[String],
         state: &TableState,
+        first: bool,
     ) -> Result<String, ConnectorError> {
         let now = epoch_millis(&commit.committed_at);
         let schema = commit.schema.as_ref().ok_or_else(|| {
@@ -224,16 +242,21 @@ impl<'a> DeltaLog<'a> {
                 .and_then(|m| m["createdTime"].as_i64())
                 .unwrap_or(now),
         }}));
-        for path in &commit.removed {
+        let removed: &[String] = if first { &[] } else { &commit.removed };
+        for path in removed {
             lines.push(json!({"remove": {
                 "path": uri_path(path),
                 "deletionTimestamp": now,
                 "dataChange": true,
-                "extendedFileMetadata": true,
+                "extendedFileMetadata": false,
                 "partitionValues": partition_values(path, partition_by),
             }}));
         }
-        for file in commit.added() {
+        let added: Vec<&DataFile> = match first {
+            true => commit.files.iter().collect(),
+            false => commit.added().collect(),
+        };
+        for file in added {
             let stats = file
                 .stats
                 .clone()
@@ -256,32 +279,34 @@ impl<'a> DeltaLog<'a> {
     }
 }
 
-/// The protocol to write: the table's, raised to what this schema needs (never lowered).
+/// The protocol to write: the table's, raised to what this schema needs (never lowered),
+/// keeping the table's feature lists wherever its versions call for them.
 fn protocol(current: Option<&Value>, timestamp_ntz: bool) -> Value {
-    let reader = current
-        .and_then(|p| p["minReaderVersion"].as_u64())
-        .unwrap_or(1);
-    let writer = current
-        .and_then(|p| p["minWriterVersion"].as_u64())
-        .unwrap_or(2);
-    if !timestamp_ntz && reader < 3 {
-        return json!({"minReaderVersion": reader, "minWriterVersion": writer.max(2)});
-    }
-    let features = |key: &str| -> Vec<Value> {
+    let version = |key: &str, least: u64| {
+        current
+            .and_then(|p| p[key].as_u64())
+            .unwrap_or(least)
+            .max(least)
+    };
+    let reader = version("minReaderVersion", if timestamp_ntz { 3 } else { 1 });
+    let writer = version("minWriterVersion", if timestamp_ntz { 7 } else { 2 });
+    let features = |key: &str| -> Value {
         let mut list: Vec<Value> = current
             .and_then(|p| p[key].as_array().cloned())
             .unwrap_or_default();
         if timestamp_ntz && !list.iter().any(|f| f == "timestampNtz") {
             list.push(json!("timestampNtz"));
         }
-        list
+        Value::Array(list)
     };
-    json!({
-        "minReaderVersion": 3,
-        "minWriterVersion": 7,
-        "readerFeatures": features("readerFeatures"),
-        "writerFeatures": features("writerFeatures"),
-    })
+    let mut protocol = json!({"minReaderVersion": reader, "minWriterVersion": writer});
+    if reader >= 3 {
+        protocol["readerFeatures"] = features("readerFeatures");
+    }
+    if writer >= 7 {
+        protocol["writerFeatures"] = features("writerFeatures");
+    }
+    protocol
 }
 
 /// The id of a new table, made from its place and the first run that wrote it (a UUID's
@@ -413,5 +438,11 @@ mod tests {
         assert_eq!(ntz["readerFeatures"][0], "timestampNtz");
         let kept = protocol(Some(&ntz), false);
         assert_eq!(kept["minReaderVersion"], 3);
+        assert_eq!(kept["writerFeatures"][0], "timestampNtz");
+        let writer_only =
+            json!({"minReaderVersion": 1, "minWriterVersion": 7, "writerFeatures": ["appendOnly"]});
+        let kept = protocol(Some(&writer_only), false);
+        assert_eq!(kept["writerFeatures"][0], "appendOnly");
+        assert!(kept.get("readerFeatures").is_none());
     }
 }
