@@ -400,15 +400,10 @@ impl HomeSpec for FileHomeSpec {
 
     fn check_connection(&self) -> Option<Result<String, String>> {
         match &self.source {
-            HomeSource::Objects(objects) => Some(check_objects(objects)),
+            HomeSource::Objects(objects) => Some(objects.check_now()),
             HomeSource::Files(_) => None,
         }
     }
-}
-
-/// One listing of an object-store home or store, for `hygge debug`.
-fn check_objects(objects: &ObjectDestination) -> Result<String, String> {
-    hygge_runtime::database::on_own_runtime(objects.check())
 }
 
 /// A file home for one attempt.
@@ -512,7 +507,7 @@ impl StoreSpec for FileStoreSpec {
 
     fn check_connection(&self) -> Option<Result<String, String>> {
         match &self.settings.target {
-            Target::Objects(objects) => Some(check_objects(objects)),
+            Target::Objects(objects) => Some(objects.check_now()),
             Target::Folder(_) => None,
         }
     }

@@ -79,9 +79,7 @@ impl HomeSpec for ObjectHomeSpec {
     }
 
     fn check_connection(&self) -> Option<Result<String, String>> {
-        Some(hygge_runtime::database::on_own_runtime(
-            self.objects.check(),
-        ))
+        Some(self.objects.check_now())
     }
 }
 
@@ -234,9 +232,7 @@ impl StoreSpec for ObjectStoreSpec {
     }
 
     fn check_connection(&self) -> Option<Result<String, String>> {
-        Some(hygge_runtime::database::on_own_runtime(
-            self.objects.check(),
-        ))
+        Some(self.objects.check_now())
     }
 
     fn state(&self, _run: &RunScope) -> Option<Box<dyn StateStore>> {

@@ -76,6 +76,15 @@ impl ObjectDestination {
             .unwrap_or_else(|| self.chain.to_string())
     }
 
+    /// [`Self::check`] on a runtime of its own, as `hygge debug` calls connection checks
+    /// (blocking, outside any flow).
+    ///
+    /// # Errors
+    /// The listing's error, with its kind's hint.
+    pub fn check_now(&self) -> Result<String, String> {
+        crate::database::on_own_runtime(self.check())
+    }
+
     /// Lists the destination once, for `hygge debug`: what was reached, or what failed.
     ///
     /// # Errors
