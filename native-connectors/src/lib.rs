@@ -4,10 +4,14 @@
 //! `wasm`, the runtime's connector for user components). Each is a cargo feature, all on
 //! by default.
 
+#[cfg(feature = "adbc")]
+pub mod adbc;
 #[cfg(feature = "files")]
 pub mod adls;
 #[cfg(feature = "files")]
 pub mod buckets;
+#[cfg(feature = "adbc")]
+pub mod duckdb;
 #[cfg(feature = "files")]
 pub mod files;
 #[cfg(feature = "files")]
@@ -43,6 +47,10 @@ pub static CONNECTORS: &[&dyn Connector] = &[
     &mssql::MSSQL,
     #[cfg(feature = "postgres")]
     &postgres::POSTGRES,
+    #[cfg(feature = "adbc")]
+    &duckdb::DUCKDB,
+    #[cfg(feature = "adbc")]
+    &adbc::ADBC,
     #[cfg(feature = "rest")]
     &rest::REST_API,
     #[cfg(feature = "rest")]

@@ -20,7 +20,7 @@ pub use folder::{STAGING_PREFIX, StagedDir, holds_data, io_error, is_hidden};
 pub use folder_state::{FolderState, STATE_FILE, read_state_file};
 pub use sql::{
     KeepNewest, PublishColumns, SqlConnection, SqlDatabase, SqlDialect, SqlPublish, SqlStaging,
-    SqlTable,
+    SqlTable, statement_calls,
 };
 pub use sql_checks::{refuse_null_keys, target_schema_policy};
 pub use sql_state::{STATE_TABLE, SqlState, state_table_columns};

@@ -118,6 +118,22 @@ pub trait SqlDialect: Send + Sync {
     fn separate_batches(&self) -> bool {
         false
     }
+    /// Whether the database takes one statement per call (drivers reached through ADBC
+    /// prepare a single statement); the publish then runs its statements one by one, on
+    /// one connection, between the dialect's `begin` and `commit`.
+    fn one_statement_per_call(&self) -> bool {
+        false
+    }
+}
+
+/// `statements` as the calls `dialect` takes them: one call each when it runs single
+/// statements, else one call for all.
+pub fn statement_calls(dialect: &dyn SqlDialect, statements: Vec<String>) -> Vec<String> {
+    if dialect.one_statement_per_call() {
+        statements
+    } else {
+        vec![statements.join(" ")]
+    }
 }
 
 /// A connection of a SQL store, running statements for this layer.
@@ -336,7 +352,9 @@ impl SqlStaging {
             groups.push(state_statements(d, &self.state_table, state));
         }
         groups.push(vec![d.commit()]);
-        if d.separate_batches() {
+        if d.one_statement_per_call() {
+            groups.into_iter().flatten().collect()
+        } else if d.separate_batches() {
             groups.into_iter().map(|g| g.join(" ")).collect()
         } else {
             vec![groups.into_iter().flatten().collect::<Vec<_>>().join(" ")]

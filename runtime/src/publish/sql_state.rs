@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::sql::{SqlConnection, SqlDatabase, SqlDialect, SqlTable};
+use super::sql::{SqlConnection, SqlDatabase, SqlDialect, SqlTable, statement_calls};
 use crate::contract::ConnectorResult;
 use crate::state::{EntityState, StateStore};
 
@@ -194,7 +194,9 @@ impl StateStore for SqlState {
         let mut sql = vec![d.begin()];
         sql.extend(state_statements(d, &self.table, &marker));
         sql.push(d.commit());
-        conn.execute(&sql.join(" ")).await?;
+        for call in statement_calls(d, sql) {
+            conn.execute(&call).await?;
+        }
         Ok(had)
     }
 

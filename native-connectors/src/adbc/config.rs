@@ -1,0 +1,188 @@
+//! The YAML of `type: adbc`: a driver with its database options (under `connections:` in
+//! hygge.yml or inline), and the home's and store's own keys.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use hygge_runtime::contract::{
+    ConfigProblem, ConnectionKeys, ConnectorConfig, parse_connection, split_connection_keys,
+};
+use hygge_runtime::database::IfExists;
+use hygge_runtime::publish::SqlTable;
+use serde::Deserialize;
+use serde_yaml::Value;
+
+use super::database::AdbcSettings;
+use super::dialect::Flavor;
+use super::driver::DriverRef;
+
+const KEYS: ConnectionKeys = ConnectionKeys {
+    keys: &["driver", "entrypoint", "uri", "options", "dialect"],
+    identity: &["driver"],
+    example: "`driver` (a library path, or a name such as adbc_driver_sqlite) and `uri`",
+};
+
+/// `connections.NAME` (with `type: adbc`), or the same keys written on a home or store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConnectionConfig {
+    /// `adbc`, under `connections:`.
+    #[serde(rename = "type")]
+    type_name: Option<String>,
+    /// The driver library: a path (relative to the project) or a name the driver manager
+    /// finds on the system's library path or as a driver manifest.
+    driver: Option<String>,
+    /// The driver's init function, when not the one its name implies.
+    entrypoint: Option<String>,
+    /// The database URI, as the driver takes it (`file:data.db`, `postgresql://…`).
+    uri: Option<String>,
+    /// More database options, as the driver names them.
+    #[serde(default)]
+    options: BTreeMap<String, Value>,
+    /// The SQL the database speaks (`duckdb`, `sqlite`, `postgresql`, `ansi`); guessed from
+    /// the driver's name when not set.
+    dialect: Option<Flavor>,
+}
+
+/// An option's value as the driver takes it: text.
+fn option_text(key: &str, value: &Value) -> Result<String, ConfigProblem> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        _ => Err(ConfigProblem::key(
+            format!("options.{key}"),
+            "must be text, a number or true/false",
+        )),
+    }
+}
+
+impl ConnectionConfig {
+    fn resolve(
+        self,
+        name: Option<&str>,
+        project_dir: &Path,
+    ) -> Result<AdbcSettings, ConfigProblem> {
+        if let Some(t) = &self.type_name
+            && t != "adbc"
+        {
+            return Err(ConfigProblem::key(
+                "connection",
+                format!(
+                    "connection `{}` has type `{t}`, not adbc",
+                    name.unwrap_or("inline")
+                ),
+            ));
+        }
+        let Some(library) = self.driver.filter(|d| !d.trim().is_empty()) else {
+            return Err(ConfigProblem::key("driver", "required key is missing")
+                .hint(format!("set {}", KEYS.example)));
+        };
+        // A path is taken from the project folder, like every relative path in hygge.
+        let library = if library.contains('/') && Path::new(&library).is_relative() {
+            project_dir.join(&library).to_string_lossy().into_owned()
+        } else {
+            library
+        };
+        let flavor = self.dialect.unwrap_or_else(|| Flavor::guess(&library));
+        let mut options = Vec::new();
+        if let Some(uri) = self.uri {
+            options.push(("uri".to_string(), uri));
+        }
+        for (key, value) in &self.options {
+            options.push((key.clone(), option_text(key, value)?));
+        }
+        let shown = Path::new(&library)
+            .file_name()
+            .map_or(library.clone(), |n| n.to_string_lossy().into_owned());
+        let label = match name {
+            Some(name) => format!("adbc {name} ({shown})"),
+            None => format!("adbc {shown}"),
+        };
+        Ok(AdbcSettings {
+            label,
+            missing_driver_hint: "`driver` is a library path or a name on the system's library path; the PyPI wheels `adbc-driver-sqlite`, `adbc-driver-postgresql`, … ship the libraries (pip download adbc-driver-sqlite, unzip, and point `driver` at adbc_driver_sqlite/libadbc_driver_sqlite.so)"
+                .to_string(),
+            driver: DriverRef {
+                library,
+                entrypoint: self.entrypoint,
+            },
+            options,
+            flavor,
+            file: None,
+        })
+    }
+}
+
+/// Splits a home/store mapping into its own keys and its connection, resolved.
+pub fn split(config: &ConnectorConfig<'_>) -> Result<(Value, AdbcSettings), ConfigProblem> {
+    let split = split_connection_keys(config, &KEYS)?;
+    let parsed: ConnectionConfig = split.parse()?;
+    Ok((
+        split.own,
+        parsed.resolve(split.name.as_deref(), config.project_dir)?,
+    ))
+}
+
+/// A named connection from hygge.yml, checked and resolved.
+///
+/// # Errors
+/// The problem with its keys.
+pub fn named_connection(
+    name: &str,
+    value: &Value,
+    project_dir: &Path,
+) -> Result<AdbcSettings, ConfigProblem> {
+    parse_connection::<ConnectionConfig>(value, &format!("connection `{name}`"))?
+        .resolve(Some(name), project_dir)
+}
+
+/// `store:` keys of the ADBC stores (besides their database keys).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdbcStoreConfig {
+    /// `schema.table` to load (`{entity}` allowed); the schema is created if missing.
+    pub table: String,
+    /// `fail` (default), `append`, `replace`, `truncate` or `merge`.
+    #[serde(default)]
+    pub if_exists: IfExists,
+    /// The key columns `merge` matches rows on (`watermark.primary_key` is handed here).
+    #[serde(default, deserialize_with = "hygge_runtime::config::one_or_many")]
+    pub primary_key: Vec<String>,
+    /// The schema of the `hygge_state` table holding watermarks (default: the table's).
+    pub state_schema: Option<String>,
+    /// Rows per batch handed to the load (default 100,000).
+    pub batch_size: Option<usize>,
+}
+
+/// `schema.table`, or `table` in the flavor's default schema.
+///
+/// # Errors
+/// A problem naming `key` when the name is malformed or needs a schema.
+pub fn table_name(raw: &str, key: &str, flavor: Flavor) -> Result<SqlTable, ConfigProblem> {
+    let raw = raw.trim();
+    let (schema, table) = match (raw.split_once('.'), flavor.default_schema()) {
+        (Some((schema, table)), _) => (schema.trim(), table.trim()),
+        (None, Some(schema)) => (schema, raw),
+        (None, None) => {
+            return Err(ConfigProblem::key(key, format!("`{raw}` names no schema"))
+                .hint("write it as schema.table"));
+        }
+    };
+    if schema.is_empty() || table.is_empty() || table.contains('.') {
+        return Err(
+            ConfigProblem::key(key, format!("`{raw}` is not a table name")).hint(format!(
+                "write it as schema.table, e.g. {}.{{entity}}",
+                flavor.default_schema().unwrap_or("my_schema")
+            )),
+        );
+    }
+    if flavor == Flavor::Sqlite && schema != "main" {
+        return Err(ConfigProblem::key(
+            key,
+            format!("`{raw}`: a SQLite database has no schema `{schema}`"),
+        )
+        .hint("write the table alone, or as main.table"));
+    }
+    Ok(SqlTable::new(schema, table))
+}

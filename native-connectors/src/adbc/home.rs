@@ -1,0 +1,264 @@
+//! A table or query read through ADBC: the driver's Arrow stream is read on a blocking
+//! thread and handed on in batches of the flow's size, two at most waiting, so memory stays
+//! bounded whatever the result's size.
+
+use std::sync::Arc;
+
+use adbc_core::{Connection, Statement};
+use arrow_array::RecordBatch;
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_select::coalesce::BatchCoalescer;
+use async_trait::async_trait;
+use hygge_runtime::contract::{
+    BatchReader, ConnectorError, ConnectorResult, ErrorKind, Home, HomeSpec, Place, ReadRequest,
+    RunScope,
+};
+use hygge_runtime::publish::{SqlDialect, SqlTable};
+use tokio::sync::mpsc;
+
+use super::database::{AdbcDb, AdbcSettings};
+use super::dialect::{AdbcSql, literal, quote};
+use super::driver::driver_error;
+
+/// What a home reads.
+pub type Source = hygge_runtime::database::Source<SqlTable>;
+
+/// A validated ADBC home (`type: adbc` or `type: duckdb`).
+pub struct AdbcHomeSpec {
+    /// The database.
+    pub settings: AdbcSettings,
+    /// Table or query.
+    pub source: Source,
+    /// Rows per batch, when set on the home.
+    pub batch_size: Option<usize>,
+}
+
+impl HomeSpec for AdbcHomeSpec {
+    fn build(&self, run: &RunScope) -> Box<dyn Home> {
+        Box::new(AdbcHome {
+            db: AdbcDb::for_run(run, &self.settings),
+            source: self.source.clone(),
+        })
+    }
+
+    fn describe(&self) -> String {
+        let what = match &self.source {
+            Source::Table(t) => t.to_string(),
+            Source::Query(_) => "query".to_string(),
+        };
+        format!("{} {what}", self.settings.label)
+    }
+
+    fn batch_size(&self) -> Option<usize> {
+        self.batch_size
+    }
+
+    fn place(&self) -> Option<Place> {
+        match &self.source {
+            Source::Table(table) => Some(super::place(&self.settings, table)),
+            Source::Query(_) => None,
+        }
+    }
+
+    fn connection_label(&self) -> Option<String> {
+        Some(self.settings.label.clone())
+    }
+
+    fn check_connection(&self) -> Option<Result<String, String>> {
+        Some(super::check(&self.settings))
+    }
+}
+
+struct AdbcHome {
+    db: AdbcDb,
+    source: Source,
+}
+
+/// Whether a watermark of this type may be compared in SQL as the column's own type: the
+/// types whose order the database and Arrow agree on. Text is left to the flow (collations).
+fn orders_like_arrow(ty: &DataType, casts_literals: bool) -> bool {
+    match ty {
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32
+        | DataType::UInt64
+        | DataType::Decimal128(..)
+        | DataType::Decimal256(..) => true,
+        DataType::Date32 | DataType::Date64 | DataType::Timestamp(..) => casts_literals,
+        _ => false,
+    }
+}
+
+#[async_trait]
+impl Home for AdbcHome {
+    async fn open(self: Box<Self>, request: &ReadRequest) -> ConnectorResult<Box<dyn BatchReader>> {
+        let sql = AdbcSql {
+            flavor: self.db.flavor(),
+        };
+        let (from, kind, doing) = match &self.source {
+            Source::Table(table) => (
+                sql.qualified(table),
+                ErrorKind::Config,
+                format!("reading table {table}"),
+            ),
+            Source::Query(query) => (
+                format!("({query}) AS hygge_query"),
+                ErrorKind::Config,
+                "running the home's `query`".to_string(),
+            ),
+        };
+        let (described, _) = self
+            .db
+            .query(&format!("SELECT * FROM {from} LIMIT 0"), kind, &doing)
+            .await
+            .map_err(|e| {
+                e.with_context(match &self.source {
+                    Source::Table(_) => "check `table` (schema.table; names match exactly)",
+                    Source::Query(_) => "check the home's `query`",
+                })
+            })?;
+        let columns: Vec<Arc<Field>> = match request.columns() {
+            None => described.fields().iter().cloned().collect(),
+            Some(names) => names
+                .iter()
+                .map(|name| {
+                    described
+                        .field_with_name(name)
+                        .map(|f| Arc::new(f.clone()))
+                        .map_err(|_| {
+                            ConnectorError::config(format!(
+                                "column `{name}` is not in the home; it has: {}",
+                                described
+                                    .fields()
+                                    .iter()
+                                    .map(|f| f.name().as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ))
+                        })
+                })
+                .collect::<ConnectorResult<_>>()?,
+        };
+        let schema: SchemaRef = Arc::new(Schema::new(columns.clone()));
+        let mut select = format!(
+            "SELECT {} FROM {from}",
+            columns
+                .iter()
+                .map(|f| quote(f.name()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if let Some(watermark) = request.watermark() {
+            let Ok(column) = described.field_with_name(&watermark.column) else {
+                return Err(ConnectorError::config(format!(
+                    "watermark column `{}` is not a column of the home",
+                    watermark.column
+                )));
+            };
+            if orders_like_arrow(column.data_type(), self.db.flavor().casts_literals()) {
+                let op = if watermark.inclusive { ">=" } else { ">" };
+                select.push_str(&format!(
+                    " WHERE {} {op} {}",
+                    quote(&watermark.column),
+                    literal(&watermark.after)
+                ));
+            }
+        }
+        let connection = self.db.connection().await?;
+        let (sender, receiver) = mpsc::channel(2);
+        let batch_size = request.batch_size();
+        let label = self.db.label().to_string();
+        let read_schema = schema.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            let result = stream(
+                connection,
+                &select,
+                read_schema,
+                batch_size,
+                &sender,
+                &label,
+                &doing,
+            );
+            if let Err(e) = result {
+                sender.blocking_send(Err(e)).ok();
+            }
+        });
+        Ok(Box::new(AdbcReader {
+            schema,
+            receiver,
+            _task: task,
+        }))
+    }
+}
+
+/// Runs `select` and sends its rows on in batches of `batch_size`.
+fn stream(
+    connection: adbc_driver_manager::ManagedConnection,
+    select: &str,
+    schema: SchemaRef,
+    batch_size: usize,
+    sender: &mpsc::Sender<ConnectorResult<RecordBatch>>,
+    label: &str,
+    doing: &str,
+) -> ConnectorResult<()> {
+    let failed = |e: &adbc_core::error::Error| driver_error(ErrorKind::Config, label, doing, e);
+    let mut connection = connection;
+    let mut statement = connection.new_statement().map_err(|e| failed(&e))?;
+    statement.set_sql_query(select).map_err(|e| failed(&e))?;
+    let reader = statement.execute().map_err(|e| failed(&e))?;
+    let mut coalescer = BatchCoalescer::new(schema.clone(), batch_size);
+    let send = |coalescer: &mut BatchCoalescer| -> bool {
+        while let Some(batch) = coalescer.next_completed_batch() {
+            if sender.blocking_send(Ok(batch)).is_err() {
+                return false;
+            }
+        }
+        true
+    };
+    for batch in reader {
+        let batch = batch
+            .map_err(|e| ConnectorError::data(format!("{label}: reading rows failed: {e}")))?;
+        // The driver's fields may differ from the described ones in name or nullability
+        // only; the described schema is the one the flow was promised.
+        let batch =
+            RecordBatch::try_new(schema.clone(), batch.columns().to_vec()).map_err(|e| {
+                ConnectorError::data(format!(
+                    "{label}: the rows do not match the columns the query described: {e}"
+                ))
+            })?;
+        coalescer
+            .push_batch(batch)
+            .map_err(|e| ConnectorError::internal(e.to_string()))?;
+        if !send(&mut coalescer) {
+            return Ok(());
+        }
+    }
+    coalescer
+        .finish_buffered_batch()
+        .map_err(|e| ConnectorError::internal(e.to_string()))?;
+    send(&mut coalescer);
+    Ok(())
+}
+
+/// The batches a read sends, in order, then its error if it failed.
+struct AdbcReader {
+    schema: SchemaRef,
+    receiver: mpsc::Receiver<ConnectorResult<RecordBatch>>,
+    /// The read, which stops at its next batch once the reader is dropped.
+    _task: tokio::task::JoinHandle<()>,
+}
+
+#[async_trait]
+impl BatchReader for AdbcReader {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    async fn next_batch(&mut self) -> ConnectorResult<Option<RecordBatch>> {
+        self.receiver.recv().await.transpose()
+    }
+}

@@ -1,0 +1,180 @@
+//! `type: duckdb`: DuckDB database files (or an in-memory DuckDB answering SQL over files),
+//! home and store, through DuckDB's own ADBC driver: a thin front end of the [`crate::adbc`]
+//! engine that finds the library, takes `path` from the project folder, and waits for a
+//! file another process holds.
+
+mod library;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hygge_runtime::contract::{
+    ConfigProblem, ConnectionKeys, Connector, ConnectorConfig, HomeSpec, StoreSpec,
+    parse_connection, split_connection_keys,
+};
+use serde::Deserialize;
+use serde_yaml::{Mapping, Value};
+
+use crate::adbc::{AdbcSettings, Flavor, file_lock::FileLock};
+
+pub use library::LIBRARY_ENV;
+
+/// Seconds a writer waits for another process to release the database file.
+pub const DEFAULT_LOCK_TIMEOUT: u64 = 30;
+
+const KEYS: ConnectionKeys = ConnectionKeys {
+    keys: &["path", "library", "lock_timeout"],
+    identity: &["path"],
+    example: "`path: warehouse.duckdb`",
+};
+
+/// The `duckdb` connector.
+pub static DUCKDB: DuckDbConnector = DuckDbConnector;
+
+/// Reads and writes DuckDB databases.
+pub struct DuckDbConnector;
+
+/// The database keys of `type: duckdb`, under `connections:` or on the home or store.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DatabaseConfig {
+    /// `duckdb`, under `connections:`.
+    #[serde(rename = "type")]
+    type_name: Option<String>,
+    /// The database file, relative to the project; omitted on a home: an in-memory DuckDB.
+    path: Option<String>,
+    /// The libduckdb file (relative to the project); wins over `HYGGE_DUCKDB_LIBRARY`.
+    library: Option<String>,
+    /// Seconds to wait for another process holding the file (default 30).
+    lock_timeout: Option<u64>,
+}
+
+impl DatabaseConfig {
+    fn resolve(
+        self,
+        name: Option<&str>,
+        project_dir: &Path,
+        store: bool,
+    ) -> Result<AdbcSettings, ConfigProblem> {
+        if let Some(t) = &self.type_name
+            && t != "duckdb"
+        {
+            return Err(ConfigProblem::key(
+                "connection",
+                format!(
+                    "connection `{}` has type `{t}`, not duckdb",
+                    name.unwrap_or("inline")
+                ),
+            ));
+        }
+        let driver = library::driver(
+            self.library.as_deref(),
+            std::env::var(LIBRARY_ENV).ok(),
+            project_dir,
+        );
+        let path: Option<PathBuf> = self
+            .path
+            .as_deref()
+            .filter(|p| !p.trim().is_empty() && *p != ":memory:")
+            .map(|p| project_dir.join(p));
+        if store && path.is_none() {
+            return Err(ConfigProblem::key("path", "required key is missing").hint(
+                "name the database file, e.g. `path: warehouse.duckdb` (relative to the project)",
+            ));
+        }
+        let timeout = Duration::from_secs(self.lock_timeout.unwrap_or(DEFAULT_LOCK_TIMEOUT));
+        // Relative paths in a query are taken from the project folder.
+        let mut options = vec![(
+            "file_search_path".to_string(),
+            project_dir.to_string_lossy().into_owned(),
+        )];
+        let shown = self.path.clone().unwrap_or_else(|| "(in memory)".into());
+        if let Some(path) = &path {
+            options.push(("path".to_string(), path.to_string_lossy().into_owned()));
+        }
+        Ok(AdbcSettings {
+            label: match name {
+                Some(name) => format!("duckdb {name} ({shown})"),
+                None => format!("duckdb {shown}"),
+            },
+            driver,
+            options,
+            flavor: Flavor::DuckDb,
+            file: path.map(|path| FileLock { path, timeout }),
+            missing_driver_hint: library::install_hint(),
+        })
+    }
+}
+
+/// Splits a home/store mapping into its own keys and its database, resolved.
+fn split(
+    config: &ConnectorConfig<'_>,
+    store: bool,
+) -> Result<(Value, AdbcSettings), ConfigProblem> {
+    let named = config
+        .value
+        .as_mapping()
+        .is_some_and(|m| m.contains_key("connection"));
+    if named {
+        let split = split_connection_keys(config, &KEYS)?;
+        let parsed: DatabaseConfig = split.parse()?;
+        let settings = parsed.resolve(split.name.as_deref(), config.project_dir, store)?;
+        return Ok((split.own, settings));
+    }
+    let Some(map) = config.value.as_mapping() else {
+        return Err(ConfigProblem::key(config.role.key(), "must be a mapping"));
+    };
+    let (mut own, mut database) = (Mapping::new(), Mapping::new());
+    for (key, value) in map {
+        let target = match key.as_str() {
+            Some(k) if KEYS.keys.contains(&k) => &mut database,
+            _ => &mut own,
+        };
+        target.insert(key.clone(), value.clone());
+    }
+    let parsed: DatabaseConfig = parse_connection(&Value::Mapping(database), "the store")?;
+    Ok((
+        Value::Mapping(own),
+        parsed.resolve(None, config.project_dir, store)?,
+    ))
+}
+
+impl Connector for DuckDbConnector {
+    fn name(&self) -> &'static str {
+        "duckdb"
+    }
+
+    fn description(&self) -> &'static str {
+        "DuckDB database files, and SQL over files (libduckdb, loaded at run time)"
+    }
+
+    fn home(
+        &self,
+        config: &ConnectorConfig<'_>,
+    ) -> Option<Result<Arc<dyn HomeSpec>, ConfigProblem>> {
+        Some(split(config, false).and_then(|(own, settings)| {
+            crate::adbc::home_spec(config, &own, settings)
+                .map(|spec| Arc::new(spec) as Arc<dyn HomeSpec>)
+        }))
+    }
+
+    fn store(
+        &self,
+        config: &ConnectorConfig<'_>,
+    ) -> Option<Result<Arc<dyn StoreSpec>, ConfigProblem>> {
+        Some(split(config, true).and_then(|(own, settings)| {
+            crate::adbc::store_spec(config, &own, settings)
+                .map(|spec| Arc::new(spec) as Arc<dyn StoreSpec>)
+        }))
+    }
+
+    fn check_connection(&self, name: &str, connection: &Value) -> Option<Result<String, String>> {
+        Some(
+            parse_connection::<DatabaseConfig>(connection, &format!("connection `{name}`"))
+                .and_then(|c| c.resolve(Some(name), Path::new("."), false))
+                .map_err(|problem| problem.one_line())
+                .and_then(|settings| crate::adbc::check(&settings)),
+        )
+    }
+}
