@@ -3,6 +3,7 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod duckdb;
 pub mod mssql;
 pub mod objects;
 pub mod postgres;

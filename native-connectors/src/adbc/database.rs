@@ -230,13 +230,37 @@ fn open(settings: &AdbcSettings) -> ConnectorResult<ManagedDatabase> {
         if settings.flavor == Flavor::DuckDb
             && let Some(version) = duckdb_version(&mut driver)
         {
+            let written = settings
+                .file
+                .as_ref()
+                .and_then(|file| duckdb_file_writer(&file.path))
+                .map(|writer| format!("the file was written by DuckDB {writer}; "))
+                .unwrap_or_default();
             error = error.with_context(format!(
-                "hygge loaded DuckDB {version} from {}; a database file written by a newer DuckDB needs that DuckDB's library (set `library:` or HYGGE_DUCKDB_LIBRARY)",
+                "{written}hygge loaded DuckDB {version} from {}; a file written by a newer DuckDB needs that DuckDB's library (set `library:` or HYGGE_DUCKDB_LIBRARY)",
                 settings.driver.library
             ));
         }
         error
     })
+}
+
+/// The DuckDB version that wrote a database file, from its main header (the 32-byte
+/// `library_git_desc` after the magic, the storage version and four flags).
+fn duckdb_file_writer(path: &std::path::Path) -> Option<String> {
+    use std::io::Read;
+    let mut header = [0u8; 84];
+    std::fs::File::open(path)
+        .ok()?
+        .read_exact(&mut header)
+        .ok()?;
+    if &header[8..12] != b"DUCK" {
+        return None;
+    }
+    let desc = &header[52..84];
+    let end = desc.iter().position(|b| *b == 0).unwrap_or(desc.len());
+    let text = std::str::from_utf8(&desc[..end]).ok()?.trim();
+    (!text.is_empty()).then(|| text.to_string())
 }
 
 /// The version of a DuckDB library, asked of an in-memory database.

@@ -14,10 +14,10 @@ use hygge_runtime::contract::{
     RunScope,
 };
 use hygge_runtime::publish::{SqlDialect, SqlTable};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::database::{AdbcDb, AdbcSettings};
-use super::dialect::{AdbcSql, literal, quote};
+use super::dialect::{AdbcSql, Flavor, literal, quote};
 use super::driver::driver_error;
 
 /// What a home reads.
@@ -143,7 +143,6 @@ impl Home for AdbcHome {
                 })
                 .collect::<ConnectorResult<_>>()?,
         };
-        let schema: SchemaRef = Arc::new(Schema::new(columns.clone()));
         let mut select = format!(
             "SELECT {} FROM {from}",
             columns
@@ -159,7 +158,11 @@ impl Home for AdbcHome {
                     watermark.column
                 )));
             };
-            if orders_like_arrow(column.data_type(), self.db.flavor().casts_literals()) {
+            // SQLite's driver describes an empty result's columns without their types.
+            let described_types = self.db.flavor() != Flavor::Sqlite;
+            if described_types
+                && orders_like_arrow(column.data_type(), self.db.flavor().casts_literals())
+            {
                 let op = if watermark.inclusive { ">=" } else { ">" };
                 select.push_str(&format!(
                     " WHERE {} {op} {}",
@@ -170,15 +173,15 @@ impl Home for AdbcHome {
         }
         let connection = self.db.connection().await?;
         let (sender, receiver) = mpsc::channel(2);
+        let (schema_sender, schema_receiver) = oneshot::channel();
         let batch_size = request.batch_size();
         let label = self.db.label().to_string();
-        let read_schema = schema.clone();
         let task = tokio::task::spawn_blocking(move || {
             let result = stream(
                 connection,
                 &select,
-                read_schema,
                 batch_size,
+                schema_sender,
                 &sender,
                 &label,
                 &doing,
@@ -187,20 +190,49 @@ impl Home for AdbcHome {
                 sender.blocking_send(Err(e)).ok();
             }
         });
-        Ok(Box::new(AdbcReader {
-            schema,
+        // The result's own schema is the one promised: some drivers (SQLite's) describe a
+        // column's type from its values, which an empty probe does not have.
+        let mut reader = AdbcReader {
+            schema: Arc::new(Schema::empty()),
             receiver,
             _task: task,
-        }))
+        };
+        match schema_receiver.await {
+            Ok(schema) => reader.schema = schema,
+            Err(_) => {
+                return Err(reader.next_batch().await.err().unwrap_or_else(|| {
+                    ConnectorError::internal("the read ended before describing its columns")
+                }));
+            }
+        }
+        Ok(Box::new(reader))
     }
 }
 
-/// Runs `select` and sends its rows on in batches of `batch_size`.
+/// The schema as the flow gets it: a zone of `Etc/UTC` (DuckDB's name for the machine's
+/// UTC) as `UTC`, the same instants.
+fn normalized(schema: &Schema) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Timestamp(unit, Some(zone)) if zone.as_ref() == "Etc/UTC" => f
+                .as_ref()
+                .clone()
+                .with_data_type(DataType::Timestamp(*unit, Some("UTC".into()))),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+/// Runs `select`, hands over its schema, and sends its rows on in batches of
+/// `batch_size`.
 fn stream(
     connection: adbc_driver_manager::ManagedConnection,
     select: &str,
-    schema: SchemaRef,
     batch_size: usize,
+    schema_sender: oneshot::Sender<SchemaRef>,
     sender: &mpsc::Sender<ConnectorResult<RecordBatch>>,
     label: &str,
     doing: &str,
@@ -210,6 +242,10 @@ fn stream(
     let mut statement = connection.new_statement().map_err(|e| failed(&e))?;
     statement.set_sql_query(select).map_err(|e| failed(&e))?;
     let reader = statement.execute().map_err(|e| failed(&e))?;
+    let schema = normalized(&reader.schema());
+    if schema_sender.send(schema.clone()).is_err() {
+        return Ok(());
+    }
     let mut coalescer = BatchCoalescer::new(schema.clone(), batch_size);
     let send = |coalescer: &mut BatchCoalescer| -> bool {
         while let Some(batch) = coalescer.next_completed_batch() {
@@ -222,14 +258,24 @@ fn stream(
     for batch in reader {
         let batch = batch
             .map_err(|e| ConnectorError::data(format!("{label}: reading rows failed: {e}")))?;
-        // The driver's fields may differ from the described ones in name or nullability
-        // only; the described schema is the one the flow was promised.
-        let batch =
-            RecordBatch::try_new(schema.clone(), batch.columns().to_vec()).map_err(|e| {
-                ConnectorError::data(format!(
-                    "{label}: the rows do not match the columns the query described: {e}"
-                ))
-            })?;
+        let columns = batch
+            .columns()
+            .iter()
+            .zip(schema.fields())
+            .map(|(column, field)| {
+                if column.data_type() == field.data_type() {
+                    Ok(column.clone())
+                } else {
+                    arrow_cast::cast(column, field.data_type())
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ConnectorError::data(format!("{label}: reading rows failed: {e}")))?;
+        let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| {
+            ConnectorError::data(format!(
+                "{label}: a batch of rows does not match the result's columns: {e}"
+            ))
+        })?;
         coalescer
             .push_batch(batch)
             .map_err(|e| ConnectorError::internal(e.to_string()))?;
