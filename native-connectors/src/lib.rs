@@ -8,6 +8,8 @@
 pub mod adbc;
 #[cfg(feature = "files")]
 pub mod adls;
+#[cfg(feature = "adbc")]
+pub mod arrow_db;
 #[cfg(feature = "files")]
 pub mod buckets;
 #[cfg(feature = "adbc")]

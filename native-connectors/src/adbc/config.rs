@@ -3,18 +3,19 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use hygge_runtime::contract::{
     ConfigProblem, ConnectionKeys, ConnectorConfig, parse_connection, split_connection_keys,
 };
-use hygge_runtime::database::IfExists;
-use hygge_runtime::publish::SqlTable;
 use serde::Deserialize;
 use serde_yaml::Value;
 
-use super::database::AdbcSettings;
-use super::dialect::Flavor;
-use super::driver::DriverRef;
+use super::driver::{AdbcOpener, DriverRef};
+use crate::arrow_db::{DbSettings, Flavor};
+
+/// What to do when the driver library cannot be loaded.
+const MISSING_DRIVER: &str = "`driver` is a library path or a name on the system's library path; the PyPI wheels `adbc-driver-sqlite`, `adbc-driver-postgresql`, … ship the libraries (pip download adbc-driver-sqlite, unzip, and point `driver` at adbc_driver_sqlite/libadbc_driver_sqlite.so)";
 
 const KEYS: ConnectionKeys = ConnectionKeys {
     keys: &["driver", "entrypoint", "uri", "options", "dialect"],
@@ -58,11 +59,7 @@ fn option_text(key: &str, value: &Value) -> Result<String, ConfigProblem> {
 }
 
 impl ConnectionConfig {
-    fn resolve(
-        self,
-        name: Option<&str>,
-        project_dir: &Path,
-    ) -> Result<AdbcSettings, ConfigProblem> {
+    fn resolve(self, name: Option<&str>, project_dir: &Path) -> Result<DbSettings, ConfigProblem> {
         if let Some(t) = &self.type_name
             && t != "adbc"
         {
@@ -99,23 +96,26 @@ impl ConnectionConfig {
             Some(name) => format!("adbc {name} ({shown})"),
             None => format!("adbc {shown}"),
         };
-        Ok(AdbcSettings {
+        let driver = DriverRef {
+            library,
+            entrypoint: self.entrypoint,
+        };
+        Ok(DbSettings {
             label,
-            missing_driver_hint: "`driver` is a library path or a name on the system's library path; the PyPI wheels `adbc-driver-sqlite`, `adbc-driver-postgresql`, … ship the libraries (pip download adbc-driver-sqlite, unzip, and point `driver` at adbc_driver_sqlite/libadbc_driver_sqlite.so)"
-                .to_string(),
-            driver: DriverRef {
-                library,
-                entrypoint: self.entrypoint,
-            },
-            options,
             flavor,
-            file: None,
+            key: format!("adbc {driver:?} {options:?}"),
+            opener: Arc::new(AdbcOpener {
+                driver,
+                options,
+                missing_driver_hint: MISSING_DRIVER.to_string(),
+                flavor,
+            }),
         })
     }
 }
 
 /// Splits a home/store mapping into its own keys and its connection, resolved.
-pub fn split(config: &ConnectorConfig<'_>) -> Result<(Value, AdbcSettings), ConfigProblem> {
+pub fn split(config: &ConnectorConfig<'_>) -> Result<(Value, DbSettings), ConfigProblem> {
     let split = split_connection_keys(config, &KEYS)?;
     let parsed: ConnectionConfig = split.parse()?;
     Ok((
@@ -132,57 +132,7 @@ pub fn named_connection(
     name: &str,
     value: &Value,
     project_dir: &Path,
-) -> Result<AdbcSettings, ConfigProblem> {
+) -> Result<DbSettings, ConfigProblem> {
     parse_connection::<ConnectionConfig>(value, &format!("connection `{name}`"))?
         .resolve(Some(name), project_dir)
-}
-
-/// `store:` keys of the ADBC stores (besides their database keys).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AdbcStoreConfig {
-    /// `schema.table` to load (`{entity}` allowed); the schema is created if missing.
-    pub table: String,
-    /// `fail` (default), `append`, `replace`, `truncate` or `merge`.
-    #[serde(default)]
-    pub if_exists: IfExists,
-    /// The key columns `merge` matches rows on (`watermark.primary_key` is handed here).
-    #[serde(default, deserialize_with = "hygge_runtime::config::one_or_many")]
-    pub primary_key: Vec<String>,
-    /// The schema of the `hygge_state` table holding watermarks (default: the table's).
-    pub state_schema: Option<String>,
-    /// Rows per batch handed to the load (default 100,000).
-    pub batch_size: Option<usize>,
-}
-
-/// `schema.table`, or `table` in the flavor's default schema.
-///
-/// # Errors
-/// A problem naming `key` when the name is malformed or needs a schema.
-pub fn table_name(raw: &str, key: &str, flavor: Flavor) -> Result<SqlTable, ConfigProblem> {
-    let raw = raw.trim();
-    let (schema, table) = match (raw.split_once('.'), flavor.default_schema()) {
-        (Some((schema, table)), _) => (schema.trim(), table.trim()),
-        (None, Some(schema)) => (schema, raw),
-        (None, None) => {
-            return Err(ConfigProblem::key(key, format!("`{raw}` names no schema"))
-                .hint("write it as schema.table"));
-        }
-    };
-    if schema.is_empty() || table.is_empty() || table.contains('.') {
-        return Err(
-            ConfigProblem::key(key, format!("`{raw}` is not a table name")).hint(format!(
-                "write it as schema.table, e.g. {}.{{entity}}",
-                flavor.default_schema().unwrap_or("my_schema")
-            )),
-        );
-    }
-    if flavor == Flavor::Sqlite && schema != "main" {
-        return Err(ConfigProblem::key(
-            key,
-            format!("`{raw}`: a SQLite database has no schema `{schema}`"),
-        )
-        .hint("write the table alone, or as main.table"));
-    }
-    Ok(SqlTable::new(schema, table))
 }

@@ -1,11 +1,17 @@
-//! Loading an ADBC driver library at run time and opening a database with it. Nothing of a
+//! Loading an ADBC driver library at run time, opening a database with it, and its
+//! connections' three calls for the engine (statements, queries, bulk ingest). Nothing of a
 //! database is compiled into hygge: the driver is a shared library found when a flow runs.
 
+use std::sync::Arc;
+
 use adbc_core::error::{Error as AdbcError, Status};
-use adbc_core::options::{AdbcVersion, OptionDatabase, OptionValue};
-use adbc_core::{Driver, LOAD_FLAG_DEFAULT};
-use adbc_driver_manager::{ManagedDatabase, ManagedDriver};
-use hygge_runtime::contract::{ConnectorError, ErrorKind};
+use adbc_core::options::{AdbcVersion, IngestMode, OptionDatabase, OptionStatement, OptionValue};
+use adbc_core::{Connection, Database, Driver, LOAD_FLAG_DEFAULT, Optionable, Statement};
+use adbc_driver_manager::{ManagedConnection, ManagedDatabase, ManagedDriver, ManagedStatement};
+use hygge_runtime::contract::{ConnectorError, ConnectorResult, ErrorKind};
+use hygge_runtime::publish::SqlTable;
+
+use crate::arrow_db::{ArrowConnection, ArrowDatabase, ArrowRows, DbError, Flavor, Opener};
 
 /// Which library a driver is, and the function that starts it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -66,15 +72,130 @@ pub fn open_database(
     }))
 }
 
-/// A driver's error as hygge's: `kind` as the caller knows it, except where the driver's
-/// status says the network failed (a connection error) or the login was refused; the message
-/// names where and what was being done.
-pub fn driver_error(kind: ErrorKind, label: &str, doing: &str, e: &AdbcError) -> ConnectorError {
+/// A driver's error as the engine's: the driver's status says when the network failed (a
+/// connection error) or the login was refused; the caller classifies the rest.
+pub fn db_error(e: &AdbcError) -> DbError {
     let kind = match e.status {
-        Status::IO | Status::Timeout => ErrorKind::Connection,
-        Status::Unauthenticated | Status::Unauthorized => ErrorKind::Auth,
-        _ => kind,
+        Status::IO | Status::Timeout => Some(ErrorKind::Connection),
+        Status::Unauthenticated | Status::Unauthorized => Some(ErrorKind::Auth),
+        _ => None,
     };
-    let message = e.message.trim();
-    ConnectorError::new(kind, format!("{label}: {doing} failed: {message}"))
+    DbError {
+        message: e.message.clone(),
+        kind,
+    }
+}
+
+/// Opens a database through an ADBC driver.
+pub struct AdbcOpener {
+    /// The driver.
+    pub driver: DriverRef,
+    /// Database options, set in order before it opens (`uri`, `path`, …).
+    pub options: Vec<(String, String)>,
+    /// What to do when the driver library cannot be loaded.
+    pub missing_driver_hint: String,
+    /// The database's SQL (SQLite's driver takes no target schema for a load).
+    pub flavor: Flavor,
+}
+
+impl AdbcOpener {
+    /// Loads the driver library.
+    ///
+    /// # Errors
+    /// A config error naming the library, with the hint.
+    pub fn load_driver(&self, label: &str) -> ConnectorResult<ManagedDriver> {
+        self.driver.load().map_err(|e| {
+            ConnectorError::config(format!(
+                "{label}: cannot load the driver library `{}`: {}",
+                self.driver.library,
+                e.message.trim()
+            ))
+            .with_context(self.missing_driver_hint.clone())
+        })
+    }
+
+    /// Opens the database with a loaded driver.
+    ///
+    /// # Errors
+    /// The driver's error.
+    pub fn open_with(
+        &self,
+        driver: &mut ManagedDriver,
+    ) -> Result<Arc<dyn ArrowDatabase>, AdbcError> {
+        let database = open_database(driver, &self.options)?;
+        Ok(Arc::new(AdbcDatabase {
+            database,
+            flavor: self.flavor,
+        }))
+    }
+}
+
+impl Opener for AdbcOpener {
+    fn open(&self, label: &str) -> ConnectorResult<Arc<dyn ArrowDatabase>> {
+        let mut driver = self.load_driver(label)?;
+        self.open_with(&mut driver).map_err(|e| {
+            db_error(&e).into_connector(ErrorKind::Config, label, "opening the database")
+        })
+    }
+}
+
+/// A database open through its driver.
+struct AdbcDatabase {
+    database: ManagedDatabase,
+    flavor: Flavor,
+}
+
+impl ArrowDatabase for AdbcDatabase {
+    fn connect(&self) -> Result<Box<dyn ArrowConnection>, DbError> {
+        Ok(Box::new(AdbcConnection {
+            connection: self.database.new_connection().map_err(|e| db_error(&e))?,
+            flavor: self.flavor,
+        }))
+    }
+}
+
+/// One connection of a driver.
+struct AdbcConnection {
+    connection: ManagedConnection,
+    flavor: Flavor,
+}
+
+impl AdbcConnection {
+    fn statement(&mut self) -> Result<ManagedStatement, DbError> {
+        self.connection.new_statement().map_err(|e| db_error(&e))
+    }
+}
+
+impl ArrowConnection for AdbcConnection {
+    fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        let mut statement = self.statement()?;
+        statement.set_sql_query(sql).map_err(|e| db_error(&e))?;
+        statement.execute_update().map_err(|e| db_error(&e))?;
+        Ok(())
+    }
+
+    fn query(&mut self, sql: &str) -> Result<ArrowRows, DbError> {
+        let mut statement = self.statement()?;
+        statement.set_sql_query(sql).map_err(|e| db_error(&e))?;
+        statement.execute().map_err(|e| db_error(&e))
+    }
+
+    fn ingest(&mut self, table: &SqlTable, rows: ArrowRows) -> Result<(), DbError> {
+        let mut statement = self.statement()?;
+        let mut options = vec![
+            (OptionStatement::TargetTable, table.table.clone()),
+            (OptionStatement::IngestMode, IngestMode::Create.into()),
+        ];
+        if self.flavor != Flavor::Sqlite {
+            options.push((OptionStatement::TargetDbSchema, table.schema.clone()));
+        }
+        for (key, value) in options {
+            statement
+                .set_option(key, OptionValue::String(value))
+                .map_err(|e| db_error(&e))?;
+        }
+        statement.bind_stream(rows).map_err(|e| db_error(&e))?;
+        statement.execute_update().map_err(|e| db_error(&e))?;
+        Ok(())
+    }
 }

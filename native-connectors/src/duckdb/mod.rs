@@ -3,7 +3,9 @@
 //! engine that finds the library, takes `path` from the project folder, and waits for a
 //! file another process holds.
 
+mod file_lock;
 mod library;
+mod opener;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,7 +18,11 @@ use hygge_runtime::contract::{
 use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
 
-use crate::adbc::{AdbcSettings, Flavor, file_lock::FileLock};
+use crate::adbc::driver::AdbcOpener;
+use crate::arrow_db::keys::{home_spec, store_spec};
+use crate::arrow_db::{DbSettings, Flavor};
+use file_lock::FileLock;
+use opener::DuckDbOpener;
 
 pub use library::LIBRARY_ENV;
 
@@ -56,7 +62,7 @@ impl DatabaseConfig {
         name: Option<&str>,
         project_dir: &Path,
         store: bool,
-    ) -> Result<AdbcSettings, ConfigProblem> {
+    ) -> Result<DbSettings, ConfigProblem> {
         if let Some(t) = &self.type_name
             && t != "duckdb"
         {
@@ -93,25 +99,29 @@ impl DatabaseConfig {
         if let Some(path) = &path {
             options.push(("path".to_string(), path.to_string_lossy().into_owned()));
         }
-        Ok(AdbcSettings {
-            label: match name {
-                Some(name) => format!("duckdb {name} ({shown})"),
-                None => format!("duckdb {shown}"),
-            },
-            driver,
-            options,
+        let label = match name {
+            Some(name) => format!("duckdb {name} ({shown})"),
+            None => format!("duckdb {shown}"),
+        };
+        Ok(DbSettings {
+            label,
             flavor: Flavor::DuckDb,
-            file: path.map(|path| FileLock { path, timeout }),
-            missing_driver_hint: library::install_hint(),
+            key: format!("duckdb {driver:?} {options:?}"),
+            opener: Arc::new(DuckDbOpener {
+                adbc: AdbcOpener {
+                    driver,
+                    options,
+                    missing_driver_hint: library::install_hint(),
+                    flavor: Flavor::DuckDb,
+                },
+                file: path.map(|path| FileLock { path, timeout }),
+            }),
         })
     }
 }
 
 /// Splits a home/store mapping into its own keys and its database, resolved.
-fn split(
-    config: &ConnectorConfig<'_>,
-    store: bool,
-) -> Result<(Value, AdbcSettings), ConfigProblem> {
+fn split(config: &ConnectorConfig<'_>, store: bool) -> Result<(Value, DbSettings), ConfigProblem> {
     let named = config
         .value
         .as_mapping()
@@ -154,8 +164,7 @@ impl Connector for DuckDbConnector {
         config: &ConnectorConfig<'_>,
     ) -> Option<Result<Arc<dyn HomeSpec>, ConfigProblem>> {
         Some(split(config, false).and_then(|(own, settings)| {
-            crate::adbc::home_spec(config, &own, settings)
-                .map(|spec| Arc::new(spec) as Arc<dyn HomeSpec>)
+            home_spec(config, &own, settings).map(|spec| Arc::new(spec) as Arc<dyn HomeSpec>)
         }))
     }
 
@@ -164,8 +173,7 @@ impl Connector for DuckDbConnector {
         config: &ConnectorConfig<'_>,
     ) -> Option<Result<Arc<dyn StoreSpec>, ConfigProblem>> {
         Some(split(config, true).and_then(|(own, settings)| {
-            crate::adbc::store_spec(config, &own, settings)
-                .map(|spec| Arc::new(spec) as Arc<dyn StoreSpec>)
+            store_spec(config, &own, settings).map(|spec| Arc::new(spec) as Arc<dyn StoreSpec>)
         }))
     }
 
@@ -174,7 +182,7 @@ impl Connector for DuckDbConnector {
             parse_connection::<DatabaseConfig>(connection, &format!("connection `{name}`"))
                 .and_then(|c| c.resolve(Some(name), Path::new("."), false))
                 .map_err(|problem| problem.one_line())
-                .and_then(|settings| crate::adbc::check(&settings)),
+                .and_then(|settings| crate::arrow_db::check(&settings)),
         )
     }
 }

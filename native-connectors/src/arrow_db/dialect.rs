@@ -1,4 +1,4 @@
-//! The SQL of the databases hygge reaches through ADBC, for the runtime's SQL publish layer.
+//! The SQL of the databases the engine writes (DuckDB, SQLite, PostgreSQL and standard SQL), for the runtime's SQL publish layer.
 
 use hygge_runtime::publish::{SqlDialect, SqlTable, state_table_columns};
 use serde::Deserialize;
@@ -63,12 +63,12 @@ pub fn literal(text: &str) -> String {
 }
 
 /// A flavor's SQL.
-pub struct AdbcSql {
+pub struct DbSql {
     /// Which.
     pub flavor: Flavor,
 }
 
-impl SqlDialect for AdbcSql {
+impl SqlDialect for DbSql {
     fn quote(&self, name: &str) -> String {
         quote(name)
     }

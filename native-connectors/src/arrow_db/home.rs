@@ -1,10 +1,9 @@
-//! A table or query read through ADBC: the driver's Arrow stream is read on a blocking
+//! A table or query read as the database's Arrow stream, which is read on a blocking
 //! thread and handed on in batches of the flow's size, two at most waiting, so memory stays
 //! bounded whatever the result's size.
 
 use std::sync::Arc;
 
-use adbc_core::{Connection, Statement};
 use arrow_array::RecordBatch;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use arrow_select::coalesce::BatchCoalescer;
@@ -16,27 +15,27 @@ use hygge_runtime::contract::{
 use hygge_runtime::publish::{SqlDialect, SqlTable};
 use tokio::sync::{mpsc, oneshot};
 
-use super::database::{AdbcDb, AdbcSettings};
-use super::dialect::{AdbcSql, Flavor, literal, quote};
-use super::driver::driver_error;
+use super::DbSettings;
+use super::database::{ArrowDb, Conn};
+use super::dialect::{DbSql, Flavor, literal, quote};
 
 /// What a home reads.
 pub type Source = hygge_runtime::database::Source<SqlTable>;
 
-/// A validated ADBC home (`type: adbc` or `type: duckdb`).
-pub struct AdbcHomeSpec {
+/// A validated home of an Arrow database (`duckdb`, `sqlite`, `adbc`).
+pub struct ArrowHomeSpec {
     /// The database.
-    pub settings: AdbcSettings,
+    pub settings: DbSettings,
     /// Table or query.
     pub source: Source,
     /// Rows per batch, when set on the home.
     pub batch_size: Option<usize>,
 }
 
-impl HomeSpec for AdbcHomeSpec {
+impl HomeSpec for ArrowHomeSpec {
     fn build(&self, run: &RunScope) -> Box<dyn Home> {
-        Box::new(AdbcHome {
-            db: AdbcDb::for_run(run, &self.settings),
+        Box::new(ArrowHome {
+            db: ArrowDb::for_run(run, &self.settings),
             source: self.source.clone(),
         })
     }
@@ -69,8 +68,8 @@ impl HomeSpec for AdbcHomeSpec {
     }
 }
 
-struct AdbcHome {
-    db: AdbcDb,
+struct ArrowHome {
+    db: ArrowDb,
     source: Source,
 }
 
@@ -94,9 +93,9 @@ fn orders_like_arrow(ty: &DataType, casts_literals: bool) -> bool {
 }
 
 #[async_trait]
-impl Home for AdbcHome {
+impl Home for ArrowHome {
     async fn open(self: Box<Self>, request: &ReadRequest) -> ConnectorResult<Box<dyn BatchReader>> {
-        let sql = AdbcSql {
+        let sql = DbSql {
             flavor: self.db.flavor(),
         };
         let (from, kind, doing) = match &self.source {
@@ -192,7 +191,7 @@ impl Home for AdbcHome {
         });
         // The result's own schema is the one promised: some drivers (SQLite's) describe a
         // column's type from its values, which an empty probe does not have.
-        let mut reader = AdbcReader {
+        let mut reader = ArrowReader {
             schema: Arc::new(Schema::empty()),
             receiver,
             _task: task,
@@ -229,7 +228,7 @@ fn normalized(schema: &Schema) -> SchemaRef {
 /// Runs `select`, hands over its schema, and sends its rows on in batches of
 /// `batch_size`.
 fn stream(
-    connection: adbc_driver_manager::ManagedConnection,
+    mut connection: Conn,
     select: &str,
     batch_size: usize,
     schema_sender: oneshot::Sender<SchemaRef>,
@@ -237,11 +236,9 @@ fn stream(
     label: &str,
     doing: &str,
 ) -> ConnectorResult<()> {
-    let failed = |e: &adbc_core::error::Error| driver_error(ErrorKind::Config, label, doing, e);
-    let mut connection = connection;
-    let mut statement = connection.new_statement().map_err(|e| failed(&e))?;
-    statement.set_sql_query(select).map_err(|e| failed(&e))?;
-    let reader = statement.execute().map_err(|e| failed(&e))?;
+    let reader = connection
+        .query(select)
+        .map_err(|e| e.into_connector(ErrorKind::Config, label, doing))?;
     let schema = normalized(&reader.schema());
     if schema_sender.send(schema.clone()).is_err() {
         return Ok(());
@@ -291,7 +288,7 @@ fn stream(
 }
 
 /// The batches a read sends, in order, then its error if it failed.
-struct AdbcReader {
+struct ArrowReader {
     schema: SchemaRef,
     receiver: mpsc::Receiver<ConnectorResult<RecordBatch>>,
     /// The read, which stops at its next batch once the reader is dropped.
@@ -299,7 +296,7 @@ struct AdbcReader {
 }
 
 #[async_trait]
-impl BatchReader for AdbcReader {
+impl BatchReader for ArrowReader {
     fn schema(&self) -> SchemaRef {
         self.schema.clone()
     }

@@ -1,12 +1,10 @@
-//! A table written through ADBC: the rows stream by the driver's bulk ingest into a staging
+//! A table written by the database's bulk load: the rows stream into a staging
 //! table of this run (one ingest for the whole load, fed batch by batch), then the runtime's
 //! SQL publish layer ([`SqlStaging`]) publishes it by `if_exists` in one transaction with
 //! the watermark row. The target is never touched before that transaction.
 
 use std::sync::Arc;
 
-use adbc_core::options::{IngestMode, OptionStatement, OptionValue};
-use adbc_core::{Connection, Optionable, Statement};
 use arrow_array::{RecordBatch, RecordBatchReader};
 use arrow_schema::{ArrowError, SchemaRef};
 use async_trait::async_trait;
@@ -24,21 +22,21 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
-use super::database::{AdbcDb, AdbcSettings, as_text};
-use super::dialect::{Flavor, column_types_query, quote};
-use super::driver::driver_error;
+use super::DbSettings;
+use super::database::{ArrowDb, as_text};
+use super::dialect::{column_types_query, quote};
 
-/// A validated ADBC store (`type: adbc` or `type: duckdb`).
-pub struct AdbcStoreSpec {
+/// A validated store of an Arrow database (`duckdb`, `sqlite`, `adbc`).
+pub struct ArrowStoreSpec {
     /// The database.
-    pub settings: AdbcSettings,
+    pub settings: DbSettings,
     /// The target table.
     pub table: SqlTable,
     /// `if_exists`, `primary_key`, `state_schema`, `batch_size`.
     pub keys: StoreKeys,
 }
 
-impl AdbcStoreSpec {
+impl ArrowStoreSpec {
     fn state_schema(&self) -> String {
         self.keys
             .state_schema
@@ -47,10 +45,10 @@ impl AdbcStoreSpec {
     }
 }
 
-impl StoreSpec for AdbcStoreSpec {
+impl StoreSpec for ArrowStoreSpec {
     fn build(&self, run: &RunScope) -> Box<dyn Store> {
-        Box::new(AdbcStore {
-            db: AdbcDb::for_run(run, &self.settings),
+        Box::new(ArrowStore {
+            db: ArrowDb::for_run(run, &self.settings),
             table: self.table.clone(),
             keys: self.keys.clone(),
             state_schema: self.state_schema(),
@@ -78,7 +76,7 @@ impl StoreSpec for AdbcStoreSpec {
     }
 
     fn state(&self, run: &RunScope) -> Option<Box<dyn StateStore>> {
-        let db: Arc<dyn SqlDatabase> = Arc::new(AdbcDb::for_run(run, &self.settings));
+        let db: Arc<dyn SqlDatabase> = Arc::new(ArrowDb::for_run(run, &self.settings));
         Some(Box::new(SqlState::new(
             db,
             &self.state_schema(),
@@ -87,8 +85,8 @@ impl StoreSpec for AdbcStoreSpec {
     }
 }
 
-struct AdbcStore {
-    db: AdbcDb,
+struct ArrowStore {
+    db: ArrowDb,
     table: SqlTable,
     keys: StoreKeys,
     state_schema: String,
@@ -96,7 +94,7 @@ struct AdbcStore {
 
 /// The columns of `table` with their declared types, or `None` when it does not exist.
 async fn table_columns(
-    db: &AdbcDb,
+    db: &ArrowDb,
     table: &SqlTable,
 ) -> ConnectorResult<Option<Vec<(String, String)>>> {
     let dialect = db.dialect();
@@ -132,7 +130,7 @@ async fn table_columns(
 }
 
 #[async_trait]
-impl Store for AdbcStore {
+impl Store for ArrowStore {
     async fn open(
         self: Box<Self>,
         schema: SchemaRef,
@@ -200,7 +198,7 @@ impl Store for AdbcStore {
                 return Err(e);
             }
         };
-        Ok(Box::new(AdbcWriter {
+        Ok(Box::new(ArrowWriter {
             db: self.db.clone(),
             table: self.table.clone(),
             keys: self.keys.clone(),
@@ -240,41 +238,28 @@ impl RecordBatchReader for ChannelStream {
 
 /// Starts one bulk ingest into `staging` (created from `schema`), fed from `receiver`.
 async fn start_ingest(
-    db: &AdbcDb,
+    db: &ArrowDb,
     staging: SqlTable,
     schema: SchemaRef,
     receiver: mpsc::Receiver<RecordBatch>,
 ) -> ConnectorResult<JoinHandle<ConnectorResult<()>>> {
-    let connection = db.connection().await?;
+    let mut connection = db.connection().await?;
     let label = db.label().to_string();
-    let flavor = db.flavor();
     Ok(tokio::task::spawn_blocking(move || {
-        let doing = format!("loading the staging table {staging}");
-        let failed = |e: &adbc_core::error::Error| driver_error(ErrorKind::Data, &label, &doing, e);
-        let mut connection = connection;
-        let mut statement = connection.new_statement().map_err(|e| failed(&e))?;
-        let mut options = vec![
-            (OptionStatement::TargetTable, staging.table.clone()),
-            (OptionStatement::IngestMode, IngestMode::Create.into()),
-        ];
-        if flavor != Flavor::Sqlite {
-            options.push((OptionStatement::TargetDbSchema, staging.schema.clone()));
-        }
-        for (key, value) in options {
-            statement
-                .set_option(key, OptionValue::String(value))
-                .map_err(|e| failed(&e))?;
-        }
-        statement
-            .bind_stream(Box::new(ChannelStream { schema, receiver }))
-            .map_err(|e| failed(&e))?;
-        statement.execute_update().map_err(|e| failed(&e))?;
-        Ok(())
+        connection
+            .ingest(&staging, Box::new(ChannelStream { schema, receiver }))
+            .map_err(|e| {
+                e.into_connector(
+                    ErrorKind::Data,
+                    &label,
+                    &format!("loading the staging table {staging}"),
+                )
+            })
     }))
 }
 
-struct AdbcWriter {
-    db: AdbcDb,
+struct ArrowWriter {
+    db: ArrowDb,
     table: SqlTable,
     keys: StoreKeys,
     publish: SqlPublish,
@@ -296,7 +281,7 @@ struct AdbcWriter {
     opened: SchemaRef,
 }
 
-impl AdbcWriter {
+impl ArrowWriter {
     /// Ends the ingest and waits for it.
     async fn finish_ingest(&mut self) -> ConnectorResult<()> {
         self.sender = None;
@@ -362,7 +347,7 @@ impl AdbcWriter {
 }
 
 #[async_trait]
-impl StoreWriter for AdbcWriter {
+impl StoreWriter for ArrowWriter {
     fn batch_size(&self) -> Option<usize> {
         Some(self.keys.batch_size)
     }

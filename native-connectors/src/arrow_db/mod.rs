@@ -1,0 +1,172 @@
+//! The engine of the connectors whose databases take and give Arrow: DuckDB and any ADBC
+//! driver (`crate::adbc`, `crate::duckdb`) and SQLite (`crate::sqlite`). A connector
+//! supplies a way to open its database ([`Opener`]) and the three calls its connections
+//! make ([`ArrowConnection`]); the engine does the rest, once for all:
+//!
+//! - one open database per run and settings, shared by every home and store naming it
+//!   ([`database`]), with the runtime's SQL publish layer on top;
+//! - the home: a table or query read as an Arrow stream, in batches of the flow's size;
+//! - the store: one bulk load into a staging table, published by `if_exists` in one
+//!   transaction with the watermark row;
+//! - the keys of homes and stores ([`keys`]).
+
+pub mod database;
+pub mod dialect;
+mod home;
+pub mod keys;
+mod store;
+
+use std::any::Any;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use arrow_array::RecordBatchReader;
+use hygge_runtime::contract::{ConnectorError, ConnectorResult, ErrorKind, Place};
+use hygge_runtime::publish::SqlTable;
+
+pub use database::ArrowDb;
+pub use dialect::Flavor;
+pub use home::ArrowHomeSpec;
+pub use store::ArrowStoreSpec;
+
+/// A failed database call, as the database put it.
+#[derive(Debug, Clone)]
+pub struct DbError {
+    /// What the database said.
+    pub message: String,
+    /// The kind, when the database's own status tells it (a refused login, a lost
+    /// network); otherwise the caller's.
+    pub kind: Option<ErrorKind>,
+}
+
+impl DbError {
+    /// An error the caller classifies.
+    pub fn new(message: impl Into<String>) -> DbError {
+        DbError {
+            message: message.into(),
+            kind: None,
+        }
+    }
+
+    /// As hygge's error: `kind` unless the database said otherwise, naming `label` and what
+    /// was being done.
+    pub fn into_connector(self, kind: ErrorKind, label: &str, doing: &str) -> ConnectorError {
+        ConnectorError::new(
+            self.kind.unwrap_or(kind),
+            format!("{label}: {doing} failed: {}", self.message.trim()),
+        )
+    }
+}
+
+/// The rows of a query, as the database streams them.
+pub type ArrowRows = Box<dyn RecordBatchReader + Send>;
+
+/// A connection of a database that speaks Arrow. Its calls block; the engine makes them
+/// on blocking threads.
+pub trait ArrowConnection: Send {
+    /// Runs statements that return no rows (one statement, unless the flavor runs scripts).
+    ///
+    /// # Errors
+    /// The database's error.
+    fn execute(&mut self, sql: &str) -> Result<(), DbError>;
+
+    /// Runs a query and streams its rows.
+    ///
+    /// # Errors
+    /// The database's error.
+    fn query(&mut self, sql: &str) -> Result<ArrowRows, DbError>;
+
+    /// Creates `table` (which does not exist) from the schema of `rows` and loads them,
+    /// as the database loads fastest.
+    ///
+    /// # Errors
+    /// The database's error; the table may then hold part of the rows (it is a staging
+    /// table, dropped by the caller).
+    fn ingest(&mut self, table: &SqlTable, rows: ArrowRows) -> Result<(), DbError>;
+}
+
+/// An open database.
+pub trait ArrowDatabase: Send + Sync {
+    /// A new connection.
+    ///
+    /// # Errors
+    /// The database's error.
+    fn connect(&self) -> Result<Box<dyn ArrowConnection>, DbError>;
+
+    /// Takes a writer lock of `table` that other processes respect, when the database has
+    /// no lock of its own that keeps them out (DuckDB's file lock does); released when the
+    /// returned value is dropped, and when the process dies.
+    ///
+    /// # Errors
+    /// Why the lock cannot be taken.
+    fn lock_across_processes(
+        &self,
+        _table: &SqlTable,
+    ) -> ConnectorResult<Option<Box<dyn Any + Send>>> {
+        Ok(None)
+    }
+}
+
+/// Opens one database (blocking).
+pub trait Opener: Send + Sync {
+    /// Opens it; messages name it `label`.
+    ///
+    /// # Errors
+    /// A config error that says what to do when it cannot be opened.
+    fn open(&self, label: &str) -> ConnectorResult<Arc<dyn ArrowDatabase>>;
+}
+
+/// How to reach one database: two homes or stores with equal settings share it for the
+/// run.
+#[derive(Clone)]
+pub struct DbSettings {
+    /// How messages name the database (`duckdb warehouse.duckdb`).
+    pub label: String,
+    /// Its SQL.
+    pub flavor: Flavor,
+    /// What identifies the database (driver, file, options): equal keys, one database.
+    pub key: String,
+    /// Opens it.
+    pub opener: Arc<dyn Opener>,
+}
+
+impl fmt::Debug for DbSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DbSettings")
+            .field("label", &self.label)
+            .field("key", &self.key)
+            .finish()
+    }
+}
+
+impl PartialEq for DbSettings {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key && self.flavor == other.flavor
+    }
+}
+
+impl Eq for DbSettings {}
+
+impl Hash for DbSettings {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.key.hash(state);
+        self.flavor.hash(state);
+    }
+}
+
+/// A table of a database, as a place two flows of one run must not both write.
+pub(crate) fn place(settings: &DbSettings, table: &SqlTable) -> Place {
+    Place::Named(format!("{} {table}", settings.key))
+}
+
+/// Opens the database and runs `SELECT 1`, on a runtime of its own (`hygge debug`).
+pub(crate) fn check(settings: &DbSettings) -> Result<String, String> {
+    hygge_runtime::database::on_own_runtime(async {
+        let db = ArrowDb::new(settings.clone());
+        db.query("SELECT 1", ErrorKind::Connection, "SELECT 1")
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(format!("opened {}; SELECT 1 ok", settings.label))
+    })
+}
