@@ -8,7 +8,7 @@
 pub mod adbc;
 #[cfg(feature = "files")]
 pub mod adls;
-#[cfg(feature = "adbc")]
+#[cfg(any(feature = "adbc", feature = "sqlite"))]
 pub mod arrow_db;
 #[cfg(feature = "files")]
 pub mod buckets;
@@ -26,6 +26,8 @@ pub mod parquet;
 pub mod postgres;
 #[cfg(feature = "rest")]
 pub mod rest;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 
 use hygge_runtime::contract::{Connector, Registry};
 
@@ -53,6 +55,8 @@ pub static CONNECTORS: &[&dyn Connector] = &[
     &duckdb::DUCKDB,
     #[cfg(feature = "adbc")]
     &adbc::ADBC,
+    #[cfg(feature = "sqlite")]
+    &sqlite::SQLITE,
     #[cfg(feature = "rest")]
     &rest::REST_API,
     #[cfg(feature = "rest")]

@@ -80,8 +80,13 @@ con.close()
 const SQLITE_SCRIPT: &str = r#"
 import sys, sqlite3
 con = sqlite3.connect(sys.argv[1])
-for row in con.execute(sys.argv[2]).fetchall():
-    print("|".join("NULL" if v is None else str(v) for v in row))
+sql = sys.argv[2]
+if sql.lstrip().upper().startswith(("SELECT", "WITH", "PRAGMA")):
+    for row in con.execute(sql).fetchall():
+        print("|".join("NULL" if v is None else str(v) for v in row))
+else:
+    con.executescript(sql)
+    con.commit()
 con.close()
 "#;
 
@@ -114,8 +119,8 @@ pub fn py_duckdb(db: &Path, sql: &str, write: bool) -> Result<String, ServerErro
     )
 }
 
-/// Runs `sql` on the SQLite file `db` with Python's `sqlite3`, rows as [`py_duckdb`] prints
-/// them.
+/// Runs `sql` on the SQLite file `db` with Python's `sqlite3`: a query's rows as
+/// [`py_duckdb`] prints them, or other statements as a script, committed.
 ///
 /// # Errors
 /// Not installed, or SQLite's error.

@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 use hygge_runtime::contract::{ConfigProblem, Connector, ConnectorConfig, HomeSpec, StoreSpec};
 
+use hygge_runtime::database::IfExists;
+
 use crate::arrow_db::keys::{home_spec, store_spec};
 
 /// The `adbc` connector.
@@ -41,7 +43,8 @@ impl Connector for AdbcConnector {
         config: &ConnectorConfig<'_>,
     ) -> Option<Result<Arc<dyn StoreSpec>, ConfigProblem>> {
         Some(config::split(config).and_then(|(own, settings)| {
-            store_spec(config, &own, settings).map(|spec| Arc::new(spec) as Arc<dyn StoreSpec>)
+            store_spec(config, &own, settings, IfExists::Fail)
+                .map(|spec| Arc::new(spec) as Arc<dyn StoreSpec>)
         }))
     }
 

@@ -1,9 +1,13 @@
 //! The keys of the engine's homes and stores (besides each connector's database keys).
 
-use hygge_runtime::contract::{ConfigProblem, ConnectorConfig};
+use hygge_runtime::contract::{
+    ConfigProblem, ConnectionKeys, ConnectorConfig, parse_connection, split_connection_keys,
+};
 use hygge_runtime::database::{HomeKeys, IfExists, StoreKeys, StoreKeysWritten};
 use hygge_runtime::publish::SqlTable;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_yaml::{Mapping, Value};
 
 use super::{ArrowHomeSpec, ArrowStoreSpec, DbSettings, Flavor};
 
@@ -16,9 +20,8 @@ pub const DEFAULT_STORE_BATCH_SIZE: usize = 100_000;
 struct StoreConfig {
     /// `schema.table` to load (`{entity}` allowed); the schema is created if missing.
     table: String,
-    /// `fail` (default), `append`, `replace`, `truncate` or `merge`.
-    #[serde(default)]
-    if_exists: IfExists,
+    /// `fail`, `append`, `replace`, `truncate` or `merge` (default: the connector's).
+    if_exists: Option<IfExists>,
     /// The key columns `merge` matches rows on (`watermark.primary_key` is handed here).
     #[serde(default, deserialize_with = "hygge_runtime::config::one_or_many")]
     primary_key: Vec<String>,
@@ -102,7 +105,7 @@ pub fn home_spec(
     })
 }
 
-/// A store of `settings` from its own keys.
+/// A store of `settings` from its own keys; `if_exists` is `default_if_exists` unless set.
 ///
 /// # Errors
 /// The key at fault.
@@ -110,12 +113,13 @@ pub fn store_spec(
     config: &ConnectorConfig<'_>,
     own: &serde_yaml::Value,
     settings: DbSettings,
+    default_if_exists: IfExists,
 ) -> Result<ArrowStoreSpec, ConfigProblem> {
     let parsed: StoreConfig = parse(config, own)?;
     let table = table_name(&parsed.table, "table", settings.flavor)?;
     let keys = StoreKeys::check(
         StoreKeysWritten {
-            if_exists: parsed.if_exists,
+            if_exists: parsed.if_exists.unwrap_or(default_if_exists),
             primary_key: parsed.primary_key,
             state_schema: parsed.state_schema,
             parallel_workers: Some(1),
@@ -129,4 +133,34 @@ pub fn store_spec(
         table,
         keys,
     })
+}
+
+/// A home or store mapping of a connector whose connection is optional (a database file
+/// named inline, or none for an in-memory database): its own keys, the connection's name
+/// when one is named, and the connection's keys parsed.
+///
+/// # Errors
+/// An unknown connection, or a connection key that is unknown or of the wrong type.
+pub fn split_database<T: DeserializeOwned>(
+    config: &ConnectorConfig<'_>,
+    keys: &ConnectionKeys,
+) -> Result<(Value, Option<String>, T), ConfigProblem> {
+    let Some(map) = config.value.as_mapping() else {
+        return Err(ConfigProblem::key(config.role.key(), "must be a mapping"));
+    };
+    if map.contains_key("connection") {
+        let split = split_connection_keys(config, keys)?;
+        let parsed: T = split.parse()?;
+        return Ok((split.own, split.name, parsed));
+    }
+    let (mut own, mut database) = (Mapping::new(), Mapping::new());
+    for (key, value) in map {
+        let part = match key.as_str() {
+            Some(k) if keys.keys.contains(&k) => &mut database,
+            _ => &mut own,
+        };
+        part.insert(key.clone(), value.clone());
+    }
+    let parsed: T = parse_connection(&Value::Mapping(database), config.role.key())?;
+    Ok((Value::Mapping(own), None, parsed))
 }

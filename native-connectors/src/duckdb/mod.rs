@@ -13,13 +13,14 @@ use std::time::Duration;
 
 use hygge_runtime::contract::{
     ConfigProblem, ConnectionKeys, Connector, ConnectorConfig, HomeSpec, StoreSpec,
-    parse_connection, split_connection_keys,
+    parse_connection,
 };
+use hygge_runtime::database::IfExists;
 use serde::Deserialize;
-use serde_yaml::{Mapping, Value};
+use serde_yaml::Value;
 
 use crate::adbc::driver::AdbcOpener;
-use crate::arrow_db::keys::{home_spec, store_spec};
+use crate::arrow_db::keys::{home_spec, split_database, store_spec};
 use crate::arrow_db::{DbSettings, Flavor};
 use file_lock::FileLock;
 use opener::DuckDbOpener;
@@ -122,31 +123,10 @@ impl DatabaseConfig {
 
 /// Splits a home/store mapping into its own keys and its database, resolved.
 fn split(config: &ConnectorConfig<'_>, store: bool) -> Result<(Value, DbSettings), ConfigProblem> {
-    let named = config
-        .value
-        .as_mapping()
-        .is_some_and(|m| m.contains_key("connection"));
-    if named {
-        let split = split_connection_keys(config, &KEYS)?;
-        let parsed: DatabaseConfig = split.parse()?;
-        let settings = parsed.resolve(split.name.as_deref(), config.project_dir, store)?;
-        return Ok((split.own, settings));
-    }
-    let Some(map) = config.value.as_mapping() else {
-        return Err(ConfigProblem::key(config.role.key(), "must be a mapping"));
-    };
-    let (mut own, mut database) = (Mapping::new(), Mapping::new());
-    for (key, value) in map {
-        let target = match key.as_str() {
-            Some(k) if KEYS.keys.contains(&k) => &mut database,
-            _ => &mut own,
-        };
-        target.insert(key.clone(), value.clone());
-    }
-    let parsed: DatabaseConfig = parse_connection(&Value::Mapping(database), "the store")?;
+    let (own, name, parsed) = split_database::<DatabaseConfig>(config, &KEYS)?;
     Ok((
-        Value::Mapping(own),
-        parsed.resolve(None, config.project_dir, store)?,
+        own,
+        parsed.resolve(name.as_deref(), config.project_dir, store)?,
     ))
 }
 
@@ -173,7 +153,8 @@ impl Connector for DuckDbConnector {
         config: &ConnectorConfig<'_>,
     ) -> Option<Result<Arc<dyn StoreSpec>, ConfigProblem>> {
         Some(split(config, true).and_then(|(own, settings)| {
-            store_spec(config, &own, settings).map(|spec| Arc::new(spec) as Arc<dyn StoreSpec>)
+            store_spec(config, &own, settings, IfExists::Fail)
+                .map(|spec| Arc::new(spec) as Arc<dyn StoreSpec>)
         }))
     }
 
