@@ -16,6 +16,9 @@ mod home;
 pub mod keys;
 mod store;
 
+#[cfg(test)]
+pub mod conformance;
+
 use std::any::Any;
 use std::fmt;
 use std::hash::{Hash, Hasher};

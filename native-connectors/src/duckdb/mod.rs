@@ -167,3 +167,6 @@ impl Connector for DuckDbConnector {
         )
     }
 }
+
+#[cfg(test)]
+mod conformance_tests;

@@ -172,3 +172,6 @@ impl Connector for SqliteConnector {
         )
     }
 }
+
+#[cfg(test)]
+mod conformance_tests;

@@ -1,0 +1,159 @@
+//! The store conformance suite's harness for the engine's stores: the destination is read
+//! back through the engine's own connections (a fresh open each time, as another process
+//! would), and the kill -9 check runs in a child process (the test binary).
+
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use hygge_runtime::contract::{ErrorKind, StoreSpec};
+use hygge_runtime::publish::{SqlDialect, SqlTable};
+use hygge_runtime::testing::kill::{CHILD_ENV, kill_9_between_staging_and_publishing};
+use hygge_runtime::testing::{StoreHarness, run_suite};
+
+use super::database::{ArrowDb, as_text};
+use super::dialect::DbSql;
+use super::{DbSettings, Flavor};
+
+/// One target table of a store under test.
+pub struct DbHarness {
+    /// The database, as the store reaches it.
+    pub settings: DbSettings,
+    /// The store.
+    pub spec: Arc<dyn StoreSpec>,
+    /// Its target.
+    pub table: SqlTable,
+}
+
+impl DbHarness {
+    async fn rows(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
+        let db = ArrowDb::new(self.settings.clone());
+        let (_, batches) = db
+            .query(sql, ErrorKind::Data, "checking")
+            .await
+            .map_err(|e| e.to_string())?;
+        as_text(&batches).map_err(|e| e.to_string())
+    }
+
+    async fn tables(&self) -> Result<Vec<String>, String> {
+        let sql = DbSql {
+            flavor: self.settings.flavor,
+        };
+        Ok(self
+            .rows(&sql.list_tables(&self.table.schema))
+            .await?
+            .into_iter()
+            .filter_map(|row| row.into_iter().next().flatten())
+            .collect())
+    }
+
+    async fn exists(&self) -> Result<bool, String> {
+        Ok(self.tables().await?.contains(&self.table.table))
+    }
+
+    fn qualified(&self) -> String {
+        DbSql {
+            flavor: self.settings.flavor,
+        }
+        .qualified(&self.table)
+    }
+}
+
+#[async_trait]
+impl StoreHarness for DbHarness {
+    fn spec(&self) -> Arc<dyn StoreSpec> {
+        self.spec.clone()
+    }
+
+    async fn published_ids(&self) -> Result<Vec<i64>, String> {
+        if !self.exists().await? {
+            return Ok(Vec::new());
+        }
+        self.rows(&format!("SELECT id FROM {} ORDER BY id", self.qualified()))
+            .await?
+            .into_iter()
+            .map(|row| {
+                let text = row.into_iter().next().flatten().unwrap_or_default();
+                text.parse().map_err(|e| format!("{text}: {e}"))
+            })
+            .collect()
+    }
+
+    async fn fingerprint(&self) -> Result<String, String> {
+        if !self.exists().await? {
+            return Ok("no table".into());
+        }
+        Ok(format!(
+            "{:?}",
+            self.rows(&format!(
+                "SELECT id, updated_at, name FROM {} ORDER BY id",
+                self.qualified()
+            ))
+            .await?
+        ))
+    }
+
+    async fn plant_stale_staging(&self, run_id: &str) -> Result<(), String> {
+        let db = ArrowDb::new(self.settings.clone());
+        let staging = self.table.staging(run_id);
+        let sql = DbSql {
+            flavor: self.settings.flavor,
+        };
+        if self.settings.flavor != Flavor::Sqlite {
+            db.query(
+                &format!("CREATE SCHEMA IF NOT EXISTS {}", sql.quote(&staging.schema)),
+                ErrorKind::Data,
+                "planting",
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        }
+        db.query(
+            &format!("CREATE TABLE {} (id BIGINT)", sql.qualified(&staging)),
+            ErrorKind::Data,
+            "planting",
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    }
+
+    async fn staging(&self) -> Result<Vec<String>, String> {
+        let prefix = format!("{}__hygge_", self.table.table);
+        let mut found: Vec<String> = self
+            .tables()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|t| t.starts_with(&prefix))
+            .collect();
+        found.sort();
+        Ok(found)
+    }
+}
+
+/// Runs the suite on harnesses `make` gives for each check's name, then the kill -9 check
+/// on `make("kill")`, its child being `child_test` of this test binary with [`CHILD_ENV`]
+/// set to `child_env`.
+pub async fn conforms(
+    what: &str,
+    make: impl Fn(&str) -> DbHarness + Send + Sync + Clone + 'static,
+    child_test: &str,
+    child_env: &str,
+) {
+    let each = make.clone();
+    let factory = move |check: &str| Box::new(each(check)) as Box<dyn StoreHarness>;
+    if let Err(failures) = run_suite(&factory).await {
+        panic!("the {what} store fails the conformance suite:\n{failures}");
+    }
+    let harness = make("kill");
+    let mut child = Command::new(std::env::current_exe().unwrap());
+    child
+        .args(["--exact", child_test, "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, child_env);
+    if let Err(why) = kill_9_between_staging_and_publishing(&harness, child).await {
+        panic!("the {what} store: {why}");
+    }
+}

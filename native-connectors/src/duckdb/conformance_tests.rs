@@ -1,0 +1,59 @@
+//! The store conformance suite run by the DuckDB store on database files of its own, with
+//! the kill -9 check in a child process (this test binary).
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use hygge_object_test_servers::duckdb_library;
+use hygge_runtime::contract::{Connector, Role};
+use hygge_runtime::publish::SqlTable;
+use hygge_runtime::testing::connector_config;
+use hygge_runtime::testing::kill::{CHILD_ENV, child_main};
+
+use super::{DUCKDB, split};
+use crate::arrow_db::conformance::{DbHarness, conforms};
+
+/// The store of `conformance.<name>` in the DuckDB file `db`.
+fn harness(db: &Path, name: &str) -> DbHarness {
+    let library = duckdb_library().unwrap_or_else(|e| panic!("{e}"));
+    let value: serde_yaml::Value = serde_yaml::from_str(&format!(
+        "path: {}\nlibrary: {}\ntable: conformance.{name}\nif_exists: append\n",
+        db.display(),
+        library.display()
+    ))
+    .unwrap();
+    let connections = BTreeMap::new();
+    let config = connector_config(&value, Role::Store, &connections);
+    DbHarness {
+        settings: split(&config, true).unwrap().1,
+        spec: DUCKDB.store(&config).unwrap().unwrap(),
+        table: SqlTable::new("conformance", name),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_duckdb_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    // A database file per check, as a project would have.
+    let make = move |check: &str| harness(&root.join(format!("{check}.duckdb")), check);
+    let kill_db = dir.path().join("kill.duckdb");
+    conforms(
+        "DuckDB",
+        make,
+        "duckdb::conformance_tests::conformance_child",
+        &kill_db.display().to_string(),
+    )
+    .await;
+}
+
+/// The child of the kill -9 check; does nothing unless started by it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_child() {
+    let Ok(db) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    child_main(&harness(Path::new(&db), "kill")).await;
+}

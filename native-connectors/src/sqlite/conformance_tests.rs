@@ -1,0 +1,55 @@
+//! The store conformance suite run by the SQLite store on database files of its own, with
+//! the kill -9 check in a child process (this test binary).
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use hygge_runtime::contract::{Connector, Role};
+use hygge_runtime::publish::SqlTable;
+use hygge_runtime::testing::connector_config;
+use hygge_runtime::testing::kill::{CHILD_ENV, child_main};
+
+use super::{SQLITE, split};
+use crate::arrow_db::conformance::{DbHarness, conforms};
+
+/// The store of `<name>` in the SQLite file `db`.
+fn harness(db: &Path, name: &str) -> DbHarness {
+    let value: serde_yaml::Value = serde_yaml::from_str(&format!(
+        "path: {}\ntable: {name}\nif_exists: append\n",
+        db.display()
+    ))
+    .unwrap();
+    let connections = BTreeMap::new();
+    let config = connector_config(&value, Role::Store, &connections);
+    DbHarness {
+        settings: split(&config, true).unwrap().1,
+        spec: SQLITE.store(&config).unwrap().unwrap(),
+        table: SqlTable::new("main", name),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let make = move |check: &str| harness(&root.join(format!("{check}.db")), check);
+    let kill_db = dir.path().join("kill.db");
+    conforms(
+        "SQLite",
+        make,
+        "sqlite::conformance_tests::conformance_child",
+        &kill_db.display().to_string(),
+    )
+    .await;
+}
+
+/// The child of the kill -9 check; does nothing unless started by it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_child() {
+    let Ok(db) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    child_main(&harness(Path::new(&db), "kill")).await;
+}
