@@ -511,3 +511,57 @@ flows:
         "10"
     );
 }
+
+/// `samples/duckdb` runs as written with `HYGGE_DUCKDB_LIBRARY` set: the Parquet files into
+/// DuckDB, a report queried back out, and the orders into SQLite.
+#[test]
+fn the_duckdb_sample_runs_as_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = tmp.path().join("duckdb");
+    copy_tree(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/duckdb"),
+        &project,
+    );
+    let sample = |args: &[&str]| {
+        hygge()
+            .arg("--project")
+            .arg(&project)
+            .args(args)
+            .env("HYGGE_DUCKDB_LIBRARY", library())
+            .output()
+            .unwrap()
+    };
+    ok(sample(&["go", "--flow", "load"]));
+    ok(sample(&["go", "--flow", "report"]));
+    ok(sample(&["go", "--flow", "to_sqlite"]));
+    ok(sample(&["debug"]));
+    let db = project.join("data/warehouse.duckdb");
+    assert_eq!(
+        duck(&db, "SELECT count(*) FROM raw.orders"),
+        count_rows(&project.join("data/source/orders")).to_string()
+    );
+    assert_eq!(
+        duck(&db, "SELECT count(*) FROM raw.customers"),
+        count_rows(&project.join("data/source/customers")).to_string()
+    );
+    let report = read_dir_batches(&project.join("data/report"));
+    let orders: i64 = report
+        .iter()
+        .map(|b| {
+            arrow_array::cast::AsArray::as_primitive::<arrow_array::types::Int64Type>(
+                b.column_by_name("orders").unwrap(),
+            )
+            .iter()
+            .flatten()
+            .sum::<i64>()
+        })
+        .sum();
+    assert_eq!(
+        orders.to_string(),
+        duck(&db, "SELECT count(*) FROM raw.orders")
+    );
+    assert_eq!(
+        sqlite(&project.join("data/shop.db"), "SELECT count(*) FROM orders"),
+        duck(&db, "SELECT count(*) FROM raw.orders")
+    );
+}

@@ -40,7 +40,7 @@ pub fn run(project_dir: Option<&std::path::Path>) -> Result<bool> {
             .get("type")
             .and_then(Value::as_str)
             .and_then(|t| registry.get(t));
-        let answer = connector.and_then(|c| c.check_connection(name, connection));
+        let answer = connector.and_then(|c| c.check_connection(name, connection, &project.root));
         if answer.is_some() {
             checked.push(name.clone());
         }

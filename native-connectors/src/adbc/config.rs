@@ -103,7 +103,12 @@ impl ConnectionConfig {
         Ok(DbSettings {
             label,
             flavor,
-            key: format!("adbc {driver:?} {options:?}"),
+            // The options may hold a password: the key, shown in messages, holds their hash.
+            key: format!(
+                "adbc {} #{:016x}",
+                driver.library,
+                options_hash(&driver, &options)
+            ),
             opener: Arc::new(AdbcOpener {
                 driver,
                 options,
@@ -112,6 +117,15 @@ impl ConnectionConfig {
             }),
         })
     }
+}
+
+/// A stable hash of what identifies a database, so that keys differ when options do.
+fn options_hash(driver: &DriverRef, options: &[(String, String)]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    driver.hash(&mut hasher);
+    options.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// Splits a home/store mapping into its own keys and its connection, resolved.

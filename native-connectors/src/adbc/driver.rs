@@ -131,7 +131,7 @@ impl AdbcOpener {
 }
 
 impl Opener for AdbcOpener {
-    fn open(&self, label: &str) -> ConnectorResult<Arc<dyn ArrowDatabase>> {
+    fn open(&self, label: &str, _writes: bool) -> ConnectorResult<Arc<dyn ArrowDatabase>> {
         let mut driver = self.load_driver(label)?;
         self.open_with(&mut driver).map_err(|e| {
             db_error(&e).into_connector(ErrorKind::Config, label, "opening the database")

@@ -52,11 +52,10 @@ impl Connector for AdbcConnector {
         &self,
         name: &str,
         connection: &serde_yaml::Value,
+        project_dir: &std::path::Path,
     ) -> Option<Result<String, String>> {
-        // A named connection's relative driver path is taken from the working folder here:
-        // `hygge debug` runs from the project.
         Some(
-            config::named_connection(name, connection, std::path::Path::new("."))
+            config::named_connection(name, connection, project_dir)
                 .map_err(|problem| problem.one_line())
                 .and_then(|settings| crate::arrow_db::check(&settings)),
         )

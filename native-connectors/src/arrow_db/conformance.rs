@@ -5,17 +5,58 @@
 #![allow(clippy::unwrap_used)]
 
 use std::process::Command;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 
 use async_trait::async_trait;
-use hygge_runtime::contract::{ErrorKind, StoreSpec};
+use hygge_runtime::contract::{ConnectorResult, ErrorKind, StoreSpec};
 use hygge_runtime::publish::{SqlDialect, SqlTable};
 use hygge_runtime::testing::kill::{CHILD_ENV, kill_9_between_staging_and_publishing};
 use hygge_runtime::testing::{StoreHarness, run_suite};
 
 use super::database::{ArrowDb, as_text};
 use super::dialect::DbSql;
-use super::{DbSettings, Flavor};
+use super::{ArrowConnection, ArrowDatabase, DbError, DbSettings, Flavor, Opener};
+
+/// An opener that hands out the database it opened while anyone still holds it: the
+/// harness then reads the store's database through the very instance the store writes, as
+/// the flows of one run share it. (DuckDB allows one open of a file per process, and keeps
+/// other processes out while it is open; a reader of a live run must share it.)
+pub struct SharedOpener {
+    opener: Arc<dyn Opener>,
+    open: Mutex<Weak<dyn ArrowDatabase>>,
+}
+
+impl SharedOpener {
+    /// `settings`, opened through one shared instance.
+    pub fn share(settings: DbSettings) -> DbSettings {
+        let opener: Arc<dyn Opener> = Arc::new(SharedOpener {
+            opener: settings.opener.clone(),
+            open: Mutex::new(Weak::<Nothing>::new()),
+        });
+        DbSettings { opener, ..settings }
+    }
+}
+
+/// A database type for an empty `Weak`.
+struct Nothing;
+
+impl ArrowDatabase for Nothing {
+    fn connect(&self) -> Result<Box<dyn ArrowConnection>, DbError> {
+        Err(DbError::new("nothing is open"))
+    }
+}
+
+impl Opener for SharedOpener {
+    fn open(&self, label: &str, writes: bool) -> ConnectorResult<Arc<dyn ArrowDatabase>> {
+        let mut open = self.open.lock().unwrap();
+        if let Some(database) = open.upgrade() {
+            return Ok(database);
+        }
+        let database = self.opener.open(label, writes)?;
+        *open = Arc::downgrade(&database);
+        Ok(database)
+    }
+}
 
 /// One target table of a store under test.
 pub struct DbHarness {
@@ -29,7 +70,7 @@ pub struct DbHarness {
 
 impl DbHarness {
     async fn rows(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
-        let db = ArrowDb::new(self.settings.clone());
+        let db = ArrowDb::new(self.settings.clone(), true);
         let (_, batches) = db
             .query(sql, ErrorKind::Data, "checking")
             .await
@@ -96,7 +137,7 @@ impl StoreHarness for DbHarness {
     }
 
     async fn plant_stale_staging(&self, run_id: &str) -> Result<(), String> {
-        let db = ArrowDb::new(self.settings.clone());
+        let db = ArrowDb::new(self.settings.clone(), true);
         let staging = self.table.staging(run_id);
         let sql = DbSql {
             flavor: self.settings.flavor,

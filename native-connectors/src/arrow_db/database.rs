@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use hygge_runtime::contract::{ConnectorError, ConnectorResult, ErrorKind, RunScope};
 use hygge_runtime::publish::{SqlConnection, SqlDatabase, SqlDialect, SqlTable};
 
-use super::dialect::{DbSql, Flavor, quote};
+use super::dialect::{DbSql, Flavor, literal, quote};
 use super::{ArrowConnection, ArrowDatabase, DbSettings};
 
 /// A connection, owned by whichever blocking call uses it.
@@ -30,10 +30,13 @@ pub async fn blocking<T: Send + 'static>(
         .map_err(|e| ConnectorError::internal(format!("a database call stopped: {e}")))?
 }
 
-/// The run's open database, opened on first use.
+/// The run's open database, opened on first use; shared by the homes and stores naming
+/// it, each with a handle saying whether it writes.
 #[derive(Clone)]
 pub struct ArrowDb {
     inner: Arc<Inner>,
+    /// Whether this handle's user is a store (which may create the database file).
+    writes: bool,
 }
 
 struct Inner {
@@ -51,14 +54,16 @@ struct TableLock {
 }
 
 impl ArrowDb {
-    /// The run's database for `settings`.
-    pub fn for_run(run: &RunScope, settings: &DbSettings) -> ArrowDb {
-        run.shared(settings, || ArrowDb::new(settings.clone()))
+    /// The run's database for `settings`, for a store when `writes`.
+    pub fn for_run(run: &RunScope, settings: &DbSettings, writes: bool) -> ArrowDb {
+        let shared = run.shared(settings, || ArrowDb::new(settings.clone(), false));
+        ArrowDb { writes, ..shared }
     }
 
-    /// A database of its own (connection checks).
-    pub fn new(settings: DbSettings) -> ArrowDb {
+    /// A database of its own (connection checks, tests).
+    pub fn new(settings: DbSettings, writes: bool) -> ArrowDb {
         ArrowDb {
+            writes,
             inner: Arc::new(Inner {
                 dialect: DbSql {
                     flavor: settings.flavor,
@@ -82,9 +87,10 @@ impl ArrowDb {
 
     async fn database(&self) -> ConnectorResult<Arc<dyn ArrowDatabase>> {
         let settings = self.inner.settings.clone();
+        let writes = self.writes;
         self.inner
             .database
-            .get_or_try_init(|| blocking(move || settings.opener.open(&settings.label)))
+            .get_or_try_init(|| blocking(move || settings.opener.open(&settings.label, writes)))
             .await
             .cloned()
     }
@@ -275,11 +281,35 @@ impl SqlDatabase for ArrowDb {
         }
         let mut connection = self.connection().await?;
         let label = self.label().to_string();
-        let sql = format!("CREATE SCHEMA IF NOT EXISTS {}", quote(schema));
+        let create = format!("CREATE SCHEMA IF NOT EXISTS {}", quote(schema));
+        let exists = format!(
+            "SELECT count(*) FROM information_schema.schemata WHERE schema_name = {}",
+            literal(schema)
+        );
         blocking(move || {
-            connection
-                .execute(&sql)
-                .map_err(|e| e.into_connector(ErrorKind::Config, &label, "creating the schema"))
+            // `IF NOT EXISTS` does not cover another flow creating the schema at the same
+            // moment (DuckDB: a write-write conflict): that is success too.
+            match connection.execute(&create) {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    let (_, found) = query_all(
+                        connection.as_mut(),
+                        &exists,
+                        ErrorKind::Config,
+                        &label,
+                        "looking up the schema",
+                    )?;
+                    match as_text(&found)?
+                        .first()
+                        .and_then(|row| row.first().cloned().flatten())
+                    {
+                        Some(count) if count != "0" => Ok(()),
+                        _ => {
+                            Err(e.into_connector(ErrorKind::Config, &label, "creating the schema"))
+                        }
+                    }
+                }
+            }
         })
         .await
     }

@@ -35,7 +35,7 @@ pub struct ArrowHomeSpec {
 impl HomeSpec for ArrowHomeSpec {
     fn build(&self, run: &RunScope) -> Box<dyn Home> {
         Box::new(ArrowHome {
-            db: ArrowDb::for_run(run, &self.settings),
+            db: ArrowDb::for_run(run, &self.settings, false),
             source: self.source.clone(),
         })
     }

@@ -14,6 +14,7 @@ pub mod database;
 pub mod dialect;
 mod home;
 pub mod keys;
+pub mod lock_file;
 mod store;
 
 #[cfg(test)]
@@ -113,11 +114,12 @@ pub trait ArrowDatabase: Send + Sync {
 
 /// Opens one database (blocking).
 pub trait Opener: Send + Sync {
-    /// Opens it; messages name it `label`.
+    /// Opens it; messages name it `label`. A store `writes`: a database file it names may
+    /// be created; a home's must exist.
     ///
     /// # Errors
     /// A config error that says what to do when it cannot be opened.
-    fn open(&self, label: &str) -> ConnectorResult<Arc<dyn ArrowDatabase>>;
+    fn open(&self, label: &str, writes: bool) -> ConnectorResult<Arc<dyn ArrowDatabase>>;
 }
 
 /// How to reach one database: two homes or stores with equal settings share it for the
@@ -166,7 +168,7 @@ pub(crate) fn place(settings: &DbSettings, table: &SqlTable) -> Place {
 /// Opens the database and runs `SELECT 1`, on a runtime of its own (`hygge debug`).
 pub(crate) fn check(settings: &DbSettings) -> Result<String, String> {
     hygge_runtime::database::on_own_runtime(async {
-        let db = ArrowDb::new(settings.clone());
+        let db = ArrowDb::new(settings.clone(), false);
         db.query("SELECT 1", ErrorKind::Connection, "SELECT 1")
             .await
             .map_err(|e| e.to_string())?;

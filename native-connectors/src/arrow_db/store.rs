@@ -48,7 +48,7 @@ impl ArrowStoreSpec {
 impl StoreSpec for ArrowStoreSpec {
     fn build(&self, run: &RunScope) -> Box<dyn Store> {
         Box::new(ArrowStore {
-            db: ArrowDb::for_run(run, &self.settings),
+            db: ArrowDb::for_run(run, &self.settings, true),
             table: self.table.clone(),
             keys: self.keys.clone(),
             state_schema: self.state_schema(),
@@ -76,7 +76,7 @@ impl StoreSpec for ArrowStoreSpec {
     }
 
     fn state(&self, run: &RunScope) -> Option<Box<dyn StateStore>> {
-        let db: Arc<dyn SqlDatabase> = Arc::new(ArrowDb::for_run(run, &self.settings));
+        let db: Arc<dyn SqlDatabase> = Arc::new(ArrowDb::for_run(run, &self.settings, true));
         Some(Box::new(SqlState::new(
             db,
             &self.state_schema(),

@@ -7,13 +7,17 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use hygge_object_test_servers::duckdb_library;
-use hygge_runtime::contract::{Connector, Role};
+use std::sync::Arc;
+
+use hygge_runtime::contract::Role;
+use hygge_runtime::database::IfExists;
 use hygge_runtime::publish::SqlTable;
 use hygge_runtime::testing::connector_config;
 use hygge_runtime::testing::kill::{CHILD_ENV, child_main};
 
-use super::{DUCKDB, split};
-use crate::arrow_db::conformance::{DbHarness, conforms};
+use super::split;
+use crate::arrow_db::conformance::{DbHarness, SharedOpener, conforms};
+use crate::arrow_db::keys::store_spec;
 
 /// The store of `conformance.<name>` in the DuckDB file `db`.
 fn harness(db: &Path, name: &str) -> DbHarness {
@@ -26,9 +30,13 @@ fn harness(db: &Path, name: &str) -> DbHarness {
     .unwrap();
     let connections = BTreeMap::new();
     let config = connector_config(&value, Role::Store, &connections);
+    // The store as `type: duckdb` makes it, opening through one instance with the harness.
+    let (own, settings) = split(&config, true).unwrap();
+    let settings = SharedOpener::share(settings);
+    let spec = store_spec(&config, &own, settings.clone(), IfExists::Fail).unwrap();
     DbHarness {
-        settings: split(&config, true).unwrap().1,
-        spec: DUCKDB.store(&config).unwrap().unwrap(),
+        settings,
+        spec: Arc::new(spec),
         table: SqlTable::new("conformance", name),
     }
 }

@@ -107,7 +107,10 @@ impl DatabaseConfig {
         Ok(DbSettings {
             label,
             flavor: Flavor::DuckDb,
-            key: format!("duckdb {driver:?} {options:?}"),
+            key: match &path {
+                Some(path) => format!("duckdb {}", path.display()),
+                None => format!("duckdb in memory ({})", driver.library),
+            },
             opener: Arc::new(DuckDbOpener {
                 adbc: AdbcOpener {
                     driver,
@@ -158,12 +161,29 @@ impl Connector for DuckDbConnector {
         }))
     }
 
-    fn check_connection(&self, name: &str, connection: &Value) -> Option<Result<String, String>> {
+    fn check_connection(
+        &self,
+        name: &str,
+        connection: &Value,
+        project_dir: &Path,
+    ) -> Option<Result<String, String>> {
         Some(
             parse_connection::<DatabaseConfig>(connection, &format!("connection `{name}`"))
-                .and_then(|c| c.resolve(Some(name), Path::new("."), false))
                 .map_err(|problem| problem.one_line())
-                .and_then(|settings| crate::arrow_db::check(&settings)),
+                .and_then(|c| {
+                    // A file a store has yet to create is no fault of the connection.
+                    let file = c.path.as_deref().map(|p| project_dir.join(p));
+                    match file {
+                        Some(file) if !file.exists() => Ok(format!(
+                            "{} does not exist yet; a store creates it",
+                            file.display()
+                        )),
+                        _ => c
+                            .resolve(Some(name), project_dir, false)
+                            .map_err(|problem| problem.one_line())
+                            .and_then(|settings| crate::arrow_db::check(&settings)),
+                    }
+                }),
         )
     }
 }

@@ -5,12 +5,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use adbc_driver_manager::ManagedDriver;
-use hygge_runtime::contract::{ConnectorResult, ErrorKind};
+use hygge_runtime::contract::{ConnectorError, ConnectorResult, ErrorKind};
 
 use super::file_lock::FileLock;
 use crate::adbc::driver::{AdbcOpener, db_error};
 use crate::arrow_db::database::{as_text, query_all};
-use crate::arrow_db::{ArrowDatabase, Opener};
+use crate::arrow_db::lock_file;
+use crate::arrow_db::{ArrowConnection, ArrowDatabase, DbError, Opener};
 
 /// Opens one DuckDB database.
 pub struct DuckDbOpener {
@@ -21,12 +22,38 @@ pub struct DuckDbOpener {
 }
 
 impl Opener for DuckDbOpener {
-    fn open(&self, label: &str) -> ConnectorResult<Arc<dyn ArrowDatabase>> {
+    fn open(&self, label: &str, writes: bool) -> ConnectorResult<Arc<dyn ArrowDatabase>> {
         let mut driver = self.adbc.load_driver(label)?;
-        if let Some(file) = &self.file {
-            file.wait_until_free(label)?;
+        if let Some(file) = &self.file
+            && !file.path.exists()
+        {
+            if !writes {
+                return Err(ConnectorError::config(format!(
+                    "{label}: {} does not exist",
+                    file.path.display()
+                ))
+                .with_context("check `path` (relative paths are taken from the project folder)"));
+            }
+            if let Some(folder) = file.path.parent() {
+                std::fs::create_dir_all(folder).map_err(|e| {
+                    ConnectorError::config(format!(
+                        "{label}: cannot create {}: {e}",
+                        folder.display()
+                    ))
+                })?;
+            }
         }
-        self.adbc.open_with(&mut driver).map_err(|e| {
+        // Runs of hygge (in other processes, or this one) wait on the lock file; other
+        // programs holding the database file are waited for by its own lock.
+        let held = match &self.file {
+            Some(file) => {
+                let held = lock_file::hold(&file.path, file.timeout, label)?;
+                file.wait_until_free(label)?;
+                Some(held)
+            }
+            None => None,
+        };
+        let database = self.adbc.open_with(&mut driver).map_err(|e| {
             let mut error =
                 db_error(&e).into_connector(ErrorKind::Config, label, "opening the database");
             if let Some(version) = library_version(&self.adbc, &mut driver) {
@@ -42,7 +69,26 @@ impl Opener for DuckDbOpener {
                 ));
             }
             error
+        })?;
+        Ok(match held {
+            Some(lock) => Arc::new(Held {
+                database,
+                _lock: lock,
+            }),
+            None => database,
         })
+    }
+}
+
+/// An open database file and its lock file, released together.
+struct Held {
+    database: Arc<dyn ArrowDatabase>,
+    _lock: std::fs::File,
+}
+
+impl ArrowDatabase for Held {
+    fn connect(&self) -> Result<Box<dyn ArrowConnection>, DbError> {
+        self.database.connect()
     }
 }
 

@@ -73,6 +73,7 @@ impl Connector for MssqlConnector {
         &self,
         name: &str,
         connection: &serde_yaml::Value,
+        _project_dir: &std::path::Path,
     ) -> Option<Result<String, String>> {
         Some(
             config::named_connection(name, connection)

@@ -24,7 +24,7 @@ fn harness(db: &Path, name: &str) -> DbHarness {
     let connections = BTreeMap::new();
     let config = connector_config(&value, Role::Store, &connections);
     DbHarness {
-        settings: split(&config, true).unwrap().1,
+        settings: split(&config).unwrap().1,
         spec: SQLITE.store(&config).unwrap().unwrap(),
         table: SqlTable::new("main", name),
     }

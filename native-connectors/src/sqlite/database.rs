@@ -9,35 +9,31 @@ use std::time::Duration;
 use hygge_runtime::contract::{ConnectorError, ConnectorResult};
 use hygge_runtime::publish::SqlTable;
 use rusqlite::{Connection, OpenFlags};
-use rustix::fs::{FlockOperation, flock};
 
 use super::read;
 use super::write::{ingest, sqlite_error};
 use crate::arrow_db::dialect::quote;
+use crate::arrow_db::lock_file;
 use crate::arrow_db::{ArrowConnection, ArrowDatabase, ArrowRows, DbError, Opener};
 
 /// Opens a SQLite file.
 pub struct SqliteOpener {
     /// The database file.
     pub path: PathBuf,
-    /// Whether a missing file is created (a store) or an error (a home).
-    pub create: bool,
     /// How long a statement waits for another writer's lock.
     pub busy_timeout: Duration,
 }
 
 impl Opener for SqliteOpener {
-    fn open(&self, label: &str) -> ConnectorResult<Arc<dyn ArrowDatabase>> {
-        if !self.create && !self.path.exists() {
+    fn open(&self, label: &str, writes: bool) -> ConnectorResult<Arc<dyn ArrowDatabase>> {
+        if !writes && !self.path.exists() {
             return Err(ConnectorError::config(format!(
                 "{label}: {} does not exist",
                 self.path.display()
             ))
             .with_context("check `path` (relative paths are taken from the project folder)"));
         }
-        if self.create
-            && let Some(parent) = self.path.parent()
-        {
+        if writes && let Some(parent) = self.path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| {
                 ConnectorError::config(format!("{label}: cannot create {}: {e}", parent.display()))
             })?;
@@ -45,13 +41,14 @@ impl Opener for SqliteOpener {
         let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_URI
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        if self.create {
+        if writes {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
         }
         let database = SqliteDatabase {
             path: self.path.clone(),
             flags,
             busy_timeout: self.busy_timeout,
+            lock: std::sync::Mutex::new(None),
         };
         // Opening one connection checks the file is a database hygge can use.
         let mut probe = database.connect().map_err(|e| {
@@ -83,6 +80,8 @@ struct SqliteDatabase {
     path: PathBuf,
     flags: OpenFlags,
     busy_timeout: Duration,
+    /// The lock file, once a store of the run has taken it.
+    lock: std::sync::Mutex<Option<std::fs::File>>,
 }
 
 impl ArrowDatabase for SqliteDatabase {
@@ -104,26 +103,22 @@ impl ArrowDatabase for SqliteDatabase {
         &self,
         table: &SqlTable,
     ) -> ConnectorResult<Option<Box<dyn Any + Send>>> {
-        // A lock file beside the database: SQLite's own locks last a transaction, and a
-        // run's staging outlives its transactions.
-        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
-        name.push(".hygge-lock");
-        let path = self.path.with_file_name(name);
-        let file = std::fs::File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| {
-                ConnectorError::config(format!("cannot open the lock file {}: {e}", path.display()))
-            })?;
-        if flock(&file, FlockOperation::NonBlockingLockExclusive).is_err() {
-            tracing::warn!(table = %table, "another process is writing {}; waiting for it to finish", self.path.display());
-            flock(&file, FlockOperation::LockExclusive).map_err(|e| {
-                ConnectorError::config(format!("cannot lock {}: {e}", path.display()))
-            })?;
+        // SQLite's own locks last a transaction; a run's staging outlives its transactions.
+        // The first store of the run takes the lock file, which the database keeps until the
+        // run ends: one writing run at a time per file, as for DuckDB.
+        let _ = table;
+        let mut held = self
+            .lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if held.is_none() {
+            *held = Some(lock_file::hold(
+                &self.path,
+                self.busy_timeout,
+                &self.path.display().to_string(),
+            )?);
         }
-        Ok(Some(Box::new(file)))
+        Ok(None)
     }
 }
 

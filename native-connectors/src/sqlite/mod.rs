@@ -57,12 +57,7 @@ struct DatabaseConfig {
 }
 
 impl DatabaseConfig {
-    fn resolve(
-        self,
-        name: Option<&str>,
-        project_dir: &Path,
-        store: bool,
-    ) -> Result<DbSettings, ConfigProblem> {
+    fn resolve(self, name: Option<&str>, project_dir: &Path) -> Result<DbSettings, ConfigProblem> {
         if let Some(t) = &self.type_name
             && t != "sqlite"
         {
@@ -87,23 +82,16 @@ impl DatabaseConfig {
                 None => format!("sqlite {written}"),
             },
             flavor: Flavor::Sqlite,
-            key: format!("sqlite {} {store}", path.display()),
-            opener: Arc::new(SqliteOpener {
-                path,
-                create: store,
-                busy_timeout,
-            }),
+            key: format!("sqlite {}", path.display()),
+            opener: Arc::new(SqliteOpener { path, busy_timeout }),
         })
     }
 }
 
 /// Splits a home/store mapping into its own keys and its database, resolved.
-fn split(config: &ConnectorConfig<'_>, store: bool) -> Result<(Value, DbSettings), ConfigProblem> {
+fn split(config: &ConnectorConfig<'_>) -> Result<(Value, DbSettings), ConfigProblem> {
     let (own, name, parsed) = split_database::<DatabaseConfig>(config, &KEYS)?;
-    Ok((
-        own,
-        parsed.resolve(name.as_deref(), config.project_dir, store)?,
-    ))
+    Ok((own, parsed.resolve(name.as_deref(), config.project_dir)?))
 }
 
 /// Python hygge's `options:` of a store: `batch_size` is taken (a key of its own wins);
@@ -147,7 +135,7 @@ impl Connector for SqliteConnector {
         &self,
         config: &ConnectorConfig<'_>,
     ) -> Option<Result<Arc<dyn HomeSpec>, ConfigProblem>> {
-        Some(split(config, false).and_then(|(own, settings)| {
+        Some(split(config).and_then(|(own, settings)| {
             home_spec(config, &own, settings).map(|spec| Arc::new(spec) as Arc<dyn HomeSpec>)
         }))
     }
@@ -156,19 +144,36 @@ impl Connector for SqliteConnector {
         &self,
         config: &ConnectorConfig<'_>,
     ) -> Option<Result<Arc<dyn StoreSpec>, ConfigProblem>> {
-        Some(split(config, true).and_then(|(own, settings)| {
+        Some(split(config).and_then(|(own, settings)| {
             // Python hygge appends to a table that exists.
             store_spec(config, &python_options(own)?, settings, IfExists::Append)
                 .map(|spec| Arc::new(spec) as Arc<dyn StoreSpec>)
         }))
     }
 
-    fn check_connection(&self, name: &str, connection: &Value) -> Option<Result<String, String>> {
+    fn check_connection(
+        &self,
+        name: &str,
+        connection: &Value,
+        project_dir: &Path,
+    ) -> Option<Result<String, String>> {
         Some(
             parse_connection::<DatabaseConfig>(connection, &format!("connection `{name}`"))
-                .and_then(|c| c.resolve(Some(name), Path::new("."), false))
                 .map_err(|problem| problem.one_line())
-                .and_then(|settings| crate::arrow_db::check(&settings)),
+                .and_then(|c| {
+                    // A file a store has yet to create is no fault of the connection.
+                    let file = c.path.as_deref().map(|p| project_dir.join(p));
+                    match file {
+                        Some(file) if !file.exists() => Ok(format!(
+                            "{} does not exist yet; a store creates it",
+                            file.display()
+                        )),
+                        _ => c
+                            .resolve(Some(name), project_dir)
+                            .map_err(|problem| problem.one_line())
+                            .and_then(|settings| crate::arrow_db::check(&settings)),
+                    }
+                }),
         )
     }
 }

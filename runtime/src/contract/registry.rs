@@ -42,9 +42,15 @@ pub trait Connector: Send + Sync {
 
     /// Tries a connection from hygge.yml `connections:` whose type is this connector, for
     /// `hygge debug`: `Ok` with what was reached, `Err` with what failed and what to try.
-    /// `None` when the connector has no connections to try. Blocking.
-    fn check_connection(&self, name: &str, connection: &Value) -> Option<Result<String, String>> {
-        let _ = (name, connection);
+    /// `None` when the connector has no connections to try. Blocking. Relative paths in the
+    /// connection are taken from `project_dir`.
+    fn check_connection(
+        &self,
+        name: &str,
+        connection: &Value,
+        project_dir: &Path,
+    ) -> Option<Result<String, String>> {
+        let _ = (name, connection, project_dir);
         None
     }
 }
