@@ -92,10 +92,16 @@ impl DatabaseConfig {
         }
         let timeout = Duration::from_secs(self.lock_timeout.unwrap_or(DEFAULT_LOCK_TIMEOUT));
         // Relative paths in a query are taken from the project folder.
-        let mut options = vec![(
-            "file_search_path".to_string(),
-            project_dir.to_string_lossy().into_owned(),
-        )];
+        let mut options = vec![
+            (
+                "file_search_path".to_string(),
+                project_dir.to_string_lossy().into_owned(),
+            ),
+            // Loads run in parallel, as for the other SQL stores: a table's rows keep no
+            // order (a query that needs one says ORDER BY). A 10M-row load took 8.7 s
+            // instead of 11.1 s.
+            ("preserve_insertion_order".to_string(), "false".to_string()),
+        ];
         let shown = self.path.clone().unwrap_or_else(|| "(in memory)".into());
         if let Some(path) = &path {
             options.push(("path".to_string(), path.to_string_lossy().into_owned()));

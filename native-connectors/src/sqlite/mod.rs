@@ -3,9 +3,9 @@
 //! ([`database`]), reads rows into Arrow ([`read`]) and loads Arrow rows ([`write`]), by the
 //! type mapping in [`types`].
 //!
-//! Python hygge's store keys (`path`, `table`, `batch_size`, `options`) work unchanged, and
-//! so does its behaviour: a table that exists is appended to unless `if_exists` says
-//! otherwise.
+//! Python hygge's store keys (`path`, `table`, `batch_size`, and `options`, which the
+//! runtime merges for every store) work unchanged, and so does its behaviour: a table that
+//! exists is appended to unless `if_exists` says otherwise.
 
 mod database;
 mod read;
@@ -94,34 +94,6 @@ fn split(config: &ConnectorConfig<'_>) -> Result<(Value, DbSettings), ConfigProb
     Ok((own, parsed.resolve(name.as_deref(), config.project_dir)?))
 }
 
-/// Python hygge's `options:` of a store: `batch_size` is taken (a key of its own wins);
-/// anything else was never read there either, and is named in a warning.
-fn python_options(own: Value) -> Result<Value, ConfigProblem> {
-    let Value::Mapping(mut own) = own else {
-        return Ok(own);
-    };
-    let Some(options) = own.remove("options") else {
-        return Ok(Value::Mapping(own));
-    };
-    let Value::Mapping(options) = options else {
-        return Err(ConfigProblem::key("options", "must be a mapping"));
-    };
-    for (key, value) in options {
-        match key.as_str() {
-            Some("batch_size") => {
-                if !own.contains_key("batch_size") {
-                    own.insert(key, value);
-                }
-            }
-            other => tracing::warn!(
-                option = other.unwrap_or_default(),
-                "the sqlite store ignores this option"
-            ),
-        }
-    }
-    Ok(Value::Mapping(own))
-}
-
 impl Connector for SqliteConnector {
     fn name(&self) -> &'static str {
         "sqlite"
@@ -146,7 +118,7 @@ impl Connector for SqliteConnector {
     ) -> Option<Result<Arc<dyn StoreSpec>, ConfigProblem>> {
         Some(split(config).and_then(|(own, settings)| {
             // Python hygge appends to a table that exists.
-            store_spec(config, &python_options(own)?, settings, IfExists::Append)
+            store_spec(config, &own, settings, IfExists::Append)
                 .map(|spec| Arc::new(spec) as Arc<dyn StoreSpec>)
         }))
     }
