@@ -63,17 +63,6 @@ pub fn table_name(raw: &str, key: &str, flavor: Flavor) -> Result<SqlTable, Conf
     Ok(SqlTable::new(schema, table))
 }
 
-fn parse<T: serde::de::DeserializeOwned>(
-    config: &ConnectorConfig<'_>,
-    own: &serde_yaml::Value,
-) -> Result<T, ConfigProblem> {
-    ConnectorConfig {
-        value: own,
-        ..*config
-    }
-    .parse()
-}
-
 /// A home of `settings` from its own keys (`table` or `query`, `batch_size`).
 ///
 /// # Errors
@@ -83,7 +72,7 @@ pub fn home_spec(
     own: &serde_yaml::Value,
     settings: DbSettings,
 ) -> Result<ArrowHomeSpec, ConfigProblem> {
-    let keys: HomeKeys = parse(config, own)?;
+    let keys: HomeKeys = config.parse_own(own)?;
     let flavor = settings.flavor;
     let home = keys.resolve(
         config,
@@ -115,7 +104,7 @@ pub fn store_spec(
     settings: DbSettings,
     default_if_exists: IfExists,
 ) -> Result<ArrowStoreSpec, ConfigProblem> {
-    let parsed: StoreConfig = parse(config, own)?;
+    let parsed: StoreConfig = config.parse_own(own)?;
     let table = table_name(&parsed.table, "table", settings.flavor)?;
     let keys = StoreKeys::check(
         StoreKeysWritten {

@@ -165,6 +165,24 @@ pub(crate) fn place(settings: &DbSettings, table: &SqlTable) -> Place {
     Place::Named(format!("{} {table}", settings.key))
 }
 
+/// `hygge debug`'s check of a named connection to a database `file`: a file a store has
+/// yet to create is no fault of the connection; else the database the connection's keys
+/// resolve to opens and answers ([`check`]).
+pub(crate) fn check_file_connection(
+    file: Option<std::path::PathBuf>,
+    resolve: impl FnOnce() -> Result<DbSettings, hygge_runtime::contract::ConfigProblem>,
+) -> Result<String, String> {
+    match file {
+        Some(file) if !file.exists() => Ok(format!(
+            "{} does not exist yet; a store creates it",
+            file.display()
+        )),
+        _ => resolve()
+            .map_err(|problem| problem.one_line())
+            .and_then(|settings| check(&settings)),
+    }
+}
+
 /// Opens the database and runs `SELECT 1`, on a runtime of its own (`hygge debug`).
 pub(crate) fn check(settings: &DbSettings) -> Result<String, String> {
     hygge_runtime::database::on_own_runtime(async {

@@ -104,20 +104,9 @@ fn check(settings: &ConnectionSettings) -> Result<String, String> {
     })
 }
 
-fn parse<T: serde::de::DeserializeOwned>(
-    config: &ConnectorConfig<'_>,
-    own: &serde_yaml::Value,
-) -> Result<T, ConfigProblem> {
-    ConnectorConfig {
-        value: own,
-        ..*config
-    }
-    .parse()
-}
-
 fn home_spec(config: &ConnectorConfig<'_>) -> Result<MssqlHomeSpec, ConfigProblem> {
     let (own, settings) = split_connection_keys(config)?;
-    let keys: HomeKeys = parse(config, &own)?;
+    let keys: HomeKeys = config.parse_own(&own)?;
     let home = keys.resolve(
         config,
         "dbo",
@@ -134,7 +123,7 @@ fn home_spec(config: &ConnectorConfig<'_>) -> Result<MssqlHomeSpec, ConfigProble
 
 fn store_spec(config: &ConnectorConfig<'_>) -> Result<MssqlStoreSpec, ConfigProblem> {
     let (own, settings) = split_connection_keys(config)?;
-    let parsed: MssqlStoreConfig = parse(config, &own)?;
+    let parsed: MssqlStoreConfig = config.parse_own(&own)?;
     let table = table_name(&parsed.table, "table")?;
     if let Some(strategy) = parsed
         .write_strategy

@@ -105,20 +105,9 @@ fn check(settings: &PgSettings) -> Result<String, String> {
     })
 }
 
-fn parse<T: serde::de::DeserializeOwned>(
-    config: &ConnectorConfig<'_>,
-    own: &serde_yaml::Value,
-) -> Result<T, ConfigProblem> {
-    ConnectorConfig {
-        value: own,
-        ..*config
-    }
-    .parse()
-}
-
 fn home_spec(config: &ConnectorConfig<'_>) -> Result<PgHomeSpec, ConfigProblem> {
     let (own, settings) = split(config)?;
-    let keys: HomeKeys = parse(config, &own)?;
+    let keys: HomeKeys = config.parse_own(&own)?;
     let home = keys.resolve(
         config,
         sql::DEFAULT_SCHEMA,
@@ -135,7 +124,7 @@ fn home_spec(config: &ConnectorConfig<'_>) -> Result<PgHomeSpec, ConfigProblem> 
 
 fn store_spec(config: &ConnectorConfig<'_>) -> Result<PgStoreSpec, ConfigProblem> {
     let (own, settings) = split(config)?;
-    let parsed: PgStoreConfig = parse(config, &own)?;
+    let parsed: PgStoreConfig = config.parse_own(&own)?;
     let table = table_name(&parsed.table, "table")?;
     let keys = StoreKeys::check(
         StoreKeysWritten {

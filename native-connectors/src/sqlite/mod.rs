@@ -133,18 +133,10 @@ impl Connector for SqliteConnector {
             parse_connection::<DatabaseConfig>(connection, &format!("connection `{name}`"))
                 .map_err(|problem| problem.one_line())
                 .and_then(|c| {
-                    // A file a store has yet to create is no fault of the connection.
                     let file = c.path.as_deref().map(|p| project_dir.join(p));
-                    match file {
-                        Some(file) if !file.exists() => Ok(format!(
-                            "{} does not exist yet; a store creates it",
-                            file.display()
-                        )),
-                        _ => c
-                            .resolve(Some(name), project_dir)
-                            .map_err(|problem| problem.one_line())
-                            .and_then(|settings| crate::arrow_db::check(&settings)),
-                    }
+                    crate::arrow_db::check_file_connection(file, || {
+                        c.resolve(Some(name), project_dir)
+                    })
                 }),
         )
     }

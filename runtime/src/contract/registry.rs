@@ -192,6 +192,16 @@ impl ConnectorConfig<'_> {
             ConfigProblem::from_serde(&parent, &inner)
         })
     }
+
+    /// [`ConnectorConfig::parse`] of `own`, the part of the mapping that is the
+    /// connector's own once its connection keys are split off.
+    pub fn parse_own<T: DeserializeOwned>(&self, own: &Value) -> Result<T, ConfigProblem> {
+        ConnectorConfig {
+            value: own,
+            ..*self
+        }
+        .parse()
+    }
 }
 
 /// A problem with a connector's config: the key (relative to `home`/`store`), what is
