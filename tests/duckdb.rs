@@ -312,7 +312,9 @@ fn a_duckdb_query_over_parquet_files_reads_what_hygge_reads_natively() {
     home:
       type: duckdb
       library: {}
-      query: SELECT * FROM read_parquet('data/raw/orders/*.parquet') WHERE label <> 'p1'
+      query: |
+        SELECT * FROM read_parquet('data/raw/orders/*.parquet')
+        WHERE label <> 'p1' -- a comment at the end, as YAML block queries often have
     store: {{path: data/by_duckdb}}
   native:
     home: {{path: data/raw/orders}}

@@ -212,9 +212,22 @@ flows:
     write_parquet(&input, &[orders(5..6, "c")]);
     ok(run(dir.path(), &["go", "--flow", "truncate"]));
     assert_eq!(contents(), "5:c");
+    // A view on the table keeps naming it across a replace (the swap renames the old table
+    // away and drops it).
+    sqlite(&db, "CREATE VIEW labels AS SELECT label FROM orders");
     write_parquet(&input, &[orders(6..8, "d")]);
     ok(run(dir.path(), &["go", "--flow", "replace"]));
     assert_eq!(contents(), "6:d 7:d");
+    assert_eq!(
+        sqlite(&db, "SELECT group_concat(label, ' ') FROM labels"),
+        "d d"
+    );
+    write_parquet(&input, &[orders(8..9, "e")]);
+    ok(run(dir.path(), &["go", "--flow", "replace"]));
+    assert_eq!(
+        sqlite(&db, "SELECT group_concat(label, ' ') FROM labels"),
+        "e"
+    );
     assert_eq!(
         sqlite(
             &db,
@@ -309,4 +322,29 @@ flows:
         "{text}"
     );
     assert!(!dir.path().join("data/out").exists());
+
+    // SQLite would store NaN as NULL: refused by column name, nothing written.
+    let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Float64, true)]));
+    let nan = RecordBatch::try_new(
+        schema,
+        vec![Arc::new(Float64Array::from(vec![1.0, f64::NAN]))],
+    )
+    .unwrap();
+    write_parquet(&dir.path().join("data/nan/x.parquet"), &[nan]);
+    write_files(
+        dir.path(),
+        &[(
+            "hygge.yml",
+            "name: lite\nflows:\n  nan:\n    home: {path: data/nan}\n    store: {type: sqlite, path: out.db, table: t}\n",
+        )],
+    );
+    let text = fails(run(dir.path(), &["go"]));
+    assert!(text.contains("column `x` holds NaN"), "{text}");
+    assert_eq!(
+        sqlite(
+            &dir.path().join("out.db"),
+            "SELECT count(*) FROM sqlite_master WHERE name = 't'"
+        ),
+        "0"
+    );
 }

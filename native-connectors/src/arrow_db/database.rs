@@ -251,13 +251,19 @@ impl SqlDatabase for ArrowDb {
         // Opening the database may take a lock of its own (DuckDB's file lock, held until
         // the run ends).
         let database = self.database().await?;
+        // SQLite takes one writer at a time per file: its flows' loads queue here rather
+        // than time out on SQLite's busy lock.
+        let key = match self.flavor() {
+            Flavor::Sqlite => SqlTable::new("", ""),
+            _ => table.clone(),
+        };
         let lock = {
             let mut locks = self
                 .inner
                 .locks
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            locks.entry(table.clone()).or_default().clone()
+            locks.entry(key).or_default().clone()
         };
         let in_process = match lock.clone().try_lock_owned() {
             Ok(guard) => guard,

@@ -105,7 +105,7 @@ impl Home for ArrowHome {
                 format!("reading table {table}"),
             ),
             Source::Query(query) => (
-                format!("({query}) AS hygge_query"),
+                format!("({query}\n) AS hygge_query"),
                 ErrorKind::Config,
                 "running the home's `query`".to_string(),
             ),

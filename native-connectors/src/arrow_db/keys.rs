@@ -106,6 +106,13 @@ pub fn store_spec(
 ) -> Result<ArrowStoreSpec, ConfigProblem> {
     let parsed: StoreConfig = config.parse_own(own)?;
     let table = table_name(&parsed.table, "table", settings.flavor)?;
+    if let Some(schema) = &parsed.state_schema {
+        table_name(
+            &format!("{schema}.hygge_state"),
+            "state_schema",
+            settings.flavor,
+        )?;
+    }
     let keys = StoreKeys::check(
         StoreKeysWritten {
             if_exists: parsed.if_exists.unwrap_or(default_if_exists),

@@ -165,6 +165,18 @@ pub(crate) fn place(settings: &DbSettings, table: &SqlTable) -> Place {
     Place::Named(format!("{} {table}", settings.key))
 }
 
+/// The database file `written` (relative to `project_dir`), as one name whatever way it was
+/// written (`data/w.db`, `./data/w.db`, through a link), so that two homes or stores naming
+/// it share one database and the overlap check sees them meet.
+pub fn database_path(project_dir: &std::path::Path, written: &str) -> std::path::PathBuf {
+    let path = project_dir.join(written);
+    let folder = path.parent().and_then(|p| std::fs::canonicalize(p).ok());
+    match (folder, path.file_name()) {
+        (Some(folder), Some(name)) => folder.join(name),
+        _ => std::path::absolute(&path).unwrap_or(path),
+    }
+}
+
 /// `hygge debug`'s check of a named connection to a database `file`: a file a store has
 /// yet to create is no fault of the connection; else the database the connection's keys
 /// resolve to opens and answers ([`check`]).

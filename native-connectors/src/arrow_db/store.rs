@@ -295,15 +295,15 @@ impl ArrowWriter {
 
     async fn publish(&mut self, state: Option<&StateUpdate>) -> ConnectorResult<()> {
         self.finish_ingest().await?;
-        let staged = self
+        let staging = self
             .staged
-            .take()
-            .ok_or_else(|| ConnectorError::internal("published twice"))?;
+            .as_ref()
+            .ok_or_else(|| ConnectorError::internal("published twice"))?
+            .table()
+            .clone();
         let mut added = Vec::new();
         if !self.added.is_empty() {
-            let types = table_columns(&self.db, staged.table())
-                .await?
-                .unwrap_or_default();
+            let types = table_columns(&self.db, &staging).await?.unwrap_or_default();
             for name in &self.added {
                 let ty = types
                     .iter()
@@ -313,6 +313,10 @@ impl ArrowWriter {
                 added.push(format!("{} {ty}", quote(name)));
             }
         }
+        let staged = self
+            .staged
+            .take()
+            .ok_or_else(|| ConnectorError::internal("published twice"))?;
         let keep_newest = match (&self.keys.if_exists, &self.watermark_column) {
             (IfExists::Merge, Some(by)) => Some(KeepNewest {
                 keys: self.keys.primary_key.clone(),

@@ -84,7 +84,7 @@ impl DatabaseConfig {
             .path
             .as_deref()
             .filter(|p| !p.trim().is_empty() && *p != ":memory:")
-            .map(|p| project_dir.join(p));
+            .map(|p| crate::arrow_db::database_path(project_dir, p));
         if store && path.is_none() {
             return Err(ConfigProblem::key("path", "required key is missing").hint(
                 "name the database file, e.g. `path: warehouse.duckdb` (relative to the project)",

@@ -91,6 +91,12 @@ impl ArrowDatabase for SqliteDatabase {
         connection
             .busy_timeout(self.busy_timeout)
             .map_err(sqlite_error)?;
+        // A `replace` renames the target away and the staging table in: views, triggers and
+        // foreign keys naming the target must keep naming it, not follow it to the table
+        // the publish drops (SQLite's default since 3.26).
+        connection
+            .execute_batch("PRAGMA legacy_alter_table = ON")
+            .map_err(sqlite_error)?;
         Ok(Box::new(SqliteConnection {
             connection,
             path: self.path.clone(),

@@ -74,7 +74,7 @@ impl DatabaseConfig {
                 "name the database file, e.g. `path: data/warehouse.db` (relative to the project)",
             ));
         };
-        let path = project_dir.join(&written);
+        let path = crate::arrow_db::database_path(project_dir, &written);
         let busy_timeout = Duration::from_secs(self.lock_timeout.unwrap_or(DEFAULT_LOCK_TIMEOUT));
         Ok(DbSettings {
             label: match name {

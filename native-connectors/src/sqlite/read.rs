@@ -97,13 +97,17 @@ impl Column {
 
     /// Appends `value`, or says why the column cannot hold it.
     fn push(&mut self, value: ValueRef<'_>) -> Result<(), String> {
-        let text = |v: ValueRef<'_>| -> Option<String> {
-            match v {
-                ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+        let text = |v: ValueRef<'_>| -> Result<Option<String>, String> {
+            Ok(match v {
+                ValueRef::Text(t) => Some(
+                    std::str::from_utf8(t)
+                        .map_err(|_| "holds text that is not UTF-8".to_string())?
+                        .to_string(),
+                ),
                 ValueRef::Integer(i) => Some(i.to_string()),
                 ValueRef::Real(r) => Some(r.to_string()),
                 _ => None,
-            }
+            })
         };
         match (self, value) {
             (Column::Boolean(b), ValueRef::Null) => b.append_null(),
@@ -111,18 +115,21 @@ impl Column {
             (Column::Real(b), ValueRef::Null) => b.append_null(),
             (Column::Text(b, _), ValueRef::Null) => b.append_null(),
             (Column::Blob(b), ValueRef::Null) => b.append_null(),
-            (Column::Boolean(b), ValueRef::Integer(i)) => b.append_value(i != 0),
+            (Column::Boolean(b), ValueRef::Integer(i @ (0 | 1))) => b.append_value(i == 1),
             (Column::Integer(b), ValueRef::Integer(i)) => b.append_value(i),
             (Column::Real(b), ValueRef::Real(r)) => b.append_value(r),
+            // An integer in a REAL or NUMERIC column, when a double holds it exactly.
             #[allow(clippy::cast_precision_loss)]
-            (Column::Real(b), ValueRef::Integer(i)) => b.append_value(i as f64),
+            (Column::Real(b), ValueRef::Integer(i)) if i.unsigned_abs() <= 1 << 53 => {
+                b.append_value(i as f64);
+            }
             (Column::Blob(b), ValueRef::Blob(v)) => b.append_value(v),
             (Column::Blob(b), ValueRef::Text(v)) => b.append_value(v),
             (
                 Column::Text(b, _),
                 v @ (ValueRef::Text(_) | ValueRef::Integer(_) | ValueRef::Real(_)),
             ) => {
-                b.append_option(text(v));
+                b.append_option(text(v)?);
             }
             (_, v) => {
                 return Err(format!("holds a value of class {:?}", v.data_type()));

@@ -80,6 +80,7 @@ pub fn for_arrow(ty: &DataType) -> Option<(String, Stored)> {
             format!("TIMESTAMPTZ{}", digits(*unit)),
             Stored::Text(Timestamp(*unit, Some(UTC.into()))),
         ),
+        Dictionary(_, values) => return for_arrow(values),
         _ => return None,
     })
 }

@@ -24,6 +24,12 @@ enum Values {
 
 impl Values {
     fn of(column: &ArrayRef, name: &str) -> Result<Values, DbError> {
+        // A dictionary column is written as its values.
+        let column = &match column.data_type() {
+            DataType::Dictionary(_, values) => arrow_cast::cast(column, values)
+                .map_err(|e| DbError::new(format!("column `{name}`: {e}")))?,
+            _ => column.clone(),
+        };
         let cast = |to: &DataType| {
             arrow_cast::cast(column, to).map_err(|e| DbError::new(format!("column `{name}`: {e}")))
         };
@@ -47,11 +53,18 @@ impl Values {
                 }
                 Values::Integer(cast(&DataType::Int64)?.as_primitive::<Int64Type>().clone())
             }
-            Stored::Real => Values::Real(
-                cast(&DataType::Float64)?
+            Stored::Real => {
+                let reals = cast(&DataType::Float64)?
                     .as_primitive::<arrow_array::types::Float64Type>()
-                    .clone(),
-            ),
+                    .clone();
+                // SQLite stores NaN as NULL: refused rather than changed.
+                if reals.iter().flatten().any(f64::is_nan) {
+                    return Err(DbError::new(format!(
+                        "column `{name}` holds NaN, which SQLite would store as NULL; replace it at the home (NULLIF, or a value)"
+                    )));
+                }
+                Values::Real(reals)
+            }
             Stored::Blob => Values::Blob(cast(&DataType::Binary)?.as_binary::<i32>().clone()),
             Stored::Text(_) => match column.data_type() {
                 // Zoned timestamps are written in UTC, as `…+00:00`: the instants as UTC wall
@@ -156,7 +169,13 @@ pub fn ingest(connection: &mut Connection, table: &str, rows: ArrowRows) -> Resu
     transaction.commit().map_err(sqlite_error)
 }
 
-/// SQLite's error, for the caller to classify.
+/// SQLite's error: a busy or locked database (another writer held it past the timeout) is
+/// a connection error, retried; the caller classifies the rest.
 pub fn sqlite_error(e: rusqlite::Error) -> DbError {
-    DbError::new(e.to_string())
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+    let busy = matches!(e.sqlite_error_code(), Some(DatabaseBusy | DatabaseLocked));
+    DbError {
+        message: e.to_string(),
+        kind: busy.then_some(hygge_runtime::contract::ErrorKind::Connection),
+    }
 }
