@@ -4,8 +4,10 @@
 
 #![allow(clippy::unwrap_used)]
 
+use std::any::Any;
+use std::collections::HashSet;
 use std::process::Command;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 
 use async_trait::async_trait;
 use hygge_runtime::contract::{ConnectorResult, ErrorKind, StoreSpec};
@@ -21,9 +23,68 @@ use super::{ArrowConnection, ArrowDatabase, DbError, DbSettings, Flavor, Opener}
 /// harness then reads the store's database through the very instance the store writes, as
 /// the flows of one run share it. (DuckDB allows one open of a file per process, and keeps
 /// other processes out while it is open; a reader of a live run must share it.)
+///
+/// Runs that share one instance are not kept apart by the lock file (taken when a database
+/// opens), so the shared instance stands in for it: one writer per table across the runs
+/// sharing it, the others waiting.
 pub struct SharedOpener {
     opener: Arc<dyn Opener>,
     open: Mutex<Weak<dyn ArrowDatabase>>,
+    writers: Arc<Writers>,
+}
+
+/// The tables being written through a shared instance, and a signal when one is let go.
+#[derive(Default)]
+struct Writers {
+    tables: Mutex<HashSet<SqlTable>>,
+    released: Condvar,
+}
+
+/// A shared instance: the database, and the writers of the runs sharing it.
+struct Shared {
+    database: Arc<dyn ArrowDatabase>,
+    writers: Arc<Writers>,
+}
+
+/// One run's hold on a table of a shared instance.
+struct Writing {
+    writers: Arc<Writers>,
+    table: SqlTable,
+}
+
+impl Drop for Writing {
+    fn drop(&mut self) {
+        let mut tables = self
+            .writers
+            .tables
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        tables.remove(&self.table);
+        self.writers.released.notify_all();
+    }
+}
+
+impl ArrowDatabase for Shared {
+    fn connect(&self) -> Result<Box<dyn ArrowConnection>, DbError> {
+        self.database.connect()
+    }
+
+    fn lock_across_processes(
+        &self,
+        table: &SqlTable,
+    ) -> ConnectorResult<Option<Box<dyn Any + Send>>> {
+        let own = self.database.lock_across_processes(table)?;
+        let mut tables = self.writers.tables.lock().unwrap();
+        while tables.contains(table) {
+            tables = self.writers.released.wait(tables).unwrap();
+        }
+        tables.insert(table.clone());
+        let writing = Writing {
+            writers: self.writers.clone(),
+            table: table.clone(),
+        };
+        Ok(Some(Box::new((writing, own))))
+    }
 }
 
 impl SharedOpener {
@@ -32,6 +93,7 @@ impl SharedOpener {
         let opener: Arc<dyn Opener> = Arc::new(SharedOpener {
             opener: settings.opener.clone(),
             open: Mutex::new(Weak::<Nothing>::new()),
+            writers: Arc::default(),
         });
         DbSettings { opener, ..settings }
     }
@@ -52,7 +114,10 @@ impl Opener for SharedOpener {
         if let Some(database) = open.upgrade() {
             return Ok(database);
         }
-        let database = self.opener.open(label, writes)?;
+        let database: Arc<dyn ArrowDatabase> = Arc::new(Shared {
+            database: self.opener.open(label, writes)?,
+            writers: self.writers.clone(),
+        });
         *open = Arc::downgrade(&database);
         Ok(database)
     }
