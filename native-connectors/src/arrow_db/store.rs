@@ -9,13 +9,13 @@ use arrow_array::{RecordBatch, RecordBatchReader};
 use arrow_schema::{ArrowError, SchemaRef};
 use async_trait::async_trait;
 use hygge_runtime::contract::{
-    ConnectorError, ConnectorResult, ErrorKind, Place, RunContext, RunScope, RunType,
-    SchemaAdapter, Store, StoreSpec, StoreWriter, check_batch_schema,
+    ConnectorError, ConnectorResult, ErrorKind, Place, RunContext, RunScope, SchemaAdapter, Store,
+    StoreSpec, StoreWriter, check_batch_schema,
 };
-use hygge_runtime::database::{IfExists, StoreKeys, choose_publish};
+use hygge_runtime::database::{IfExists, StoreKeys, plan_publish};
 use hygge_runtime::publish::{
     KeepNewest, PublishColumns, SqlDatabase, SqlPublish, SqlStaging, SqlState, SqlTable,
-    refuse_null_keys, target_schema_policy,
+    refuse_null_keys,
 };
 use hygge_runtime::state::{StateStore, StateUpdate};
 use tokio::sync::mpsc;
@@ -146,30 +146,18 @@ impl Store for ArrowStore {
             let names: Option<Vec<&str>> = existing
                 .as_ref()
                 .map(|columns| columns.iter().map(|(n, _)| n.as_str()).collect());
-            let publish = choose_publish(
-                self.keys.if_exists,
-                &self.keys.primary_key,
+            let plan = plan_publish(
+                &self.keys,
                 names.as_deref(),
                 &schema,
                 context,
                 table,
                 &label,
             )?;
-            let target = match publish {
-                SqlPublish::Insert { .. } | SqlPublish::Merge { .. } => names.clone(),
-                _ => None,
-            };
-            let adapter = match (&target, context.run_type) {
-                (Some(target), RunType::Incremental) => {
-                    target_schema_policy(&schema, target, context.on_schema_change, table)?
-                }
-                _ => None,
-            };
-            let loaded = adapter
-                .as_ref()
-                .map_or(schema.clone(), |a| a.target().clone());
+            let target = names.filter(|_| plan.into_target);
             let added: Vec<String> = match &target {
-                Some(target) => loaded
+                Some(target) => plan
+                    .loaded
                     .fields()
                     .iter()
                     .map(|f| f.name().clone())
@@ -177,7 +165,7 @@ impl Store for ArrowStore {
                     .collect(),
                 None => Vec::new(),
             };
-            Ok::<_, ConnectorError>((publish, adapter, loaded, added))
+            Ok::<_, ConnectorError>((plan.publish, plan.adapter, plan.loaded, added))
         }
         .await;
         let (publish, adapter, loaded, added) = match prepared {

@@ -15,13 +15,12 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::SinkExt;
 use hygge_runtime::contract::{
-    ConnectorError, ConnectorResult, Place, RunContext, RunScope, RunType, SchemaAdapter, Store,
-    StoreSpec, StoreWriter, check_batch_schema,
+    ConnectorError, ConnectorResult, Place, RunContext, RunScope, SchemaAdapter, Store, StoreSpec,
+    StoreWriter, check_batch_schema,
 };
-use hygge_runtime::database::{Batches, IfExists, LoadStreams, StoreKeys, choose_publish};
+use hygge_runtime::database::{Batches, IfExists, LoadStreams, StoreKeys, plan_publish};
 use hygge_runtime::publish::{
     KeepNewest, PublishColumns, SqlDatabase, SqlPublish, SqlStaging, SqlState, refuse_null_keys,
-    target_schema_policy,
 };
 use hygge_runtime::state::{StateStore, StateUpdate};
 use tracing::{info, warn};
@@ -144,29 +143,20 @@ impl Store for PgStore {
             let names: Option<Vec<&str>> = existing
                 .as_ref()
                 .map(|columns| columns.iter().map(|(n, _)| n.as_str()).collect());
-            let publish = choose_publish(
-                plan.keys.if_exists,
-                &plan.keys.primary_key,
+            let publish_plan = plan_publish(
+                &plan.keys,
                 names.as_deref(),
                 &schema,
                 context,
                 table,
                 &label,
             )?;
-            let target = match publish {
-                SqlPublish::Insert { .. } | SqlPublish::Merge { .. } => existing.as_deref(),
-                _ => None,
-            };
-            let adapter = match (target, context.run_type) {
-                (Some(target), RunType::Incremental) => {
-                    let names: Vec<&str> = target.iter().map(|(n, _)| n.as_str()).collect();
-                    target_schema_policy(&schema, &names, context.on_schema_change, table)?
-                }
-                _ => None,
-            };
-            let loaded = adapter
-                .as_ref()
-                .map_or(schema.clone(), |a| a.target().clone());
+            let target = existing.as_deref().filter(|_| publish_plan.into_target);
+            let (publish, adapter, loaded) = (
+                publish_plan.publish,
+                publish_plan.adapter,
+                publish_plan.loaded,
+            );
             let columns = plan_columns(&loaded, target, &plan)?;
             let staging = PgTable {
                 schema: table.schema.clone(),

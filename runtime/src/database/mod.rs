@@ -13,7 +13,9 @@ mod store_keys;
 pub use home_keys::{HomeKeys, Partitioning, ResolvedHome, Source};
 pub use loads::{Batches, LoadStreams};
 pub use reads::{BatchSender, ParallelReader};
-pub use store_keys::{IfExists, StoreKeys, StoreKeysWritten, choose_publish};
+pub use store_keys::{
+    IfExists, PublishPlan, StoreKeys, StoreKeysWritten, choose_publish, plan_publish,
+};
 
 /// Runs a connection check (`hygge debug`) on a runtime of its own: the checks run before
 /// and outside any flow.

@@ -149,3 +149,62 @@ pub fn choose_publish(
         }
     })
 }
+
+/// What one run writes, decided before any row: the publish, whether it writes into the
+/// existing target, the adapter of an incremental run's new columns (by
+/// `on_schema_change`), and the schema loaded into staging.
+pub struct PublishPlan {
+    /// How the staged rows reach the target.
+    pub publish: SqlPublish,
+    /// Whether the publish inserts into the existing target (append, truncate, merge),
+    /// whose columns the loaded ones must then fit.
+    pub into_target: bool,
+    /// Drops or refuses the source's new columns, for an incremental run into the target.
+    pub adapter: Option<crate::contract::SchemaAdapter>,
+    /// The columns loaded into staging.
+    pub loaded: SchemaRef,
+}
+
+/// The [`PublishPlan`] for `keys`, the target's columns (`None` when it does not exist) and
+/// the source's `schema`.
+///
+/// # Errors
+/// [`choose_publish`]'s, and a config error when an incremental run's columns differ from
+/// the target's and `on_schema_change` says fail.
+pub fn plan_publish(
+    keys: &StoreKeys,
+    target: Option<&[&str]>,
+    schema: &SchemaRef,
+    context: &RunContext,
+    table: &dyn Display,
+    place: &str,
+) -> ConnectorResult<PublishPlan> {
+    let publish = choose_publish(
+        keys.if_exists,
+        &keys.primary_key,
+        target,
+        schema,
+        context,
+        table,
+        place,
+    )?;
+    let into_target = matches!(
+        publish,
+        SqlPublish::Insert { .. } | SqlPublish::Merge { .. }
+    );
+    let adapter = match (target, context.run_type) {
+        (Some(target), crate::contract::RunType::Incremental) if into_target => {
+            crate::publish::target_schema_policy(schema, target, context.on_schema_change, table)?
+        }
+        _ => None,
+    };
+    let loaded = adapter
+        .as_ref()
+        .map_or(schema.clone(), |a| a.target().clone());
+    Ok(PublishPlan {
+        publish,
+        into_target,
+        adapter,
+        loaded,
+    })
+}
