@@ -115,6 +115,7 @@ impl ConnectionConfig {
                 missing_driver_hint: MISSING_DRIVER.to_string(),
                 flavor,
             }),
+            reads_parquet: false,
         })
     }
 }

@@ -29,6 +29,8 @@ struct StoreConfig {
     state_schema: Option<String>,
     /// Rows per batch handed to the load (default 100,000).
     batch_size: Option<usize>,
+    /// Whether a DuckDB store reads a home's local Parquet files itself (default true).
+    read_parquet: Option<bool>,
 }
 
 /// `schema.table`, or `table` in the flavor's default schema.
@@ -113,6 +115,14 @@ pub fn store_spec(
             settings.flavor,
         )?;
     }
+    if parsed.read_parquet.is_some() && !settings.reads_parquet {
+        return Err(ConfigProblem::key(
+            "read_parquet",
+            "only a duckdb store reads Parquet files itself",
+        )
+        .hint("remove `read_parquet`"));
+    }
+    let read_parquet = settings.reads_parquet && parsed.read_parquet.unwrap_or(true);
     let keys = StoreKeys::check(
         StoreKeysWritten {
             if_exists: parsed.if_exists.unwrap_or(default_if_exists),
@@ -128,6 +138,7 @@ pub fn store_spec(
         settings,
         table,
         keys,
+        read_parquet,
     })
 }
 

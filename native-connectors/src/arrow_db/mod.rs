@@ -15,6 +15,7 @@ pub mod dialect;
 mod home;
 pub mod keys;
 pub mod lock_file;
+mod parquet_load;
 mod store;
 
 #[cfg(test)]
@@ -134,6 +135,9 @@ pub struct DbSettings {
     pub key: String,
     /// Opens it.
     pub opener: Arc<dyn Opener>,
+    /// Whether the database runs in this process and reads local Parquet files itself
+    /// (DuckDB's `read_parquet`), so its store may take a home's files whole.
+    pub reads_parquet: bool,
 }
 
 impl fmt::Debug for DbSettings {

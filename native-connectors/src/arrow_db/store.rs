@@ -9,8 +9,8 @@ use arrow_array::{RecordBatch, RecordBatchReader};
 use arrow_schema::{ArrowError, SchemaRef};
 use async_trait::async_trait;
 use hygge_runtime::contract::{
-    ConnectorError, ConnectorResult, ErrorKind, Place, RunContext, RunScope, SchemaAdapter, Store,
-    StoreSpec, StoreWriter, check_batch_schema,
+    ConnectorError, ConnectorResult, ErrorKind, ParquetFiles, Place, RunContext, RunScope,
+    SchemaAdapter, Store, StoreSpec, StoreWriter, check_batch_schema,
 };
 use hygge_runtime::database::{IfExists, StoreKeys, plan_publish};
 use hygge_runtime::publish::{
@@ -22,9 +22,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
-use super::DbSettings;
 use super::database::{ArrowDb, as_text};
 use super::dialect::{column_types_query, quote};
+use super::{DbSettings, parquet_load};
 
 /// A validated store of an Arrow database (`duckdb`, `sqlite`, `adbc`).
 pub struct ArrowStoreSpec {
@@ -34,6 +34,8 @@ pub struct ArrowStoreSpec {
     pub table: SqlTable,
     /// `if_exists`, `primary_key`, `state_schema`, `batch_size`.
     pub keys: StoreKeys,
+    /// Whether it reads a home's local Parquet files itself (`read_parquet`, DuckDB).
+    pub read_parquet: bool,
 }
 
 impl ArrowStoreSpec {
@@ -52,6 +54,7 @@ impl StoreSpec for ArrowStoreSpec {
             table: self.table.clone(),
             keys: self.keys.clone(),
             state_schema: self.state_schema(),
+            read_parquet: self.read_parquet,
         })
     }
 
@@ -90,6 +93,7 @@ struct ArrowStore {
     table: SqlTable,
     keys: StoreKeys,
     state_schema: String,
+    read_parquet: bool,
 }
 
 /// The columns of `table` with their declared types, or `None` when it does not exist.
@@ -200,6 +204,7 @@ impl Store for ArrowStore {
             staged: Some(staged),
             watermark_column: context.watermark_column.clone(),
             opened: schema,
+            read_parquet: self.read_parquet,
         }))
     }
 }
@@ -267,18 +272,65 @@ struct ArrowWriter {
     watermark_column: Option<String>,
     /// The schema the store was opened with; every batch must have it.
     opened: SchemaRef,
+    /// Whether it may read a home's Parquet files itself.
+    read_parquet: bool,
 }
 
 impl ArrowWriter {
-    /// Ends the ingest and waits for it.
+    /// Ends the ingest and waits for it. Cancelled, it leaves the load to the next call
+    /// (an abort waits for it before dropping the staging table).
     async fn finish_ingest(&mut self) -> ConnectorResult<()> {
         self.sender = None;
-        match self.ingest.take() {
-            Some(ingest) => ingest
-                .await
-                .map_err(|e| ConnectorError::internal(format!("the load stopped: {e}")))?,
-            None => Ok(()),
+        let Some(ingest) = self.ingest.as_mut() else {
+            return Ok(());
+        };
+        let ended = ingest.await;
+        self.ingest = None;
+        ended.map_err(|e| ConnectorError::internal(format!("the load stopped: {e}")))?
+    }
+
+    /// Loads `files` into the staging table with DuckDB's own Parquet reader.
+    async fn load_with_read_parquet(&mut self, files: &ParquetFiles) -> ConnectorResult<u64> {
+        // With no rows, the ingest creates the staging table the batches would have.
+        self.finish_ingest().await?;
+        let staging = self
+            .staged
+            .as_ref()
+            .ok_or_else(|| ConnectorError::internal("loaded after publishing"))?
+            .table()
+            .clone();
+        let sql = parquet_load::insert_sql(self.db.dialect(), &staging, files);
+        let mut connection = self.db.connection().await?;
+        let label = self.db.label().to_string();
+        let doing = format!("loading the staging table {staging} from the home's Parquet files");
+        self.ingest = Some(tokio::task::spawn_blocking(move || {
+            connection
+                .execute(&sql)
+                .map_err(|e| e.into_connector(ErrorKind::Data, &label, &doing))
+        }));
+        self.finish_ingest().await?;
+        let count = format!(
+            "SELECT count(*) FROM {}",
+            self.db.dialect().qualified(&staging)
+        );
+        let (_, counted) = self
+            .db
+            .query(&count, ErrorKind::Data, "counting the staged rows")
+            .await?;
+        let rows = as_text(&counted)?
+            .first()
+            .and_then(|row| row.first().cloned().flatten())
+            .and_then(|n| n.parse::<u64>().ok());
+        if rows != Some(files.rows) {
+            return Err(ConnectorError::data(format!(
+                "{}: DuckDB read {} rows from the home's Parquet files, whose footers say {}",
+                self.db.label(),
+                rows.map_or_else(|| "an unknown number of".to_string(), |n| n.to_string()),
+                files.rows
+            ))
+            .with_context("a file changed during the load; run again"));
         }
+        Ok(files.rows)
     }
 
     async fn publish(&mut self, state: Option<&StateUpdate>) -> ConnectorResult<()> {
@@ -371,6 +423,20 @@ impl StoreWriter for ArrowWriter {
         }
         self.rows += rows;
         Ok(())
+    }
+
+    async fn load_parquet_files(&mut self, files: &ParquetFiles) -> ConnectorResult<Option<u64>> {
+        let takes = self.read_parquet
+            && self.rows == 0
+            && self.adapter.is_none()
+            && !matches!(self.publish, SqlPublish::Merge { .. })
+            && parquet_load::fits(&self.loaded, files);
+        if !takes {
+            return Ok(None);
+        }
+        let rows = self.load_with_read_parquet(files).await?;
+        self.rows = rows;
+        Ok(Some(rows))
     }
 
     async fn would_replace_data(&mut self) -> ConnectorResult<bool> {

@@ -126,6 +126,7 @@ impl DatabaseConfig {
                 },
                 file: path.map(|path| FileLock { path, timeout }),
             }),
+            reads_parquet: true,
         })
     }
 }

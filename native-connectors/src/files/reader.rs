@@ -8,11 +8,14 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use async_trait::async_trait;
-use hygge_runtime::contract::{BatchReader, ConnectorError, ConnectorResult, ReadRequest};
+use hygge_runtime::contract::{
+    BatchReader, ConnectorError, ConnectorResult, ParquetFiles, ReadRequest,
+};
 use tokio::sync::mpsc;
 
 use super::format::{Format, ReadUnit, TextOptions, open_unit, plan_units};
 use super::input::{InputFile, ReadFailure};
+use super::parquet_reader::whole_files;
 
 /// Batches buffered per unit being read ahead.
 const BATCHES_AHEAD_PER_UNIT: usize = 2;
@@ -40,6 +43,8 @@ pub struct FilesReader {
     text_schema: Option<SchemaRef>,
     next_unit: usize,
     reading: VecDeque<mpsc::Receiver<ConnectorResult<RecordBatch>>>,
+    /// The files, when a store may read them itself (see [`whole_files`]).
+    whole: Option<ParquetFiles>,
 }
 
 impl FilesReader {
@@ -56,7 +61,7 @@ impl FilesReader {
             request.batch_size(),
             request.watermark().cloned(),
         );
-        let (schema, text_schema, units) = tokio::task::spawn_blocking(move || {
+        let (schema, text_schema, units, whole) = tokio::task::spawn_blocking(move || {
             let first = ReadUnit {
                 file: p.files[0].clone(),
                 metadata: None,
@@ -84,7 +89,13 @@ impl FilesReader {
             };
             let units = plan_units(p.format, &p.files, watermark.as_ref())
                 .map_err(|(path, e)| e.about(&path))?;
-            Ok::<_, ConnectorError>((schema, full, units))
+            let whole = match (p.format, &watermark) {
+                (Format::Parquet, None) => {
+                    whole_files(&p.files, &units, &schema, columns.as_deref())
+                }
+                _ => None,
+            };
+            Ok::<_, ConnectorError>((schema, full, units, whole))
         })
         .await
         .map_err(|e| ConnectorError::internal(format!("reading task failed: {e}")))??;
@@ -96,6 +107,7 @@ impl FilesReader {
             text_schema,
             next_unit: 0,
             reading: VecDeque::new(),
+            whole,
         })
     }
 
@@ -163,6 +175,10 @@ impl BatchReader for FilesReader {
 
     fn total_rows(&self) -> Option<u64> {
         self.units.iter().map(|u| u.rows).sum()
+    }
+
+    fn parquet_files(&self) -> Option<ParquetFiles> {
+        self.whole.clone()
     }
 
     async fn next_batch(&mut self) -> ConnectorResult<Option<RecordBatch>> {

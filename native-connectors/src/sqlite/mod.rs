@@ -84,6 +84,7 @@ impl DatabaseConfig {
             flavor: Flavor::Sqlite,
             key: format!("sqlite {}", path.display()),
             opener: Arc::new(SqliteOpener { path, busy_timeout }),
+            reads_parquet: false,
         })
     }
 }

@@ -1,5 +1,7 @@
 //! The read side of the contract: a [`Home`] opens into a [`BatchReader`].
 
+use std::path::PathBuf;
+
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use async_trait::async_trait;
@@ -98,9 +100,29 @@ pub trait BatchReader: Send {
         None
     }
 
+    /// The local Parquet files whose rows, read whole and unchanged, are exactly what this
+    /// reader would yield, for a store that reads Parquet itself faster than it takes
+    /// batches (DuckDB's `read_parquet`). `None`, the default: the rows must be pulled.
+    fn parquet_files(&self) -> Option<ParquetFiles> {
+        None
+    }
+
     /// The next batch, or `None` at the end.
     ///
     /// # Cancellation
     /// Dropping the reader between calls stops the read and releases its resources.
     async fn next_batch(&mut self) -> ConnectorResult<Option<RecordBatch>>;
+}
+
+/// Local Parquet files that a reader offers to hand over whole instead of as batches (see
+/// [`BatchReader::parquet_files`]): every file has the reader's columns with the reader's
+/// types, and nothing is filtered, converted or added on the way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParquetFiles {
+    /// The files, absolute.
+    pub paths: Vec<PathBuf>,
+    /// The columns to read, by name, in the reader's order (the reader's schema).
+    pub columns: Vec<String>,
+    /// The rows the files hold, from their footers: a store checks its load against it.
+    pub rows: u64,
 }

@@ -16,7 +16,7 @@ mod store;
 
 pub use connection::{ConnectionKeys, SplitConnection, parse_connection, split_connection_keys};
 pub use error::{ConnectorError, ConnectorResult, ErrorKind};
-pub use home::{BatchReader, DEFAULT_BATCH_SIZE, Home, ReadRequest, WatermarkFilter};
+pub use home::{BatchReader, DEFAULT_BATCH_SIZE, Home, ParquetFiles, ReadRequest, WatermarkFilter};
 pub use place::Place;
 pub use registry::{
     ConfigProblem, Connector, ConnectorConfig, HomeSpec, Registry, Role, StoreSpec,

@@ -8,7 +8,7 @@ use arrow_schema::SchemaRef;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{ConnectorResult, OnSchemaChange};
+use super::{ConnectorResult, OnSchemaChange, ParquetFiles};
 use crate::state::StateUpdate;
 
 /// How a run treats data already at the destination.
@@ -77,6 +77,16 @@ pub trait StoreWriter: Send {
 
     /// Stages one batch.
     async fn write(&mut self, batch: RecordBatch) -> ConnectorResult<()>;
+    /// Stages the rows of `files` by reading them itself, when it can do so faster than it
+    /// takes batches and with the same result: `Some(rows)` once they are staged. `None`,
+    /// the default: the store declined, has staged nothing, and takes batches as usual.
+    ///
+    /// # Errors
+    /// As [`StoreWriter::write`]: the flow then aborts the store.
+    async fn load_parquet_files(&mut self, _files: &ParquetFiles) -> ConnectorResult<Option<u64>> {
+        Ok(None)
+    }
+
     /// Whether committing now would replace data that earlier runs published. The flow asks
     /// when a full run found no rows: zero rows never replace data unless the entity says
     /// `allow_empty: true`. A store that only adds rows (an append) answers `false`; one

@@ -12,8 +12,8 @@ use tokio::time::Instant as TokioInstant;
 use super::interrupt::Interrupt;
 use super::rechunk::Rechunker;
 use crate::contract::{
-    BatchReader, ConnectorError, ConnectorResult, ErrorKind, HomeSpec, OnSchemaChange, ReadRequest,
-    RunContext, RunScope, RunType, StoreSpec, StoreWriter,
+    BatchReader, ConnectorError, ConnectorResult, ErrorKind, HomeSpec, OnSchemaChange,
+    ParquetFiles, ReadRequest, RunContext, RunScope, RunType, StoreSpec, StoreWriter,
 };
 use crate::events::{EventSink, FlowErrorReport, FlowEvent, FlowReport, FlowStatus};
 use crate::state::{BoundPlan, IncrementalPlan, WatermarkSpec};
@@ -286,13 +286,18 @@ async fn run_attempt(
             .map_err(at("open store"))
     })
     .await?;
+    // Files the store can read itself go to it whole, unless a watermark must see the rows.
+    let files = reader.parquet_files().filter(|_| bound.is_none());
     let pumped = unless_interrupted(
         interrupt,
-        before(
-            deadline,
-            job.timeout,
-            pump(job, reader, writer.as_mut(), bound.as_mut(), events),
-        ),
+        before(deadline, job.timeout, async {
+            if let Some(files) = &files
+                && let Some(rows) = load_files(job, files, writer.as_mut(), events).await?
+            {
+                return Ok(rows);
+            }
+            pump(job, reader, writer.as_mut(), bound.as_mut(), events).await
+        }),
     )
     .await;
     let pumped = match pumped {
@@ -343,6 +348,33 @@ async fn refuse_empty_replace(writer: &mut dyn StoreWriter) -> Result<(), StageE
             "check the source; to publish an empty result on purpose, set `allow_empty: true` on the entity or flow",
         ),
     })
+}
+
+/// Offers the home's Parquet files to the store: the rows it staged by reading them itself,
+/// or `None` when it declined and the batches must be pumped.
+async fn load_files(
+    job: &FlowJob,
+    files: &ParquetFiles,
+    writer: &mut dyn StoreWriter,
+    events: &dyn EventSink,
+) -> Result<Option<u64>, StageError> {
+    let Some(rows) = writer
+        .load_parquet_files(files)
+        .await
+        .map_err(at("write"))?
+    else {
+        return Ok(None);
+    };
+    tracing::info!(
+        files = files.paths.len(),
+        rows,
+        "the store read the home's Parquet files itself"
+    );
+    events.emit(FlowEvent::BatchWritten {
+        name: job.name(),
+        rows,
+    });
+    Ok(Some(rows))
 }
 
 /// Aborts the producer task when the pump stops early.

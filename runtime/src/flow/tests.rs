@@ -25,6 +25,8 @@ fn batch(n: i64) -> RecordBatch {
 #[derive(Clone, Copy)]
 enum HomeBehaviour {
     Batches(usize, i64),
+    /// Batches, also offered as Parquet files.
+    Files(usize, i64),
     FailOpen(ErrorKind),
     FailAfter(usize),
     Hang,
@@ -70,10 +72,22 @@ impl BatchReader for FakeReader {
     fn schema(&self) -> SchemaRef {
         schema()
     }
+    fn parquet_files(&self) -> Option<ParquetFiles> {
+        match self.0 {
+            HomeBehaviour::Files(count, rows) => Some(ParquetFiles {
+                paths: vec!["/data/part-0.parquet".into()],
+                columns: vec!["v".into()],
+                rows: count as u64 * rows as u64,
+            }),
+            _ => None,
+        }
+    }
     async fn next_batch(&mut self) -> ConnectorResult<Option<RecordBatch>> {
         self.1 += 1;
         match self.0 {
-            HomeBehaviour::Batches(count, rows) => Ok((self.1 <= count).then(|| batch(rows))),
+            HomeBehaviour::Batches(count, rows) | HomeBehaviour::Files(count, rows) => {
+                Ok((self.1 <= count).then(|| batch(rows)))
+            }
             HomeBehaviour::FailAfter(count) if self.1 > count => {
                 Err(ConnectorError::data("bad row"))
             }
@@ -98,6 +112,10 @@ impl BatchReader for FakeReader {
 #[derive(Default)]
 struct Journal {
     written_batches: Vec<usize>,
+    /// Whether the store reads offered Parquet files itself.
+    takes_files: bool,
+    /// The rows of the files it read.
+    loaded_files: Vec<u64>,
     committed: u32,
     aborted: u32,
 }
@@ -149,6 +167,14 @@ impl StoreWriter for FakeStore {
             .written_batches
             .push(batch.num_rows());
         Ok(())
+    }
+    async fn load_parquet_files(&mut self, files: &ParquetFiles) -> ConnectorResult<Option<u64>> {
+        let mut journal = self.0.lock().unwrap();
+        if !journal.takes_files {
+            return Ok(None);
+        }
+        journal.loaded_files.push(files.rows);
+        Ok(Some(files.rows))
     }
     async fn would_replace_data(&mut self) -> ConnectorResult<bool> {
         Ok(self.0.lock().unwrap().committed > 0)
@@ -332,4 +358,28 @@ async fn a_panicking_home_is_a_failure_not_the_end_of_the_data() {
     assert_eq!(report.error.unwrap().kind, ErrorKind::Internal);
     let j = s.journal.lock().unwrap();
     assert_eq!((j.committed, j.aborted), (0, 1));
+}
+
+#[tokio::test]
+async fn a_store_that_reads_the_homes_files_itself_gets_them_instead_of_batches() {
+    let s = setup(HomeBehaviour::Files(3, 10), 0, None, false);
+    s.journal.lock().unwrap().takes_files = true;
+    let report = run_once(&s.job).await;
+    assert_eq!(report.status, FlowStatus::Succeeded, "{:?}", report.error);
+    assert_eq!(report.rows, 30);
+    let j = s.journal.lock().unwrap();
+    assert_eq!(j.loaded_files, vec![30]);
+    assert!(j.written_batches.is_empty());
+    assert_eq!((j.committed, j.aborted), (1, 0));
+}
+
+#[tokio::test]
+async fn a_store_that_declines_the_files_gets_the_batches() {
+    let s = setup(HomeBehaviour::Files(3, 10), 0, None, false);
+    let report = run_once(&s.job).await;
+    assert_eq!(report.rows, 30);
+    let j = s.journal.lock().unwrap();
+    assert!(j.loaded_files.is_empty());
+    assert_eq!(j.written_batches, vec![10, 10, 10]);
+    assert_eq!(j.committed, 1);
 }
