@@ -2,7 +2,10 @@
 one session.
 
 - hygge: `hygge go`, a `parquet` home and a `duckdb` store (`if_exists: replace`), DuckDB
-  loaded from the libduckdb given (1.5.6).
+  loaded from the libduckdb given (1.5.6). The store reads the home's file itself
+  (`read_parquet`, its default for local Parquet files).
+- hygge streamed: the same with `read_parquet: false`: hygge decodes the file and DuckDB
+  ingests the Arrow batches.
 - DuckDB itself: `CREATE TABLE lineitem AS SELECT * FROM read_parquet(…)` in Python's duckdb
   1.5.6, the same engine hygge loads.
 - DuckDB from an Arrow stream: the file's row groups decoded by pyarrow and handed to
@@ -112,24 +115,35 @@ def timed(tool, rows, work):
     return float(wall), float(user) + float(system), int(kib) / 1024
 
 
+def hygge_project(work, name, lib, db, store_keys):
+    """A project loading the source into main.lineitem of `db` (in `work`)."""
+    project = os.path.join(work, name)
+    os.makedirs(os.path.join(project, "flows", "load"))
+    with open(os.path.join(project, "hygge.yml"), "w") as f:
+        f.write(f"name: bench\nconnections:\n  wh:\n    type: duckdb\n    path: {work}/{db}\n"
+                f"    library: {lib}\n")
+    with open(os.path.join(project, "flows", "load", "flow.yml"), "w") as f:
+        f.write(f"home: {{type: parquet, path: {os.path.dirname(SOURCE)}}}\n"
+                "store: {type: duckdb, connection: wh, table: main.lineitem, if_exists: replace"
+                f"{store_keys}}}\n")
+    return project
+
+
 def main():
     release, lib = sys.argv[1], sys.argv[2]
     runs = int(sys.argv[3]) if len(sys.argv) > 3 else 5
     rows = pq.ParquetFile(SOURCE).metadata.num_rows
     work = tempfile.mkdtemp(prefix="hygge-bench-duckdb-")
     try:
-        project = os.path.join(work, "project")
-        os.makedirs(os.path.join(project, "flows", "load"))
-        with open(os.path.join(project, "hygge.yml"), "w") as f:
-            f.write(f"name: bench\nconnections:\n  wh:\n    type: duckdb\n    path: {work}/hygge.duckdb\n"
-                    f"    library: {lib}\n")
-        with open(os.path.join(project, "flows", "load", "flow.yml"), "w") as f:
-            f.write(f"home: {{type: parquet, path: {os.path.dirname(SOURCE)}}}\n"
-                    "store: {type: duckdb, connection: wh, table: main.lineitem, if_exists: replace}\n")
+        project = hygge_project(work, "project", lib, "hygge.duckdb", "")
+        streamed = hygge_project(work, "streamed", lib, "streamed.duckdb", ", read_parquet: false")
         pipelines = os.path.join(work, "dlt")
         tools = [
             Tool("hygge", [os.path.join(release, "hygge"), "--project", project, "go", "--quiet"],
                  f"{work}/hygge.duckdb", "main.lineitem"),
+            Tool("hygge streamed (read_parquet: false)",
+                 [os.path.join(release, "hygge"), "--project", streamed, "go", "--quiet"],
+                 f"{work}/streamed.duckdb", "main.lineitem"),
             Tool("DuckDB (CREATE TABLE AS read_parquet)", [PY, "-P", "-c", DUCKDB_IMPORT, f"{work}/duckdb.duckdb", SOURCE],
                  f"{work}/duckdb.duckdb", "lineitem"),
             Tool("DuckDB from an Arrow stream (pyarrow row groups)", [PY, "-P", "-c", DUCKDB_ARROW, f"{work}/arrow.duckdb", SOURCE],

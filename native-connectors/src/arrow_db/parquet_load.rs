@@ -40,15 +40,8 @@ pub fn fits(loaded: &SchemaRef, files: &ParquetFiles) -> bool {
 /// in the same column type.
 fn same_in_duckdb(field: &Field) -> bool {
     match field.data_type() {
+        integer if integer.is_integer() => true,
         DataType::Boolean
-        | DataType::Int8
-        | DataType::Int16
-        | DataType::Int32
-        | DataType::Int64
-        | DataType::UInt8
-        | DataType::UInt16
-        | DataType::UInt32
-        | DataType::UInt64
         | DataType::Float32
         | DataType::Float64
         | DataType::Utf8
