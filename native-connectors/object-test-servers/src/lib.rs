@@ -16,7 +16,9 @@ mod process;
 
 pub use azurite::{AZURITE_ACCOUNT, AZURITE_KEY, Azurite};
 pub use delta::{DeltaRead, read_delta};
-pub use local_db::{DuckDbHolder, duckdb_library, py_duckdb, py_sqlite, sqlite_adbc_driver};
+pub use local_db::{
+    DuckDbHolder, duckdb_library, postgres_adbc_driver, py_duckdb, py_sqlite, sqlite_adbc_driver,
+};
 pub use moto::Moto;
 
 /// Why a server could not be started or used.

@@ -53,14 +53,27 @@ fn python_with(module: &'static str, install: &str) -> Result<PathBuf, ServerErr
 /// # Errors
 /// [`ServerError::NotInstalled`] with the install command.
 pub fn sqlite_adbc_driver() -> Result<PathBuf, ServerError> {
-    let python = python_with("adbc_driver_sqlite", "adbc-driver-sqlite==1.13.0")?;
+    wheel_driver("adbc_driver_sqlite", "adbc-driver-sqlite==1.13.0")
+}
+
+/// The PostgreSQL ADBC driver library of the PyPI wheel `adbc-driver-postgresql`.
+///
+/// # Errors
+/// [`ServerError::NotInstalled`] with the install command.
+pub fn postgres_adbc_driver() -> Result<PathBuf, ServerError> {
+    wheel_driver("adbc_driver_postgresql", "adbc-driver-postgresql==1.13.0")
+}
+
+/// The driver library a PyPI `adbc-driver-*` wheel ships (its module's `_driver_path()`).
+fn wheel_driver(module: &'static str, install: &str) -> Result<PathBuf, ServerError> {
+    let python = python_with(module, install)?;
     let output = Command::new(python)
         .args([
             "-c",
-            "import adbc_driver_sqlite; print(adbc_driver_sqlite._driver_path())",
+            &format!("import {module}; print({module}._driver_path())"),
         ])
         .output()
-        .map_err(|e| step("finding the SQLite ADBC driver", e))?;
+        .map_err(|e| step(format!("finding the driver of {module}"), e))?;
     Ok(PathBuf::from(
         String::from_utf8_lossy(&output.stdout).trim().to_string(),
     ))

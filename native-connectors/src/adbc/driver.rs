@@ -4,6 +4,9 @@
 
 use std::sync::Arc;
 
+use arrow_array::{RecordBatch, RecordBatchReader};
+use arrow_schema::{ArrowError, SchemaRef};
+
 use adbc_core::error::{Error as AdbcError, Status};
 use adbc_core::options::{AdbcVersion, IngestMode, OptionDatabase, OptionStatement, OptionValue};
 use adbc_core::{Connection, Database, Driver, LOAD_FLAG_DEFAULT, Optionable, Statement};
@@ -154,6 +157,28 @@ impl ArrowDatabase for AdbcDatabase {
     }
 }
 
+/// A query's rows, holding their statement open until the rows are dropped: some drivers
+/// (PostgreSQL's) end the stream when its statement is released.
+struct StatementRows {
+    /// Dropped first (fields drop in order).
+    rows: ArrowRows,
+    _statement: ManagedStatement,
+}
+
+impl Iterator for StatementRows {
+    type Item = Result<RecordBatch, ArrowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.rows.next()
+    }
+}
+
+impl RecordBatchReader for StatementRows {
+    fn schema(&self) -> SchemaRef {
+        self.rows.schema()
+    }
+}
+
 /// One connection of a driver.
 struct AdbcConnection {
     connection: ManagedConnection,
@@ -177,7 +202,11 @@ impl ArrowConnection for AdbcConnection {
     fn query(&mut self, sql: &str) -> Result<ArrowRows, DbError> {
         let mut statement = self.statement()?;
         statement.set_sql_query(sql).map_err(|e| db_error(&e))?;
-        statement.execute().map_err(|e| db_error(&e))
+        let rows = statement.execute().map_err(|e| db_error(&e))?;
+        Ok(Box::new(StatementRows {
+            rows,
+            _statement: statement,
+        }))
     }
 
     fn ingest(&mut self, table: &SqlTable, rows: ArrowRows) -> Result<(), DbError> {
