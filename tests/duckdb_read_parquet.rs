@@ -407,8 +407,36 @@ fn a_read_parquet_key_on_another_database_is_a_clear_error() {
 }
 
 #[test]
-fn a_kill_9_while_duckdb_reads_the_files_leaves_the_table_as_it_was() {
+fn a_file_whose_footer_disagrees_with_itself_is_refused_as_when_streamed() {
     let dir = tempfile::tempdir().unwrap();
+    // The second file: the first is read when the home opens, and refused there.
+    write_parquet(
+        &dir.path().join("data/lying/part-0.parquet"),
+        &[every_type([1, 2, 3])],
+    );
+    let file = dir.path().join("data/lying/part-1.parquet");
+    write_parquet(&file, &[every_type([4, 5, 6])]);
+    set_row_group_counts(&file, 2);
+    let flows = "  lying:
+    home: {type: parquet, path: data/lying}
+    store: {type: duckdb, connection: wh, table: main.lying, if_exists: replace}
+";
+    write_files(dir.path(), &[("hygge.yml", &duckdb_project(flows))]);
+    let out = fails(run(dir.path(), &["go"]));
+    assert!(out.contains("disagrees with itself"), "{out}");
+    assert!(!out.contains(READ_ITSELF), "{out}");
+    assert_eq!(
+        duck(
+            &dir.path().join("warehouse.duckdb"),
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'lying%'"
+        ),
+        "0"
+    );
+}
+
+/// A project in `dir` whose flow has loaded 100 rows labelled `old` into `main.t`, and now
+/// loads a 4M-row file instead: the database file, and the command that runs that load.
+fn a_big_load_to_stop(dir: &std::path::Path) -> (std::path::PathBuf, std::process::Command) {
     let rows = |n: i64, label: &str| {
         RecordBatch::try_from_iter(vec![
             (
@@ -424,56 +452,99 @@ fn a_kill_9_while_duckdb_reads_the_files_leaves_the_table_as_it_was() {
         ])
         .unwrap()
     };
-    write_parquet(
-        &dir.path().join("data/small/part-0.parquet"),
-        &[rows(100, "old")],
-    );
+    write_parquet(&dir.join("data/small/part-0.parquet"), &[rows(100, "old")]);
     let big: Vec<RecordBatch> = (0..40).map(|_| rows(100_000, "new")).collect();
-    write_parquet(&dir.path().join("data/big/part-0.parquet"), &big);
+    write_parquet(&dir.join("data/big/part-0.parquet"), &big);
     let flows = "  load:
     home: {type: parquet, path: data/small}
     store: {type: duckdb, connection: wh, table: main.t, if_exists: replace}
 ";
-    write_files(dir.path(), &[("hygge.yml", &duckdb_project(flows))]);
-    let db = dir.path().join("warehouse.duckdb");
-    ok(run(dir.path(), &["go"]));
+    write_files(dir, &[("hygge.yml", &duckdb_project(flows))]);
+    let db = dir.join("warehouse.duckdb");
+    ok(run(dir, &["go"]));
     assert_eq!(duck(&db, "SELECT count(*) FROM main.t"), "100");
-
     write_files(
-        dir.path(),
+        dir,
         &[(
             "hygge.yml",
             &duckdb_project(&flows.replace("data/small", "data/big")),
         )],
     );
-    let size = |path: &std::path::Path| std::fs::metadata(path).map_or(0, |m| m.len());
-    let (db_before, wal) = (size(&db), db.with_extension("duckdb.wal"));
-    let mut child = hygge()
+    let mut command = hygge();
+    command
         .arg("--project")
-        .arg(dir.path())
+        .arg(dir)
         .arg("go")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // DuckDB writes the rows it reads into the file (or its log) before it commits.
-    kill_after(&mut child, "DuckDB writing the rows it read", || {
-        size(&db) + size(&wal) > db_before + 8 * 1024 * 1024
-    });
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    (db, command)
+}
 
+/// Whether DuckDB is writing the rows it reads, into the file or its log, before it
+/// commits: an event of the running load.
+fn duckdb_writing(db: &std::path::Path) -> impl FnMut() -> bool {
+    let size = |path: &std::path::Path| std::fs::metadata(path).map_or(0, |m| m.len());
+    let (db, wal) = (db.to_path_buf(), db.with_extension("duckdb.wal"));
+    let before = size(&db) + size(&wal);
+    move || size(&db) + size(&wal) > before + 8 * 1024 * 1024
+}
+
+/// The table holds the first run's rows, and a next run cleans up and loads the big file.
+fn left_as_it_was_then_loads(dir: &std::path::Path, db: &std::path::Path) {
     assert_eq!(
-        duck(&db, "SELECT count(*), min(label) FROM main.t"),
+        duck(db, "SELECT count(*), min(label) FROM main.t"),
         "100|old-0"
     );
-    // The next run takes the abandoned staging table away and loads.
-    let again = ok(run(dir.path(), &["go"]));
+    let again = ok(run(dir, &["go"]));
     assert!(again.contains(READ_ITSELF), "{again}");
-    assert_eq!(duck(&db, "SELECT count(*) FROM main.t"), "4000000");
+    assert_eq!(duck(db, "SELECT count(*) FROM main.t"), "4000000");
     assert_eq!(
         duck(
-            &db,
+            db,
             "SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '%__hygge_%'"
         ),
         "0"
     );
+}
+
+#[test]
+fn a_kill_9_while_duckdb_reads_the_files_leaves_the_table_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, mut command) = a_big_load_to_stop(dir.path());
+    let mut child = command.spawn().unwrap();
+    kill_after(
+        &mut child,
+        "DuckDB writing the rows it read",
+        duckdb_writing(&db),
+    );
+    left_as_it_was_then_loads(dir.path(), &db);
+}
+
+#[test]
+fn an_interrupt_while_duckdb_reads_the_files_stops_it_and_leaves_the_table_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, mut command) = a_big_load_to_stop(dir.path());
+    let mut child = command.spawn().unwrap();
+    let mut writing = duckdb_writing(&db);
+    while !writing() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before DuckDB wrote"
+        );
+        std::thread::yield_now();
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let output = child.wait_with_output().unwrap();
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(130), "{out}");
+    // DuckDB was stopped, not waited for: its read ended in its interrupt error.
+    assert!(
+        out.contains("the abandoned load failed") && out.contains("nterrupt"),
+        "{out}"
+    );
+    left_as_it_was_then_loads(dir.path(), &db);
 }

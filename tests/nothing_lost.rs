@@ -615,30 +615,6 @@ fn sigterm_aborts_the_running_store_and_exits_143() {
     assert_eq!(code, Some(143), "{out}");
 }
 
-/// Rewrites the footer of the Parquet file at `path` with each row group's row count set to
-/// `rows`, as some old writers left it, keeping the data pages as they are.
-fn set_row_group_counts(path: &Path, rows: i64) {
-    use parquet::file::metadata::{ParquetMetaDataReader, ParquetMetaDataWriter};
-    let metadata = ParquetMetaDataReader::new()
-        .parse_and_finish(&std::fs::File::open(path).unwrap())
-        .unwrap();
-    let mut builder = metadata.into_builder();
-    let groups = builder
-        .take_row_groups()
-        .into_iter()
-        .map(|g| g.into_builder().set_num_rows(rows).build().unwrap())
-        .collect();
-    let metadata = builder.set_row_groups(groups).build();
-    let original = std::fs::read(path).unwrap();
-    let len = original.len();
-    let footer = u32::from_le_bytes(original[len - 8..len - 4].try_into().unwrap()) as usize;
-    let mut rewritten = original[..len - 8 - footer].to_vec();
-    ParquetMetaDataWriter::new(&mut rewritten, &metadata)
-        .finish()
-        .unwrap();
-    std::fs::write(path, rewritten).unwrap();
-}
-
 #[test]
 fn a_parquet_file_whose_metadata_miscounts_its_rows_fails_naming_the_file() {
     let tmp = tempfile::tempdir().unwrap();

@@ -14,7 +14,9 @@ use adbc_driver_manager::{ManagedConnection, ManagedDatabase, ManagedDriver, Man
 use hygge_runtime::contract::{ConnectorError, ConnectorResult, ErrorKind};
 use hygge_runtime::publish::SqlTable;
 
-use crate::arrow_db::{ArrowConnection, ArrowDatabase, ArrowRows, DbError, Flavor, Opener};
+use crate::arrow_db::{
+    ArrowConnection, ArrowDatabase, ArrowRows, CancelSlot, DbError, Flavor, Opener,
+};
 
 /// Which library a driver is, and the function that starts it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -197,6 +199,23 @@ impl ArrowConnection for AdbcConnection {
         statement.set_sql_query(sql).map_err(|e| db_error(&e))?;
         statement.execute_update().map_err(|e| db_error(&e))?;
         Ok(())
+    }
+
+    fn execute_cancellable(&mut self, sql: &str, cancel: &CancelSlot) -> Result<(), DbError> {
+        let mut statement = self.statement()?;
+        statement.set_sql_query(sql).map_err(|e| db_error(&e))?;
+        let handle = statement.get_cancel_handle();
+        let stop = Box::new(move || {
+            if let Err(e) = handle.try_cancel() {
+                tracing::warn!("the database could not stop the statement: {e}");
+            }
+        });
+        if !cancel.arm(stop) {
+            return Err(DbError::new("cancelled before it started"));
+        }
+        let ran = statement.execute_update().map_err(|e| db_error(&e));
+        cancel.disarm();
+        ran.map(|_| ())
     }
 
     fn query(&mut self, sql: &str) -> Result<ArrowRows, DbError> {

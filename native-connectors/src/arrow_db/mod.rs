@@ -64,6 +64,61 @@ impl DbError {
     }
 }
 
+/// Where a long statement leaves the way to stop it while it runs, for an abort (an
+/// interrupt, a timeout) that must not wait for the whole load.
+#[derive(Clone, Default)]
+pub struct CancelSlot(Arc<std::sync::Mutex<Cancel>>);
+
+/// What a [`CancelSlot`] holds.
+#[derive(Default)]
+enum Cancel {
+    /// No statement runs, and none was cancelled.
+    #[default]
+    Idle,
+    /// A statement runs; this stops it.
+    Armed(Box<dyn Fn() + Send + Sync>),
+    /// Cancelled: a statement not yet started must not start.
+    Cancelled,
+}
+
+impl CancelSlot {
+    /// Arms the slot with `stop` for a statement about to run; `false` when it was already
+    /// cancelled, and the statement must not run.
+    pub fn arm(&self, stop: Box<dyn Fn() + Send + Sync>) -> bool {
+        let mut slot = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if matches!(*slot, Cancel::Cancelled) {
+            return false;
+        }
+        *slot = Cancel::Armed(stop);
+        true
+    }
+
+    /// The statement ended: nothing to stop any more.
+    pub fn disarm(&self) {
+        let mut slot = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if matches!(*slot, Cancel::Armed(_)) {
+            *slot = Cancel::Idle;
+        }
+    }
+
+    /// Stops the running statement, if any, and keeps any later one from starting.
+    pub fn cancel(&self) {
+        let mut slot = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Cancel::Armed(stop) = std::mem::replace(&mut *slot, Cancel::Cancelled) {
+            stop();
+        }
+    }
+}
+
 /// The rows of a query, as the database streams them.
 pub type ArrowRows = Box<dyn RecordBatchReader + Send>;
 
@@ -75,6 +130,17 @@ pub trait ArrowConnection: Send {
     /// # Errors
     /// The database's error.
     fn execute(&mut self, sql: &str) -> Result<(), DbError>;
+
+    /// Runs a statement that may run long (a load), as [`ArrowConnection::execute`], armed
+    /// in `cancel` while it runs so that another thread can stop it. A connection that
+    /// cannot be stopped runs it to its end.
+    ///
+    /// # Errors
+    /// The database's error, or a cancelled statement's.
+    fn execute_cancellable(&mut self, sql: &str, cancel: &CancelSlot) -> Result<(), DbError> {
+        let _ = cancel;
+        self.execute(sql)
+    }
 
     /// Runs a query and streams its rows.
     ///

@@ -11,15 +11,25 @@
 //! - the rows loaded are counted against the files' footers.
 
 use arrow_schema::{DataType, Field, SchemaRef};
-use hygge_runtime::contract::ParquetFiles;
-use hygge_runtime::publish::SqlTable;
+use hygge_runtime::contract::{ConnectorError, ConnectorResult, ErrorKind, ParquetFiles};
+use hygge_runtime::publish::{SqlDatabase, SqlDialect, SqlTable};
+use tokio::task::JoinHandle;
 
-use hygge_runtime::publish::SqlDialect;
-
+use super::CancelSlot;
+use super::database::{ArrowDb, as_text};
 use super::dialect::{literal, quote};
 
+/// The oldest DuckDB whose Parquet reader matches its Arrow ingest as `fits` assumes
+/// (nanosecond timestamps, names equal but for case).
+const OLDEST_DUCKDB: (u32, u32) = (1, 1);
+
+/// What to do when the direct load fails where streaming might not.
+const STREAM_HINT: &str =
+    "set `read_parquet: false` on the store to stream the rows through hygge instead";
+
 /// Whether DuckDB can load `files` into a staging table of `loaded` with the result the
-/// batches would give.
+/// batches would give. Every column of the files counts, read or not: DuckDB binds them
+/// all.
 pub fn fits(loaded: &SchemaRef, files: &ParquetFiles) -> bool {
     let names: Vec<&String> = loaded.fields().iter().map(|f| f.name()).collect();
     let mut folded: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
@@ -29,6 +39,7 @@ pub fn fits(loaded: &SchemaRef, files: &ParquetFiles) -> bool {
         // DuckDB matches column names regardless of case.
         && folded.len() == names.len()
         && loaded.fields().iter().all(|f| same_in_duckdb(f))
+        && files.all_columns.iter().all(|f| same_in_duckdb(f))
         // DuckDB reads these characters in a path as a glob.
         && files.paths.iter().all(|p| {
             p.to_str()
@@ -39,6 +50,10 @@ pub fn fits(loaded: &SchemaRef, files: &ParquetFiles) -> bool {
 /// Types whose Parquet reading by DuckDB and Arrow ingest into DuckDB give the same values
 /// in the same column type.
 fn same_in_duckdb(field: &Field) -> bool {
+    // An extension type (JSON, UUID, geometry…) may mean a type of DuckDB's own there.
+    if field.metadata().contains_key("ARROW:extension:name") {
+        return false;
+    }
     match field.data_type() {
         integer if integer.is_integer() => true,
         DataType::Boolean
@@ -81,6 +96,87 @@ pub fn insert_sql(dialect: &dyn SqlDialect, staging: &SqlTable, files: &ParquetF
     )
 }
 
+/// Whether the run's DuckDB is one whose Parquet reading `fits` describes.
+///
+/// # Errors
+/// The database's error.
+pub async fn library_reads_alike(db: &ArrowDb) -> ConnectorResult<bool> {
+    let (_, version) = db
+        .query(
+            "SELECT library_version FROM pragma_version()",
+            ErrorKind::Data,
+            "asking DuckDB its version",
+        )
+        .await?;
+    let version = as_text(&version)?
+        .first()
+        .and_then(|row| row.first().cloned().flatten())
+        .unwrap_or_default();
+    let mut numbers = version
+        .trim_start_matches('v')
+        .split('.')
+        .map(|n| n.parse::<u32>().ok());
+    Ok(matches!(
+        (numbers.next().flatten(), numbers.next().flatten()),
+        (Some(major), Some(minor)) if (major, minor) >= OLDEST_DUCKDB
+    ))
+}
+
+/// Starts DuckDB loading `files` into `staging` on a blocking thread, stoppable through
+/// `cancel`.
+///
+/// # Errors
+/// No connection.
+pub async fn start(
+    db: &ArrowDb,
+    staging: &SqlTable,
+    files: &ParquetFiles,
+    cancel: &CancelSlot,
+) -> ConnectorResult<JoinHandle<ConnectorResult<()>>> {
+    let sql = insert_sql(db.dialect(), staging, files);
+    let mut connection = db.connection().await?;
+    let (label, cancel) = (db.label().to_string(), cancel.clone());
+    let doing = format!("loading the staging table {staging} from the home's Parquet files");
+    Ok(tokio::task::spawn_blocking(move || {
+        connection.execute_cancellable(&sql, &cancel).map_err(|e| {
+            e.into_connector(ErrorKind::Data, &label, &doing)
+                .with_context(STREAM_HINT)
+        })
+    }))
+}
+
+/// Checks that `staging` holds the rows the files' footers count.
+///
+/// # Errors
+/// A data error when it does not.
+pub async fn check_rows(
+    db: &ArrowDb,
+    staging: &SqlTable,
+    files: &ParquetFiles,
+) -> ConnectorResult<()> {
+    let count = format!("SELECT count(*) FROM {}", db.dialect().qualified(staging));
+    let (_, counted) = db
+        .query(&count, ErrorKind::Data, "counting the staged rows")
+        .await?;
+    let rows = as_text(&counted)?
+        .first()
+        .and_then(|row| row.first().cloned().flatten())
+        .and_then(|n| n.parse::<u64>().ok());
+    if rows == Some(files.rows) {
+        return Ok(());
+    }
+    Err(ConnectorError::data(format!(
+        "{}: DuckDB read {} rows from the home's Parquet files, whose footers say {}; \
+         nothing was published",
+        db.label(),
+        rows.map_or_else(|| "an unknown number of".to_string(), |n| n.to_string()),
+        files.rows
+    ))
+    .with_context(format!(
+        "a file may have changed during the load: run again, or {STREAM_HINT}"
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
@@ -94,6 +190,7 @@ mod tests {
         ParquetFiles {
             paths: vec![PathBuf::from(path)],
             columns: columns.iter().map(|c| (*c).to_string()).collect(),
+            all_columns: Vec::new(),
             rows: 1,
         }
     }
@@ -143,6 +240,28 @@ mod tests {
             true,
         ))));
         assert!(!fits(&nested, &c));
+    }
+
+    #[test]
+    fn declines_extension_types_and_unread_columns_duckdb_would_read_otherwise() {
+        let loaded = schema(vec![Field::new("a", DataType::Int32, true)]);
+        let mut c = files(&["a"], "/d/a.parquet");
+        c.all_columns = vec![
+            Arc::new(Field::new("a", DataType::Int32, true)),
+            Arc::new(Field::new("b", DataType::Utf8, true)),
+        ];
+        assert!(fits(&loaded, &c));
+        c.all_columns.push(Arc::new(Field::new(
+            "t",
+            DataType::Time64(TimeUnit::Microsecond),
+            true,
+        )));
+        assert!(!fits(&loaded, &c));
+        let json =
+            Field::new("a", DataType::Utf8, true).with_metadata(std::collections::HashMap::from([
+                ("ARROW:extension:name".to_string(), "arrow.json".to_string()),
+            ]));
+        assert!(!fits(&schema(vec![json]), &files(&["a"], "/d/a.parquet")));
     }
 
     #[test]

@@ -24,7 +24,7 @@ use tracing::{info, warn};
 
 use super::database::{ArrowDb, as_text};
 use super::dialect::{column_types_query, quote};
-use super::{DbSettings, parquet_load};
+use super::{CancelSlot, DbSettings, parquet_load};
 
 /// A validated store of an Arrow database (`duckdb`, `sqlite`, `adbc`).
 pub struct ArrowStoreSpec {
@@ -205,6 +205,7 @@ impl Store for ArrowStore {
             watermark_column: context.watermark_column.clone(),
             opened: schema,
             read_parquet: self.read_parquet,
+            cancel: CancelSlot::default(),
         }))
     }
 }
@@ -274,6 +275,8 @@ struct ArrowWriter {
     opened: SchemaRef,
     /// Whether it may read a home's Parquet files itself.
     read_parquet: bool,
+    /// Stops DuckDB reading the files when the run is aborted.
+    cancel: CancelSlot,
 }
 
 impl ArrowWriter {
@@ -299,37 +302,10 @@ impl ArrowWriter {
             .ok_or_else(|| ConnectorError::internal("loaded after publishing"))?
             .table()
             .clone();
-        let sql = parquet_load::insert_sql(self.db.dialect(), &staging, files);
-        let mut connection = self.db.connection().await?;
-        let label = self.db.label().to_string();
-        let doing = format!("loading the staging table {staging} from the home's Parquet files");
-        self.ingest = Some(tokio::task::spawn_blocking(move || {
-            connection
-                .execute(&sql)
-                .map_err(|e| e.into_connector(ErrorKind::Data, &label, &doing))
-        }));
+        // Kept where an abort finds it: it cancels the load, then waits for it.
+        self.ingest = Some(parquet_load::start(&self.db, &staging, files, &self.cancel).await?);
         self.finish_ingest().await?;
-        let count = format!(
-            "SELECT count(*) FROM {}",
-            self.db.dialect().qualified(&staging)
-        );
-        let (_, counted) = self
-            .db
-            .query(&count, ErrorKind::Data, "counting the staged rows")
-            .await?;
-        let rows = as_text(&counted)?
-            .first()
-            .and_then(|row| row.first().cloned().flatten())
-            .and_then(|n| n.parse::<u64>().ok());
-        if rows != Some(files.rows) {
-            return Err(ConnectorError::data(format!(
-                "{}: DuckDB read {} rows from the home's Parquet files, whose footers say {}",
-                self.db.label(),
-                rows.map_or_else(|| "an unknown number of".to_string(), |n| n.to_string()),
-                files.rows
-            ))
-            .with_context("a file changed during the load; run again"));
-        }
+        parquet_load::check_rows(&self.db, &staging, files).await?;
         Ok(files.rows)
     }
 
@@ -380,6 +356,7 @@ impl ArrowWriter {
     }
 
     async fn drop_staging(&mut self) -> ConnectorResult<()> {
+        self.cancel.cancel();
         if let Err(e) = self.finish_ingest().await {
             warn!(table = %self.table, "the abandoned load failed: {e}");
         }
@@ -431,7 +408,7 @@ impl StoreWriter for ArrowWriter {
             && self.adapter.is_none()
             && !matches!(self.publish, SqlPublish::Merge { .. })
             && parquet_load::fits(&self.loaded, files);
-        if !takes {
+        if !takes || !parquet_load::library_reads_alike(&self.db).await? {
             return Ok(None);
         }
         let rows = self.load_with_read_parquet(files).await?;

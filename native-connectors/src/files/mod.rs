@@ -8,6 +8,7 @@ mod delta_stats;
 mod file_writer;
 mod format;
 pub mod front;
+mod handover;
 mod input;
 mod naming;
 mod object_inputs;

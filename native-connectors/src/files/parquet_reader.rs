@@ -8,7 +8,7 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 use arrow_array::RecordBatchReader;
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
-use hygge_runtime::contract::{ParquetFiles, WatermarkFilter};
+use hygge_runtime::contract::WatermarkFilter;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
@@ -74,96 +74,6 @@ pub fn plan_units(
         }
     }
     Ok(units)
-}
-
-/// The files of `units` (all of `files`, read whole) as [`ParquetFiles`] a store may read
-/// itself, when that gives exactly the rows this home would: every file is local, none has
-/// INT96 timestamps (read here as microseconds, range-checked), and each has the reader's
-/// columns with the reader's types (`schema`, all of the file's columns unless `columns`
-/// projects them). `None` otherwise: the rows are read here.
-pub fn whole_files(
-    files: &[InputFile],
-    units: &[ReadUnit],
-    schema: &SchemaRef,
-    columns: Option<&[String]>,
-) -> Option<ParquetFiles> {
-    let mut paths = Vec::with_capacity(files.len());
-    for file in files {
-        let InputFile::Local(path) = file else {
-            return None;
-        };
-        let footer = units
-            .iter()
-            .find(|u| matches!(&u.file, InputFile::Local(p) if p == path))?
-            .metadata
-            .clone()?;
-        let int96 = footer
-            .file_metadata()
-            .schema_descr()
-            .columns()
-            .iter()
-            .any(|c| c.physical_type() == parquet::basic::Type::INT96);
-        if int96 {
-            return None;
-        }
-        let metadata =
-            ArrowReaderMetadata::try_new(footer.clone(), ArrowReaderOptions::new()).ok()?;
-        let file_schema = metadata.schema();
-        // Another reader sees the Parquet types, not the Arrow types hygge's writer (or
-        // pyarrow's) recorded beside them: seconds are plain integers there.
-        let parquet_only = ArrowReaderMetadata::try_new(
-            footer,
-            ArrowReaderOptions::new().with_skip_arrow_metadata(true),
-        )
-        .ok()?;
-        let kinds = |s: &Schema| {
-            s.fields()
-                .iter()
-                .map(|f| kind(f.data_type()))
-                .collect::<Vec<_>>()
-        };
-        if kinds(file_schema) != kinds(parquet_only.schema()) {
-            return None;
-        }
-        let same = match columns {
-            None => file_schema.fields() == schema.fields(),
-            Some(_) => schema.fields().iter().all(|wanted| {
-                file_schema
-                    .field_with_name(wanted.name())
-                    .is_ok_and(|f| f == wanted.as_ref())
-            }),
-        };
-        if !same {
-            return None;
-        }
-        paths.push(std::path::absolute(path).ok()?);
-    }
-    Some(ParquetFiles {
-        paths,
-        columns: schema.fields().iter().map(|f| f.name().clone()).collect(),
-        rows: units.iter().map(|u| u.rows).sum::<Option<u64>>()?,
-    })
-}
-
-/// `data_type` as any Parquet reader reads it: offsets' width, views, time zones other than
-/// UTC (an instant either way) and field names aside.
-fn kind(data_type: &DataType) -> DataType {
-    let item = |f: &Field| Arc::new(Field::new("item", kind(f.data_type()), true));
-    match data_type {
-        DataType::LargeUtf8 | DataType::Utf8View => DataType::Utf8,
-        DataType::LargeBinary | DataType::BinaryView => DataType::Binary,
-        DataType::Timestamp(unit, Some(_)) => DataType::Timestamp(*unit, Some("UTC".into())),
-        DataType::List(f) | DataType::LargeList(f) | DataType::ListView(f) => {
-            DataType::List(item(f))
-        }
-        DataType::Struct(fields) => DataType::Struct(
-            fields
-                .iter()
-                .map(|f| Field::new(f.name(), kind(f.data_type()), true))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
 }
 
 /// A Parquet file's metadata, read with one request for most files.
@@ -304,7 +214,10 @@ fn int96_as_micros(metadata: ArrowReaderMetadata) -> Result<ArrowReaderMetadata,
 /// The rows the row groups `groups` hold, after checking that the file's metadata agrees
 /// with itself: each flat column chunk holds as many values as its row group says it has
 /// rows (a writer bug otherwise makes readers return fewer rows, without an error).
-fn checked_row_count(metadata: &ParquetMetaData, groups: &[usize]) -> Result<u64, String> {
+pub(super) fn checked_row_count(
+    metadata: &ParquetMetaData,
+    groups: &[usize],
+) -> Result<u64, String> {
     let mut rows = 0u64;
     for &g in groups {
         let group = metadata.row_group(g);

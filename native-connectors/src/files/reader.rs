@@ -14,8 +14,8 @@ use hygge_runtime::contract::{
 use tokio::sync::mpsc;
 
 use super::format::{Format, ReadUnit, TextOptions, open_unit, plan_units};
+use super::handover::whole_files;
 use super::input::{InputFile, ReadFailure};
-use super::parquet_reader::whole_files;
 
 /// Batches buffered per unit being read ahead.
 const BATCHES_AHEAD_PER_UNIT: usize = 2;

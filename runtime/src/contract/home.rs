@@ -123,6 +123,9 @@ pub struct ParquetFiles {
     pub paths: Vec<PathBuf>,
     /// The columns to read, by name, in the reader's order (the reader's schema).
     pub columns: Vec<String>,
+    /// Every column of the files, those not read too (each distinct one once): a store
+    /// reading the files itself may have to make sense of them all.
+    pub all_columns: Vec<arrow_schema::FieldRef>,
     /// The rows the files hold, from their footers: a store checks its load against it.
     pub rows: u64,
 }

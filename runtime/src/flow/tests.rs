@@ -77,6 +77,7 @@ impl BatchReader for FakeReader {
             HomeBehaviour::Files(count, rows) => Some(ParquetFiles {
                 paths: vec!["/data/part-0.parquet".into()],
                 columns: vec!["v".into()],
+                all_columns: schema().fields().iter().cloned().collect(),
                 rows: count as u64 * rows as u64,
             }),
             _ => None,
