@@ -101,17 +101,13 @@ pub fn insert_sql(dialect: &dyn SqlDialect, staging: &SqlTable, files: &ParquetF
 /// # Errors
 /// The database's error.
 pub async fn library_reads_alike(db: &ArrowDb) -> ConnectorResult<bool> {
-    let (_, version) = db
-        .query(
-            "SELECT library_version FROM pragma_version()",
-            ErrorKind::Data,
-            "asking DuckDB its version",
-        )
-        .await?;
-    let version = as_text(&version)?
-        .first()
-        .and_then(|row| row.first().cloned().flatten())
-        .unwrap_or_default();
+    let version = first_cell(
+        db,
+        "SELECT library_version FROM pragma_version()",
+        "asking DuckDB its version",
+    )
+    .await?
+    .unwrap_or_default();
     let mut numbers = version
         .trim_start_matches('v')
         .split('.')
@@ -155,12 +151,8 @@ pub async fn check_rows(
     files: &ParquetFiles,
 ) -> ConnectorResult<()> {
     let count = format!("SELECT count(*) FROM {}", db.dialect().qualified(staging));
-    let (_, counted) = db
-        .query(&count, ErrorKind::Data, "counting the staged rows")
-        .await?;
-    let rows = as_text(&counted)?
-        .first()
-        .and_then(|row| row.first().cloned().flatten())
+    let rows = first_cell(db, &count, "counting the staged rows")
+        .await?
         .and_then(|n| n.parse::<u64>().ok());
     if rows == Some(files.rows) {
         return Ok(());
@@ -175,6 +167,14 @@ pub async fn check_rows(
     .with_context(format!(
         "a file may have changed during the load: run again, or {STREAM_HINT}"
     )))
+}
+
+/// The first column of the first row `sql` returns, as text.
+async fn first_cell(db: &ArrowDb, sql: &str, doing: &str) -> ConnectorResult<Option<String>> {
+    let (_, batches) = db.query(sql, ErrorKind::Data, doing).await?;
+    Ok(as_text(&batches)?
+        .first()
+        .and_then(|row| row.first().cloned().flatten()))
 }
 
 #[cfg(test)]
