@@ -10,12 +10,12 @@ use arrow_schema::{ArrowError, SchemaRef};
 use async_trait::async_trait;
 use hygge_runtime::contract::{
     ConnectorError, ConnectorResult, ErrorKind, ParquetFiles, Place, RunContext, RunScope,
-    SchemaAdapter, Store, StoreSpec, StoreWriter, check_batch_schema,
+    SchemaAdapter, Store, StoreSpec, StoreWriter,
 };
 use hygge_runtime::database::{IfExists, StoreKeys, plan_publish};
 use hygge_runtime::publish::{
     KeepNewest, PublishColumns, SqlDatabase, SqlPublish, SqlStaging, SqlState, SqlTable,
-    refuse_null_keys,
+    staged_batch,
 };
 use hygge_runtime::state::{StateStore, StateUpdate};
 use tokio::sync::mpsc;
@@ -374,16 +374,9 @@ impl StoreWriter for ArrowWriter {
     }
 
     async fn write(&mut self, batch: RecordBatch) -> ConnectorResult<()> {
-        check_batch_schema(&self.opened, &batch)?;
-        if let SqlPublish::Merge { keys } = &self.publish {
-            refuse_null_keys(&batch, keys)?;
-        }
-        if batch.num_rows() == 0 {
+        let Some(batch) = staged_batch(batch, &self.opened, &self.publish, self.adapter.as_ref())?
+        else {
             return Ok(());
-        }
-        let batch = match &self.adapter {
-            Some(adapter) => adapter.adapt(&batch)?,
-            None => batch,
         };
         let rows = batch.num_rows() as u64;
         let sent = match &self.sender {

@@ -13,12 +13,12 @@ use arrow_schema::SchemaRef;
 use async_trait::async_trait;
 use hygge_runtime::contract::{
     ConnectorError, ConnectorResult, Place, RunContext, RunScope, RunType, SchemaAdapter, Store,
-    StoreSpec, StoreWriter, check_batch_schema,
+    StoreSpec, StoreWriter,
 };
 use hygge_runtime::database::{IfExists, LoadStreams, choose_publish};
 use hygge_runtime::publish::{
     KeepNewest, PublishColumns, SqlDatabase, SqlPublish, SqlStaging, SqlState, SqlTable,
-    refuse_null_keys,
+    staged_batch,
 };
 use hygge_runtime::state::{StateStore, StateUpdate};
 use tiberius::{SqlBulkCopyOption, SqlBulkCopyOptions};
@@ -386,16 +386,9 @@ impl StoreWriter for MssqlWriter {
     }
 
     async fn write(&mut self, batch: RecordBatch) -> ConnectorResult<()> {
-        check_batch_schema(&self.opened, &batch)?;
-        if let SqlPublish::Merge { keys } = &self.publish {
-            refuse_null_keys(&batch, keys)?;
-        }
-        if batch.num_rows() == 0 {
+        let Some(batch) = staged_batch(batch, &self.opened, &self.publish, self.adapter.as_ref())?
+        else {
             return Ok(());
-        }
-        let batch = match &self.adapter {
-            Some(adapter) => adapter.adapt(&batch)?,
-            None => batch,
         };
         for (column, array) in self.columns.iter_mut().zip(batch.columns()) {
             if column.sized_from_data {

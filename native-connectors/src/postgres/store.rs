@@ -16,11 +16,11 @@ use bytes::Bytes;
 use futures_util::SinkExt;
 use hygge_runtime::contract::{
     ConnectorError, ConnectorResult, Place, RunContext, RunScope, SchemaAdapter, Store, StoreSpec,
-    StoreWriter, check_batch_schema,
+    StoreWriter,
 };
 use hygge_runtime::database::{Batches, IfExists, LoadStreams, StoreKeys, plan_publish};
 use hygge_runtime::publish::{
-    KeepNewest, PublishColumns, SqlDatabase, SqlPublish, SqlStaging, SqlState, refuse_null_keys,
+    KeepNewest, PublishColumns, SqlDatabase, SqlPublish, SqlStaging, SqlState, staged_batch,
 };
 use hygge_runtime::state::{StateStore, StateUpdate};
 use tracing::{info, warn};
@@ -407,16 +407,9 @@ impl StoreWriter for PgWriter {
     }
 
     async fn write(&mut self, batch: RecordBatch) -> ConnectorResult<()> {
-        check_batch_schema(&self.opened, &batch)?;
-        if let SqlPublish::Merge { keys } = &self.publish {
-            refuse_null_keys(&batch, keys)?;
-        }
-        if batch.num_rows() == 0 {
+        let Some(batch) = staged_batch(batch, &self.opened, &self.publish, self.adapter.as_ref())?
+        else {
             return Ok(());
-        }
-        let batch = match &self.adapter {
-            Some(adapter) => adapter.adapt(&batch)?,
-            None => batch,
         };
         self.rows += batch.num_rows() as u64;
         self.streams.send(batch).await

@@ -22,5 +22,5 @@ pub use sql::{
     KeepNewest, PublishColumns, SqlConnection, SqlDatabase, SqlDialect, SqlPublish, SqlStaging,
     SqlTable, statement_calls,
 };
-pub use sql_checks::{refuse_null_keys, target_schema_policy};
+pub use sql_checks::{staged_batch, target_schema_policy};
 pub use sql_state::{STATE_TABLE, SqlState, state_table_columns};

@@ -58,12 +58,38 @@ pub fn target_schema_policy(
     }
 }
 
+/// A batch as a SQL store loads it into its staging table: checked to have the columns the
+/// store was opened with (`opened`), with no NULL merge key, and adapted to the target's
+/// columns (`adapter`, under `on_schema_change: ignore`). `None` for a batch of no rows,
+/// which loads nothing.
+///
+/// # Errors
+/// A data error naming the columns or the key at fault.
+pub fn staged_batch(
+    batch: RecordBatch,
+    opened: &SchemaRef,
+    publish: &super::SqlPublish,
+    adapter: Option<&SchemaAdapter>,
+) -> ConnectorResult<Option<RecordBatch>> {
+    crate::contract::check_batch_schema(opened, &batch)?;
+    if let super::SqlPublish::Merge { keys } = publish {
+        refuse_null_keys(&batch, keys)?;
+    }
+    if batch.num_rows() == 0 {
+        return Ok(None);
+    }
+    match adapter {
+        Some(adapter) => adapter.adapt(&batch).map(Some),
+        None => Ok(Some(batch)),
+    }
+}
+
 /// A merge matches rows by key with `=`, which a NULL never satisfies: such a row would be
 /// inserted again by every run that reads it.
 ///
 /// # Errors
 /// A data error naming the key column that holds NULL.
-pub fn refuse_null_keys(batch: &RecordBatch, keys: &[String]) -> ConnectorResult<()> {
+fn refuse_null_keys(batch: &RecordBatch, keys: &[String]) -> ConnectorResult<()> {
     for key in keys {
         if batch
             .column_by_name(key)
