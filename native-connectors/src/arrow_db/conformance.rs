@@ -6,13 +6,14 @@
 
 use std::any::Any;
 use std::collections::HashSet;
+use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Condvar, Mutex, Weak};
 
 use async_trait::async_trait;
 use hygge_runtime::contract::{ConnectorResult, ErrorKind, StoreSpec};
 use hygge_runtime::publish::{SqlDialect, SqlTable};
-use hygge_runtime::testing::kill::{CHILD_ENV, kill_9_between_staging_and_publishing};
+use hygge_runtime::testing::kill::{CHILD_ENV, child_main, kill_9_between_staging_and_publishing};
 use hygge_runtime::testing::{StoreHarness, run_suite};
 
 use super::database::{ArrowDb, as_text};
@@ -240,26 +241,43 @@ impl StoreHarness for DbHarness {
     }
 }
 
-/// Runs the suite on harnesses `make` gives for each check's name, then the kill -9 check
-/// on `make("kill")`, its child being `child_test` of this test binary with [`CHILD_ENV`]
-/// set to `child_env`.
+/// Runs the suite on a database file per check (`<check>.<extension>` in a folder of its
+/// own, as a project would have), each store made by `harness(file, check)`, then the kill
+/// -9 check on `kill.<extension>`, its child being `child_test` of this test binary (which
+/// calls [`conformance_child`]).
 pub async fn conforms(
     what: &str,
-    make: impl Fn(&str) -> DbHarness + Send + Sync + Clone + 'static,
+    extension: &str,
+    harness: fn(&Path, &str) -> DbHarness,
     child_test: &str,
-    child_env: &str,
 ) {
-    let each = make.clone();
-    let factory = move |check: &str| Box::new(each(check)) as Box<dyn StoreHarness>;
+    let dir = tempfile::tempdir().unwrap();
+    let file = {
+        let (root, extension) = (dir.path().to_path_buf(), extension.to_string());
+        move |check: &str| root.join(format!("{check}.{extension}"))
+    };
+    let each = file.clone();
+    let factory =
+        move |check: &str| Box::new(harness(&each(check), check)) as Box<dyn StoreHarness>;
     if let Err(failures) = run_suite(&factory).await {
         panic!("the {what} store fails the conformance suite:\n{failures}");
     }
-    let harness = make("kill");
+    let kill_db = file("kill");
     let mut child = Command::new(std::env::current_exe().unwrap());
     child
         .args(["--exact", child_test, "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, child_env);
-    if let Err(why) = kill_9_between_staging_and_publishing(&harness, child).await {
+        .env(CHILD_ENV, &kill_db);
+    if let Err(why) = kill_9_between_staging_and_publishing(&harness(&kill_db, "kill"), child).await
+    {
         panic!("the {what} store: {why}");
     }
+}
+
+/// The child of the kill -9 check that [`conforms`] starts: the store of the database file
+/// it names; does nothing when the test runs on its own.
+pub async fn conformance_child(harness: fn(&Path, &str) -> DbHarness) {
+    let Ok(db) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    child_main(&harness(Path::new(&db), "kill")).await;
 }

@@ -13,10 +13,9 @@ use hygge_runtime::contract::Role;
 use hygge_runtime::database::IfExists;
 use hygge_runtime::publish::SqlTable;
 use hygge_runtime::testing::connector_config;
-use hygge_runtime::testing::kill::{CHILD_ENV, child_main};
 
 use super::split;
-use crate::arrow_db::conformance::{DbHarness, SharedOpener, conforms};
+use crate::arrow_db::conformance::{self, DbHarness, SharedOpener, conforms};
 use crate::arrow_db::keys::store_spec;
 
 /// The store of `conformance.<name>` in the DuckDB file `db`.
@@ -43,16 +42,11 @@ fn harness(db: &Path, name: &str) -> DbHarness {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_duckdb_store_conforms() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().to_path_buf();
-    // A database file per check, as a project would have.
-    let make = move |check: &str| harness(&root.join(format!("{check}.duckdb")), check);
-    let kill_db = dir.path().join("kill.duckdb");
     conforms(
         "DuckDB",
-        make,
+        "duckdb",
+        harness,
         "duckdb::conformance_tests::conformance_child",
-        &kill_db.display().to_string(),
     )
     .await;
 }
@@ -60,8 +54,5 @@ async fn the_duckdb_store_conforms() {
 /// The child of the kill -9 check; does nothing unless started by it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_child() {
-    let Ok(db) = std::env::var(CHILD_ENV) else {
-        return;
-    };
-    child_main(&harness(Path::new(&db), "kill")).await;
+    conformance::conformance_child(harness).await;
 }

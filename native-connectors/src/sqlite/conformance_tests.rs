@@ -9,10 +9,9 @@ use std::path::Path;
 use hygge_runtime::contract::{Connector, Role};
 use hygge_runtime::publish::SqlTable;
 use hygge_runtime::testing::connector_config;
-use hygge_runtime::testing::kill::{CHILD_ENV, child_main};
 
 use super::{SQLITE, split};
-use crate::arrow_db::conformance::{DbHarness, conforms};
+use crate::arrow_db::conformance::{self, DbHarness, conforms};
 
 /// The store of `<name>` in the SQLite file `db`.
 fn harness(db: &Path, name: &str) -> DbHarness {
@@ -32,15 +31,11 @@ fn harness(db: &Path, name: &str) -> DbHarness {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sqlite_store_conforms() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().to_path_buf();
-    let make = move |check: &str| harness(&root.join(format!("{check}.db")), check);
-    let kill_db = dir.path().join("kill.db");
     conforms(
         "SQLite",
-        make,
+        "db",
+        harness,
         "sqlite::conformance_tests::conformance_child",
-        &kill_db.display().to_string(),
     )
     .await;
 }
@@ -48,8 +43,5 @@ async fn the_sqlite_store_conforms() {
 /// The child of the kill -9 check; does nothing unless started by it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_child() {
-    let Ok(db) = std::env::var(CHILD_ENV) else {
-        return;
-    };
-    child_main(&harness(Path::new(&db), "kill")).await;
+    conformance::conformance_child(harness).await;
 }
