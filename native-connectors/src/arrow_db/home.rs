@@ -41,10 +41,7 @@ impl HomeSpec for ArrowHomeSpec {
     }
 
     fn describe(&self) -> String {
-        let what = match &self.source {
-            Source::Table(t) => t.to_string(),
-            Source::Query(_) => "query".to_string(),
-        };
+        let what = &self.source;
         format!("{} {what}", self.settings.label)
     }
 
@@ -53,10 +50,9 @@ impl HomeSpec for ArrowHomeSpec {
     }
 
     fn place(&self) -> Option<Place> {
-        match &self.source {
-            Source::Table(table) => Some(super::place(&self.settings, table)),
-            Source::Query(_) => None,
-        }
+        self.source
+            .table()
+            .map(|table| super::place(&self.settings, table))
     }
 
     fn connection_label(&self) -> Option<String> {

@@ -45,10 +45,7 @@ impl HomeSpec for MssqlHomeSpec {
     }
 
     fn describe(&self) -> String {
-        let what = match &self.source {
-            Source::Table(t) => t.to_string(),
-            Source::Query(_) => "query".to_string(),
-        };
+        let what = &self.source;
         let split = self
             .partitioning
             .as_ref()
@@ -62,10 +59,7 @@ impl HomeSpec for MssqlHomeSpec {
     }
 
     fn place(&self) -> Option<Place> {
-        match &self.source {
-            Source::Table(table) => Some(self.settings.place(table)),
-            Source::Query(_) => None,
-        }
+        self.source.table().map(|table| self.settings.place(table))
     }
 
     fn connection_label(&self) -> Option<String> {

@@ -29,6 +29,26 @@ pub enum Source<T> {
     Query(String),
 }
 
+impl<T> Source<T> {
+    /// The table, when the home reads one (a place two flows of a run must not both write).
+    pub fn table(&self) -> Option<&T> {
+        match self {
+            Source::Table(table) => Some(table),
+            Source::Query(_) => None,
+        }
+    }
+}
+
+/// How messages name it: the table, or `query`.
+impl<T: std::fmt::Display> std::fmt::Display for Source<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Table(table) => table.fmt(f),
+            Source::Query(_) => f.write_str("query"),
+        }
+    }
+}
+
 /// A range split of the read.
 #[derive(Debug, Clone)]
 pub struct Partitioning {
