@@ -1,6 +1,6 @@
 //! The SQL of the databases the engine writes (DuckDB, SQLite, PostgreSQL and standard SQL), for the runtime's SQL publish layer.
 
-use hygge_runtime::publish::{SqlDialect, SqlTable, state_table_columns};
+use hygge_runtime::publish::{SqlDialect, SqlTable};
 use serde::Deserialize;
 
 /// Which SQL a database speaks.
@@ -52,15 +52,9 @@ impl Flavor {
     }
 }
 
-/// `"name"`, with `"` doubled: the only way identifiers enter SQL text.
-pub fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// `'text'`, with `'` doubled (backslashes are plain in all four flavors).
-pub fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
+/// Identifiers and literals as standard SQL writes them (backslashes are plain in all four
+/// flavors).
+pub use hygge_runtime::publish::{standard_literal as literal, standard_quote as quote};
 
 /// A flavor's SQL.
 pub struct DbSql {
@@ -69,32 +63,12 @@ pub struct DbSql {
 }
 
 impl SqlDialect for DbSql {
-    fn quote(&self, name: &str) -> String {
-        quote(name)
-    }
-
-    fn literal(&self, text: &str) -> String {
-        literal(text)
-    }
-
     fn begin(&self) -> String {
         match self.flavor {
             // Takes SQLite's write lock at once, not at the first write.
             Flavor::Sqlite => "BEGIN IMMEDIATE;".into(),
             _ => "BEGIN TRANSACTION;".into(),
         }
-    }
-
-    fn commit(&self) -> String {
-        "COMMIT;".into()
-    }
-
-    fn rename(&self, table: &SqlTable, name: &str) -> String {
-        format!(
-            "ALTER TABLE {} RENAME TO {};",
-            self.qualified(table),
-            quote(name)
-        )
     }
 
     fn truncate(&self, table: &SqlTable) -> String {
@@ -116,14 +90,6 @@ impl SqlDialect for DbSql {
             Flavor::Ansi => "VARCHAR(256)",
             _ => "TEXT",
         }
-    }
-
-    fn create_state_table(&self, table: &SqlTable) -> String {
-        format!(
-            "CREATE TABLE IF NOT EXISTS {} ({})",
-            self.qualified(table),
-            state_table_columns(self)
-        )
     }
 
     fn list_tables(&self, schema: &str) -> String {

@@ -5,49 +5,21 @@ use std::any::Any;
 
 use async_trait::async_trait;
 use hygge_runtime::contract::{ConnectorError, ConnectorResult};
-use hygge_runtime::publish::{
-    SqlConnection, SqlDatabase, SqlDialect, SqlTable, state_table_columns,
-};
+use hygge_runtime::publish::{SqlConnection, SqlDatabase, SqlDialect, SqlTable};
 use tokio_postgres::{Client, SimpleQueryMessage};
 
 use super::connect::{PgSettings, connect, statement_error};
 
+/// Identifiers and literals as standard SQL writes them (PostgreSQL's standard-conforming
+/// strings keep backslashes plain).
+pub use hygge_runtime::publish::{standard_literal as literal, standard_quote as quote};
+
 /// PostgreSQL's SQL.
 pub struct PgSql;
 
-/// `"name"`, with `"` doubled: the only way identifiers enter SQL text.
-pub fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// `'text'`, with `'` doubled (standard-conforming strings: backslashes are plain).
-pub fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
-
 impl SqlDialect for PgSql {
-    fn quote(&self, name: &str) -> String {
-        quote(name)
-    }
-
-    fn literal(&self, text: &str) -> String {
-        literal(text)
-    }
-
     fn begin(&self) -> String {
         "BEGIN;".into()
-    }
-
-    fn commit(&self) -> String {
-        "COMMIT;".into()
-    }
-
-    fn rename(&self, table: &SqlTable, name: &str) -> String {
-        format!(
-            "ALTER TABLE {} RENAME TO {};",
-            self.qualified(table),
-            quote(name)
-        )
     }
 
     fn text_type(&self) -> &'static str {
@@ -56,21 +28,6 @@ impl SqlDialect for PgSql {
 
     fn key_type(&self) -> &'static str {
         "TEXT"
-    }
-
-    fn create_state_table(&self, table: &SqlTable) -> String {
-        format!(
-            "CREATE TABLE IF NOT EXISTS {} ({})",
-            self.qualified(table),
-            state_table_columns(self)
-        )
-    }
-
-    fn list_tables(&self, schema: &str) -> String {
-        format!(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = {}",
-            literal(schema)
-        )
     }
 }
 

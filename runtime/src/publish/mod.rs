@@ -20,7 +20,7 @@ pub use folder::{STAGING_PREFIX, StagedDir, holds_data, io_error, is_hidden};
 pub use folder_state::{FolderState, STATE_FILE, read_state_file};
 pub use sql::{
     KeepNewest, PublishColumns, SqlConnection, SqlDatabase, SqlDialect, SqlPublish, SqlStaging,
-    SqlTable, statement_calls,
+    SqlTable, standard_literal, standard_quote, statement_calls,
 };
 pub use sql_checks::{staged_batch, target_schema_policy};
 pub use sql_state::{STATE_TABLE, SqlState, state_table_columns};

@@ -21,7 +21,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::sql_state::{STATE_TABLE, ensure_state_table, read_state, state_statements};
+use super::sql_state::{
+    STATE_TABLE, ensure_state_table, read_state, state_statements, state_table_columns,
+};
 use crate::contract::{ConnectorError, ConnectorResult};
 use crate::state::{EntityState, StateUpdate, unchanged};
 
@@ -79,13 +81,28 @@ impl fmt::Display for SqlTable {
     }
 }
 
+/// `"name"`, with `"` doubled: standard SQL's quoted identifier.
+pub fn standard_quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `'text'`, with `'` doubled: standard SQL's text literal (backslashes are plain).
+pub fn standard_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
 /// The statements of one database's SQL. Every identifier and literal that reaches SQL
-/// text goes through [`SqlDialect::quote`] and [`SqlDialect::literal`].
+/// text goes through [`SqlDialect::quote`] and [`SqlDialect::literal`]. The defaults are
+/// standard SQL.
 pub trait SqlDialect: Send + Sync {
     /// An identifier, quoted.
-    fn quote(&self, name: &str) -> String;
+    fn quote(&self, name: &str) -> String {
+        standard_quote(name)
+    }
     /// A text literal.
-    fn literal(&self, text: &str) -> String;
+    fn literal(&self, text: &str) -> String {
+        standard_literal(text)
+    }
     /// `schema.table`, quoted.
     fn qualified(&self, table: &SqlTable) -> String {
         format!("{}.{}", self.quote(&table.schema), self.quote(&table.table))
@@ -93,9 +110,17 @@ pub trait SqlDialect: Send + Sync {
     /// Opens the publish transaction (and makes any error roll it back).
     fn begin(&self) -> String;
     /// Commits it.
-    fn commit(&self) -> String;
+    fn commit(&self) -> String {
+        "COMMIT;".into()
+    }
     /// Renames `table` to `name`, in its schema.
-    fn rename(&self, table: &SqlTable, name: &str) -> String;
+    fn rename(&self, table: &SqlTable, name: &str) -> String {
+        format!(
+            "ALTER TABLE {} RENAME TO {};",
+            self.qualified(table),
+            self.quote(name)
+        )
+    }
     /// Drops `table` if it exists.
     fn drop_if_exists(&self, table: &SqlTable) -> String {
         format!("DROP TABLE IF EXISTS {}", self.qualified(table))
@@ -109,9 +134,20 @@ pub trait SqlDialect: Send + Sync {
     /// A text column type for names and identifiers (up to 256 characters).
     fn key_type(&self) -> &'static str;
     /// Creates the state table `table` when it does not exist.
-    fn create_state_table(&self, table: &SqlTable) -> String;
+    fn create_state_table(&self, table: &SqlTable) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {} ({})",
+            self.qualified(table),
+            state_table_columns(self)
+        )
+    }
     /// A query for the names of the tables of `schema` (one text column).
-    fn list_tables(&self, schema: &str) -> String;
+    fn list_tables(&self, schema: &str) -> String {
+        format!(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = {}",
+            self.literal(schema)
+        )
+    }
     /// Whether each statement group of a publish must go to the server as a batch of its
     /// own (SQL Server compiles a batch whole, so an INSERT naming a column added by an
     /// ALTER must come in a later batch).

@@ -62,7 +62,7 @@ pub(super) fn state_statements(
 
 /// The column definitions of the state table in `dialect`, for dialects to build their
 /// `CREATE TABLE` on: `flow` and `entity` identify a row.
-pub fn state_table_columns(dialect: &dyn SqlDialect) -> String {
+pub fn state_table_columns<D: SqlDialect + ?Sized>(dialect: &D) -> String {
     let text = dialect.text_type();
     let key = dialect.key_type();
     format!(
